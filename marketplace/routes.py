@@ -1,0 +1,11 @@
+"""Every blueprint of the HTTP API."""
+
+from __future__ import annotations
+
+
+def register_blueprints(api) -> None:
+    from marketplace.auth.views import blp as auth_blp
+    from marketplace.health import blp as health_blp
+
+    for blp in (health_blp, auth_blp):
+        api.register_blueprint(blp)

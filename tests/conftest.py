@@ -1,0 +1,200 @@
+"""Test fixtures for both modes.
+
+Embedded (no env): SQLite in a temp dir, jobs run in-process.
+Real services: ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` set; tests marked
+``services`` run only here, and with ``RELOOP_REQUIRE_SERVICES=1`` any skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from marketplace import create_app
+from marketplace.extensions import db, limiter
+
+DATABASE_URL = os.environ.get("DATABASE_URL")
+REDIS_URL = os.environ.get("REDIS_URL")
+SERVICES = bool(DATABASE_URL and REDIS_URL)
+REQUIRE_SERVICES = os.environ.get("RELOOP_REQUIRE_SERVICES") == "1"
+
+_skipped: list[str] = []
+
+
+def pytest_configure(config):
+    if REQUIRE_SERVICES and not SERVICES:
+        raise pytest.UsageError("RELOOP_REQUIRE_SERVICES=1 needs DATABASE_URL and REDIS_URL")
+
+
+def pytest_collection_modifyitems(config, items):
+    if SERVICES:
+        return
+    skip = pytest.mark.skip(reason="needs real PostgreSQL and Redis (run .ci/run)")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if REQUIRE_SERVICES and _skipped:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REQUIRE_SERVICES and _skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped)} test(s) skipped in the real-service run: "
+            + ", ".join(_skipped), red=True)
+
+
+def base_config(tmp_dir) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": (
+            create_url(DATABASE_URL) if DATABASE_URL
+            else f"sqlite:///{tmp_dir / 'test.sqlite3'}"
+        ),
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": "test-secret",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def create_url(url: str) -> str:
+    from marketplace.config import _database_url
+
+    return _database_url(url)
+
+
+@pytest.fixture(scope="session")
+def app_config(tmp_path_factory):
+    return base_config(tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(scope="session")
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        from flask_migrate import downgrade, upgrade
+
+        reset_schema()
+        upgrade()
+        downgrade(revision="base")  # every migration goes down as well as up
+        upgrade()
+    app.extensions["test_limiter_state"] = (limiter._storage, limiter._limiter, limiter.enabled)
+    return app
+
+
+def reset_schema() -> None:
+    """Start from an empty database (a developer's test DB may hold an older schema)."""
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            tables = [r[0] for r in conn.execute(text(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"))]
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for name in tables:
+                conn.execute(text(f'DROP TABLE "{name}"'))
+
+
+def truncate_all() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        truncate_all()
+        # Flask-Limiter keeps one storage per process: tests that build another app
+        # (e.g. with an unreachable Redis) rebind it, so put the session app's back.
+        limiter._storage, limiter._limiter, limiter.enabled = app.extensions["test_limiter_state"]
+        limiter.reset()
+        if REDIS_URL:
+            from workers.queues import redis_connection
+
+            redis_connection(app).flushdb()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def drain_jobs(app):
+    """Run every queued job to completion (real RQ worker, in-process) when Redis is used."""
+
+    def drain() -> int:
+        if not REDIS_URL:
+            return 0
+        from workers.queues import QUEUES, redis_connection
+        from workers.worker import AppSimpleWorker, use_app
+
+        use_app(app)
+
+        with app.app_context():
+            conn = redis_connection(app)
+        worker = AppSimpleWorker(list(QUEUES), connection=conn, name=f"t-{uuid.uuid4().hex}")
+        worker.work(burst=True, logging_level="WARNING")
+        return 1
+
+    return drain
+
+
+def register(client, email=None, password="correct horse battery", name="Tester"):
+    email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+    resp = client.post("/api/v1/auth/register",
+                       json={"email": email, "password": password, "display_name": name})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def login(client, email, password="correct horse battery") -> dict:
+    resp = client.post("/api/v1/auth/tokens", json={"email": email, "password": password})
+    assert resp.status_code == 201, resp.get_json()
+    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
+
+
+@pytest.fixture
+def user_headers(client):
+    user = register(client)
+    return login(client, user["email"])
+
+
+def assert_error_shape(resp, code: int) -> dict:
+    assert resp.status_code == code, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert set(body) == {"code", "status", "message", "errors"}, body
+    assert body["code"] == code
+    assert isinstance(body["status"], str) and body["status"]
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["errors"], dict)
+    return body

@@ -1,0 +1,58 @@
+"""Periodic jobs, declared as data.
+
+Each entry names a job and the config key holding its interval in seconds. The worker entry
+point registers them with RQ's cron scheduler; with no Redis, ``run_inline_ticker`` runs them
+in a background thread of the serving process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workers import jobs
+
+log = logging.getLogger("workers.schedule")
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    func: Callable[[], object]
+    interval_key: str
+
+
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic("reconcile-outbox", jobs.reconcile_outbox, "RECONCILE_INTERVAL_SECONDS"),
+)
+
+
+def register_cron(cron, app) -> None:
+    """Register every periodic job with an ``rq.cron.CronScheduler``."""
+    for p in PERIODIC:
+        cron.register(p.func, queue_name=p.func.queue_name, interval=app.config[p.interval_key],
+                      name=p.name)
+
+
+def run_inline_ticker(app, stop: threading.Event) -> threading.Thread:
+    """Embedded mode: run each periodic job in-process at its interval until ``stop``."""
+
+    def loop() -> None:
+        due = {p.name: time.monotonic() + app.config[p.interval_key] for p in PERIODIC}
+        while not stop.wait(1.0):
+            now = time.monotonic()
+            for p in PERIODIC:
+                if now >= due[p.name]:
+                    due[p.name] = now + app.config[p.interval_key]
+                    try:
+                        with app.app_context():
+                            p.func()
+                    except Exception:
+                        log.exception("periodic job %s failed", p.name)
+
+    thread = threading.Thread(target=loop, name="reloop-periodic", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,99 @@
+"""Worker processes that run jobs inside the Flask application context.
+
+``rq worker -w workers.worker.AppWorker -u $REDIS_URL ledger payments ...`` works as well as
+``python -m workers`` / ``flask worker`` (which also start RQ's scheduler for retries and the
+cron scheduler for periodic jobs).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+
+from rq import SimpleWorker, Worker
+from rq.cron import CronScheduler
+
+from marketplace.extensions import db
+
+log = logging.getLogger("workers.worker")
+
+_app = None
+_app_pid: int | None = None
+
+
+def get_app():
+    """The process's Flask app, built once from the environment."""
+    if _app is None:
+        from marketplace import create_app
+
+        use_app(create_app())
+    return _app
+
+
+def use_app(app) -> None:
+    """Run jobs of this process in ``app`` (tests and embedding callers)."""
+    global _app, _app_pid
+    _app, _app_pid = app, os.getpid()
+
+
+class AppContextMixin:
+    """Run each job in a fresh app context and DB session; after a fork, drop the parent's
+    pooled connections (a forked child must never share a socket with its parent)."""
+
+    def perform_job(self, job, queue, *args, **kwargs):  # type: ignore[override]
+        app = get_app()
+        with app.app_context():
+            if os.getpid() != _app_pid:
+                db.engine.dispose(close=False)
+            try:
+                return super().perform_job(job, queue, *args, **kwargs)  # type: ignore[misc]
+            finally:
+                db.session.remove()
+
+
+class AppWorker(AppContextMixin, Worker):
+    """Forks a work horse per job (RQ's default): a crashing job cannot kill the worker."""
+
+
+class AppSimpleWorker(AppContextMixin, SimpleWorker):
+    """Runs jobs in the worker process itself: faster, for high-volume small jobs."""
+
+
+def run_cron(redis_url: str) -> None:
+    """Run RQ's cron scheduler with the periodic jobs of ``workers.schedule``."""
+    from workers.schedule import register_cron
+
+    app = get_app()
+    from redis import Redis
+
+    cron = CronScheduler(connection=Redis.from_url(redis_url), logging_level="INFO")
+    register_cron(cron, app)
+    cron.start()
+
+
+def run(queues: list[str] | None = None, *, burst: bool = False, cron: bool = True,
+        simple: bool = False) -> bool:
+    """Serve ``queues`` (default: all) until stopped; with ``cron``, also the periodic jobs."""
+    from workers.queues import QUEUES, redis_connection
+
+    app = get_app()
+    with app.app_context():
+        conn = redis_connection(app)
+    if conn is None:
+        raise SystemExit("REDIS_URL is not set: in embedded mode jobs run in-process and "
+                         "no worker is needed.")
+    cron_process = None
+    if cron and not burst:
+        cron_process = multiprocessing.get_context("spawn").Process(
+            target=run_cron, args=(app.config["REDIS_URL"],), name="reloop-cron", daemon=True)
+        cron_process.start()
+    worker_class = AppSimpleWorker if simple else AppWorker
+    worker = worker_class(list(queues or QUEUES), connection=conn)
+    try:
+        return worker.work(burst=burst, with_scheduler=not burst,
+                           logging_level=app.config["LOG_LEVEL"])
+    finally:
+        if cron_process is not None:
+            cron_process.terminate()
+            cron_process.join(5)

@@ -11,7 +11,7 @@ import numpy as np
 from carbon.estimator import parameters as P
 from carbon.estimator.avoided import COND_UNKNOWN, avoided_bounds, avoided_one
 from carbon.estimator.device import Device, InvalidDevice, validate
-from carbon.estimator.model import NF, FittedModel, fit, transform
+from carbon.estimator.model import NF, FittedModel, fit, transform_col
 from carbon.estimator.names import normalise_brand, parse_model_name
 from carbon.estimator.reference import DATA_PATH, Match, ReferenceIndex, RefRow, load_reference
 
@@ -135,20 +135,21 @@ class Estimator:
         def col(v):
             return nan if v is None else np.asarray(v, dtype=np.float64)
 
-        raw = np.column_stack([col(screen_inches), col(weight_kg), col(storage_gb),
-                               col(ram_gb), col(release_year)])
-        x = transform(raw)
+        cols = [transform_col(col(v), j) for j, v in enumerate(
+            (screen_inches, weight_kg, storage_gb, ram_gb, release_year))]
         b = np.full(n, -1, np.int64) if brand is None else np.asarray(brand, np.int64)
         kw = np.zeros(n, np.int64) if keywords is None else np.asarray(keywords, np.int64)
         m = self.model
-        y = m.predict_log(cat, x, b, kw)
-        e_lo, e_ce, e_hi = np.exp(y + m.q_lo[cat]), np.exp(y), np.exp(y + m.q_hi[cat])
-        informative = (b >= 0) | (kw != 0) | ~np.isnan(x).all(1)
-        use_model = m.modelled[cat] & informative
-        dflt = np.array(self._defaults)[cat]
-        e_lo = np.where(use_model, e_lo, dflt[:, 0])
-        e_ce = np.where(use_model, e_ce, dflt[:, 1])
-        e_hi = np.where(use_model, e_hi, dflt[:, 2])
+        y = m.predict_log_cols(cat, cols, b, kw)
+        e_lo, e_ce, e_hi = np.exp(y + np.take(m.q_lo, cat)), np.exp(y), np.exp(y + np.take(m.q_hi, cat))
+        informative = (b >= 0) | (kw != 0)
+        for c in cols:
+            informative |= ~np.isnan(c)
+        use_model = np.take(m.modelled, cat) & informative
+        dflt = np.array(self._defaults)
+        e_lo = np.where(use_model, e_lo, np.take(dflt[:, 0], cat))
+        e_ce = np.where(use_model, e_ce, np.take(dflt[:, 1], cat))
+        e_hi = np.where(use_model, e_hi, np.take(dflt[:, 2], cat))
         method = np.where(use_model, M_MODEL, M_DEFAULT).astype(np.int8)
         if ref_index is not None and ref_central is None:
             ri = np.asarray(ref_index, np.int64)
@@ -159,10 +160,10 @@ class Estimator:
         if ref_central is not None:
             rc = np.asarray(ref_central, np.float64)
             has = ~np.isnan(rc)
-            rl = np.minimum(1.0 if ref_lo_ratio is None else ref_lo_ratio, np.exp(
-                self.ref_q_lo[cat]))
-            rh = np.maximum(1.0 if ref_hi_ratio is None else ref_hi_ratio, np.exp(
-                self.ref_q_hi[cat]))
+            rl = np.minimum(1.0 if ref_lo_ratio is None else ref_lo_ratio,
+                            np.take(np.exp(self.ref_q_lo), cat))
+            rh = np.maximum(1.0 if ref_hi_ratio is None else ref_hi_ratio,
+                            np.take(np.exp(self.ref_q_hi), cat))
             e_lo = np.where(has, rc * rl, e_lo)
             e_ce = np.where(has, rc, e_ce)
             e_hi = np.where(has, rc * rh, e_hi)
@@ -248,5 +249,14 @@ def estimate_batch(category, **columns) -> dict[str, np.ndarray]:
     return get_estimator().estimate_batch(category, **columns)
 
 
-__all__ = ["Device", "Estimate", "InvalidDevice", "MatchedReference", "estimate",
-           "estimate_batch", "get_estimator", "resolve_devices", "NF"]
+__all__ = [
+    "NF",
+    "Device",
+    "Estimate",
+    "InvalidDevice",
+    "MatchedReference",
+    "estimate",
+    "estimate_batch",
+    "get_estimator",
+    "resolve_devices",
+]

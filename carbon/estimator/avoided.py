@@ -43,36 +43,38 @@ _COND = COND.tolist()
 _BATTERY = BATTERY_CAT.tolist()
 
 
-def f_life_bounds(cat, age, cond, battery):
-    """Vectorised F_life (low, central, high). age NaN = unknown; battery NaN = not given."""
-    cat = np.asarray(cat)
+def _t(table: np.ndarray, idx) -> list[np.ndarray]:
+    """Columns of a (k, 3) table gathered by idx: [low, central, high] 1-D arrays."""
+    return [np.take(np.ascontiguousarray(table[:, i]), idx) for i in range(3)]
+
+
+def f_life_bounds(cat, age, cond, battery) -> list[np.ndarray]:
+    """Vectorised F_life [low, central, high]. age NaN = unknown; battery NaN = not given."""
+    cat = np.asarray(cat, dtype=np.intp)
     age = np.asarray(age, dtype=np.float64)
-    known = ~np.isnan(age)
-    a = np.where(known, age, 0.0)
-    total = LIFE[cat] + SECOND[cat]                                 # (n, 3)
-    frac = np.maximum(0.0, total - a[:, None]) / LIFE[cat]          # per lifetime end
-    f_a, f_b = frac[:, 0], frac[:, 2]
-    lo = np.minimum(f_a, f_b)
-    hi = np.maximum(f_a, f_b)
-    ce = frac[:, 1]
-    f = np.stack([lo, ce, hi], 1)
-    f = np.where(known[:, None], f, np.array(UNKNOWN_F))
-    f = f * COND[np.asarray(cond)]
+    unknown = np.isnan(age)
+    life = _t(LIFE, cat)
+    second = _t(SECOND, cat)
+    frac = [np.maximum(0.0, life[i] + second[i] - age) / life[i] for i in range(3)]
+    f = [np.minimum(frac[0], frac[2]), frac[1], np.maximum(frac[0], frac[2])]
+    cf = _t(COND, np.asarray(cond, dtype=np.intp))
     bh = np.asarray(battery, dtype=np.float64)
-    bf = np.where(np.isnan(bh) | ~BATTERY_CAT[cat], 1.0,
-                  np.clip(1.0 - (BT - np.nan_to_num(bh)) / BS, BF, 1.0))
-    return np.minimum(1.0, f * bf[:, None])
+    bf = np.clip(1.0 - (BT - bh) / BS, BF, 1.0)
+    bf = np.where(np.isnan(bh) | ~np.take(BATTERY_CAT, cat), 1.0, bf)
+    return [np.minimum(1.0, np.where(unknown, UNKNOWN_F[i], f[i]) * cf[i] * bf)
+            for i in range(3)]
 
 
 def avoided_bounds(cat, e_low, e_central, e_high, age, cond, battery):
     """Vectorised avoided (low, central, high) arrays."""
+    cat = np.asarray(cat, dtype=np.intp)
     f = f_life_bounds(cat, age, cond, battery)
-    fixed = TRADE_FIXED[cat]
-    share = TRADE_SHARE[cat]
+    fixed = _t(TRADE_FIXED, cat)
+    share = _t(TRADE_SHARE, cat)
     # Low bound: low E_new, low D, low F_life, high E_trade (and vice versa).
-    lo = e_low * D[0] * f[:, 0] - (fixed[:, 2] + share[:, 2] * e_low)
-    ce = e_central * D[1] * f[:, 1] - (fixed[:, 1] + share[:, 1] * e_central)
-    hi = e_high * D[2] * f[:, 2] - (fixed[:, 0] + share[:, 0] * e_high)
+    lo = e_low * D[0] * f[0] - (fixed[2] + share[2] * e_low)
+    ce = e_central * D[1] * f[1] - (fixed[1] + share[1] * e_central)
+    hi = e_high * D[2] * f[2] - (fixed[0] + share[0] * e_high)
     return np.maximum(lo, 0.0), np.maximum(ce, 0.0), np.maximum(hi, 0.0)
 
 

@@ -66,7 +66,7 @@ def summarise(rows, pred, method, evaluate) -> dict:
         t = true[sel]
         table[name] = {
             "n_rows": int(sel.sum()),
-            "n_reports": int(len(set(groups[sel]))),
+            "n_reports": len(set(groups[sel])),
             "ours": _stats(t, pred[sel, 1], pred[sel, 0], pred[sel, 2]),
             "flat": _stats(t, flat[sel]),
             "share_reference": float(np.mean(method[sel] == 0)),

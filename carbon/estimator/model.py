@@ -17,6 +17,20 @@ NK = len(KEYWORD_NAMES)
 NC = len(P.CATEGORY_NAMES)
 YEAR0 = 2019.0
 MIN_ROWS_TO_MODEL = 8
+MIN_MISSING = 5
+
+
+def transform_col(raw, j: int) -> np.ndarray:
+    """One raw feature column -> model space; NaN marks missing (<= 0 is missing)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = np.where(raw > 0, raw, np.nan)
+        if j < 2:
+            return np.log(pos, out=pos)
+        if j < 4:
+            return np.log2(pos, out=pos)
+        pos -= YEAR0
+        return pos
 
 
 def transform(raw: np.ndarray) -> np.ndarray:
@@ -75,6 +89,10 @@ class FittedModel:
     n_rows: np.ndarray          # (NC,)
 
     def __post_init__(self):
+        # Constant contribution of a missing feature; keyword contribution per bitmask.
+        self._miss_const = self.w_miss + self.w_num * np.clip(self.imp, self.lo, self.hi)
+        masks = np.arange(2 ** NK)
+        self._kw_table = self.intercept[:, None] + (kw_bits(masks) @ self.w_kw.T).T
         # Python-list copies for the scalar path (no numpy overhead per call).
         self._l = [(self.intercept[c], list(self.w_num[c]), list(self.w_miss[c]),
                     list(self.imp[c]), list(self.lo[c]), list(self.hi[c]),
@@ -82,13 +100,22 @@ class FittedModel:
 
     def predict_log(self, cat, x, brand, kw) -> np.ndarray:
         """Vectorised log-embodied prediction. x: (n, NF) transformed, NaN = missing."""
-        miss = np.isnan(x)
-        xf = np.where(miss, self.imp[cat], x)
-        xf = np.minimum(np.maximum(xf, self.lo[cat]), self.hi[cat])
-        out = self.intercept[cat] + np.einsum("ij,ij->i", xf, self.w_num[cat])
-        out += np.einsum("ij,ij->i", miss, self.w_miss[cat])
-        out += self.w_brand[cat, brand]          # brand == -1 picks the zero column
-        out += np.einsum("ij,ij->i", kw_bits(kw), self.w_kw[cat])
+        return self.predict_log_cols(cat, [x[:, j] for j in range(NF)], brand, kw)
+
+    def predict_log_cols(self, cat, cols, brand, kw) -> np.ndarray:
+        """Column-wise version: cols is a list of NF 1-D transformed arrays (NaN = missing).
+
+        Only 1-D gathers from small per-category tables: fast and memory-light.
+        """
+        cat = np.asarray(cat, dtype=np.intp)
+        out = np.take(self._kw_table.ravel(), cat * self._kw_table.shape[1] + (kw & (2**NK - 1)))
+        out += np.take(self.w_brand.ravel(), cat * self.w_brand.shape[1]
+                       + np.where(brand < 0, self.w_brand.shape[1] - 1, brand))
+        for j in range(NF):
+            col = cols[j]
+            term = np.clip(col, np.take(self.lo[:, j], cat), np.take(self.hi[:, j], cat))
+            term *= np.take(self.w_num[:, j], cat)
+            out += np.where(np.isnan(col), np.take(self._miss_const[:, j], cat), term)
         return out
 
     def predict_log_one(self, cat: int, values, brand: int, kw: int) -> float:
@@ -96,7 +123,7 @@ class FittedModel:
         out = b0
         for j in range(NF):
             v = _transform_one(values[j], j)
-            if v != v:
+            if math.isnan(v):
                 out += wm[j] + wn[j] * imp[j]
             else:
                 out += wn[j] * min(max(v, lo[j]), hi[j])
@@ -162,7 +189,11 @@ def fit_point(rows: list[RefRow], alpha: float, brands: dict[str, int] | None = 
         m.lo[c] = np.where(obs_any, np.where(miss, np.inf, xc).min(0), -np.inf)
         m.hi[c] = np.where(obs_any, np.where(miss, -np.inf, xc).max(0), np.inf)
         xf = np.where(miss, imp, xc)
-        b0, wn, wm, wb, wk = _ridge(xf, miss, np.where(brand[sel] < 0, nb, brand[sel]),
+        # A missing indicator seen on only a handful of rows is a proxy for those rows
+        # (e.g. one report), not information: drop it.
+        n_miss = miss.sum(0)
+        rare = (n_miss < MIN_MISSING) | (n_miss > len(xc) - MIN_MISSING)
+        b0, wn, wm, wb, wk = _ridge(xf, miss & ~rare, np.where(brand[sel] < 0, nb, brand[sel]),
                                     kw[sel], y[sel], nb, alpha)
         m.modelled[c] = True
         m.intercept[c], m.w_num[c], m.w_miss[c], m.w_brand[c], m.w_kw[c] = b0, wn, wm, wb, wk

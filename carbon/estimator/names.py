@@ -16,8 +16,8 @@ BRAND_ALIASES = {
 }
 
 _SIZE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(gb|tb|go|to)\b(\s*(?:of\s+)?(?:unified\s+)?"
-                   r"(?:memory|ram)\b)?", re.I)
-_INCH = re.compile(r"(\d{1,3}(?:\.\d)?)\s*(?:-\s*)?(?:inch(?:es)?|in\b|\"|'')", re.I)
+                   r"(?:memory|ram)\b)?", re.IGNORECASE)
+_INCH = re.compile(r"(\d{1,3}(?:\.\d)?)\s*(?:-\s*)?(?:inch(?:es)?|in\b|\"|'')", re.IGNORECASE)
 _GEN_ORD = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\s*gen(?:eration)?\b")
 _GEN_NUM = re.compile(r"\bgen(?:eration)?\.?\s*(\d{1,2})\b")
 _TWO_IN_ONE = re.compile(r"\b2\s*-?\s*in\s*-?\s*1\b")
@@ -26,29 +26,32 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?\+?")
 _NOISE = re.compile(r"\b\d+(?:\.\d+)?\s*ghz\b|\b\d+\s*-?\s*core\b|\b\d+\s*mm\b")
 
 # Words that describe a configuration, colour, connectivity or the category, not the model.
-STOP_TOKENS = frozenset("""
-with and the of for a an inch in cpu gpu processor ssd hdd storage memory ram wi fi wifi
-cellular lte gps unified retina display monitor laptop notebook desktop pc computer
-smartphone phone tablet aluminum aluminium titanium stainless steel case sport band loop
-black white silver gold graphite blue red green pink purple midnight starlight grey gray
-space sierra alpine product unlocked dual sim
-""".split())
+STOP_TOKENS = frozenset([
+    "with", "and", "the", "of", "for", "a", "an", "inch", "in", "cpu", "gpu", "processor", "ssd",
+    "hdd", "storage", "memory", "ram", "wi", "fi", "wifi", "cellular", "lte", "gps", "unified",
+    "retina", "display", "monitor", "laptop", "notebook", "desktop", "pc", "computer",
+    "smartphone", "phone", "tablet", "aluminum", "aluminium", "titanium", "stainless", "steel",
+    "case", "sport", "band", "loop", "black", "white", "silver", "gold", "graphite", "blue", "red",
+    "green", "pink", "purple", "midnight", "starlight", "grey", "gray", "space", "sierra",
+    "alpine", "product", "unlocked", "dual", "sim",
+])
 # Tokens that distinguish models of a family: a near match may not add any of these.
-TIER_TOKENS = frozenset("""
-mini max pro plus ultra xl lite fe air se s e x go neo edge fold flip note slim 5g 4g plus
-tower sff micro tiny aio all one 2 in 1 chromebook gaming workstation
-""".split())
+TIER_TOKENS = frozenset([
+    "mini", "max", "pro", "plus", "ultra", "xl", "lite", "fe", "air", "se", "s", "e", "x", "go",
+    "neo", "edge", "fold", "flip", "note", "slim", "5g", "4g", "tower", "sff", "micro",
+    "tiny", "aio", "all", "one", "2", "in", "1", "chromebook", "gaming", "workstation",
+])
 
 KEYWORDS: tuple[tuple[str, re.Pattern], ...] = (
-    ("tower", re.compile(r"tower", re.I)),
-    ("small_form_factor", re.compile(r"\bsff\b|small form", re.I)),
-    ("micro", re.compile(r"micro|tiny|\bmini\b", re.I)),
-    ("all_in_one", re.compile(r"all-in-one|\baio\b|imac", re.I)),
-    ("workstation", re.compile(r"workstation|precision|zbook", re.I)),
-    ("gaming", re.compile(r"gaming|alienware|legion|omen|\baw\d", re.I)),
-    ("chromebook", re.compile(r"chromebook", re.I)),
-    ("convertible", re.compile(r"2-in-1|x360|yoga|flex", re.I)),
-    ("premium_tier", re.compile(r"\bpro\b|\bmax\b|ultra|\bxl\b", re.I)),
+    ("tower", re.compile(r"tower", re.IGNORECASE)),
+    ("small_form_factor", re.compile(r"\bsff\b|small form", re.IGNORECASE)),
+    ("micro", re.compile(r"micro|tiny|\bmini\b", re.IGNORECASE)),
+    ("all_in_one", re.compile(r"all-in-one|\baio\b|imac", re.IGNORECASE)),
+    ("workstation", re.compile(r"workstation|precision|zbook", re.IGNORECASE)),
+    ("gaming", re.compile(r"gaming|alienware|legion|omen|\baw\d", re.IGNORECASE)),
+    ("chromebook", re.compile(r"chromebook", re.IGNORECASE)),
+    ("convertible", re.compile(r"2-in-1|x360|yoga|flex", re.IGNORECASE)),
+    ("premium_tier", re.compile(r"\bpro\b|\bmax\b|ultra|\bxl\b", re.IGNORECASE)),
 )
 KEYWORD_NAMES = tuple(k for k, _ in KEYWORDS)
 

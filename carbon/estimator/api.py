@@ -64,8 +64,9 @@ class Estimator:
         pool_hi = float(np.median(model.q_hi[mod])) if mod.any() else math.log(1.25)
         self.ref_q_lo = np.where(mod, model.q_lo, pool_lo)
         self.ref_q_hi = np.where(mod, model.q_hi, pool_hi)
-        self._ref_q = list(zip(np.exp(self.ref_q_lo).tolist(), np.exp(self.ref_q_hi).tolist()))
-        self._model_q = list(zip(model.q_lo.tolist(), model.q_hi.tolist()))
+        ref_lo, ref_hi = np.exp(self.ref_q_lo).tolist(), np.exp(self.ref_q_hi).tolist()
+        self._ref_q = list(zip(ref_lo, ref_hi, strict=True))
+        self._model_q = list(zip(model.q_lo.tolist(), model.q_hi.tolist(), strict=True))
         self._defaults = [P.CATEGORY_DEFAULT[c].as_tuple() for c in P.CATEGORY_NAMES]
         self._ref_table = np.array([r.embodied for r in rows])
         self._ref_err = np.array([r.error_ratio for r in rows])
@@ -141,7 +142,8 @@ class Estimator:
         kw = np.zeros(n, np.int64) if keywords is None else np.asarray(keywords, np.int64)
         m = self.model
         y = m.predict_log_cols(cat, cols, b, kw)
-        e_lo, e_ce, e_hi = np.exp(y + np.take(m.q_lo, cat)), np.exp(y), np.exp(y + np.take(m.q_hi, cat))
+        e_ce = np.exp(y)
+        e_lo, e_hi = np.exp(y + np.take(m.q_lo, cat)), np.exp(y + np.take(m.q_hi, cat))
         informative = (b >= 0) | (kw != 0)
         for c in cols:
             informative |= ~np.isnan(c)
@@ -195,7 +197,7 @@ class Estimator:
             ints["keywords"][i] = kw
             ints["condition"][i] = _COND_CODE[d.condition]
             for k, v in zip(("screen_inches", "weight_kg", "storage_gb", "ram_gb",
-                             "release_year"), values):
+                             "release_year"), values, strict=True):
                 if v is not None:
                     out[k][i] = v
             if match is not None:

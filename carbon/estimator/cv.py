@@ -36,7 +36,7 @@ def cross_validate(rows: list[RefRow] | None = None, alpha: float = P.RIDGE_ALPH
     pred = np.full((len(rows), 3), np.nan)
     method = np.full(len(rows), -1)
     for f in range(k):
-        train = [r for r, fo in zip(rows, folds) if fo != f]
+        train = [r for r, fo in zip(rows, folds, strict=True) if fo != f]
         est = Estimator(train, fit(train, alpha))
         for i in np.flatnonzero((folds == f) & evaluate):
             r = rows[i]

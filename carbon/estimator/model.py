@@ -219,7 +219,7 @@ def oof_log_residuals(rows: list[RefRow], alpha: float, k: int, seed: int) -> np
         te = folds == f
         if not te.any():
             continue
-        m = fit_point([r for r, t in zip(rows, te) if not t], alpha, brands)
+        m = fit_point([r for r, t in zip(rows, te, strict=True) if not t], alpha, brands)
         res[te] = y[te] - m.predict_log(cat[te], x[te], brand[te], kw[te])
     return res
 

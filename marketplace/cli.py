@@ -75,7 +75,9 @@ def serve(host: str, port: int | None) -> None:
     app = current_app._get_current_object()
     if is_inline(app):
         run_inline_ticker(app, threading.Event())
-    app.run(host=host, port=port or app.config["PORT"], use_reloader=False, threaded=True)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port or app.config["PORT"], app, threaded=True, use_reloader=False)
 
 
 def register_commands(app: Flask) -> None:

@@ -138,3 +138,47 @@ def test_registration_succeeds_while_redis_is_down(app_config, app, drain_jobs):
     drain_jobs()
     with app.app_context():
         assert _notifications() == 1
+
+
+@pytest.mark.services
+def test_periodic_jobs_are_registered_with_rq_cron_and_run(app, drain_jobs):
+    from rq.cron import CronScheduler
+
+    from workers.queues import get_queue, redis_connection
+    from workers.schedule import PERIODIC, register_cron
+
+    with app.app_context():
+        cron = CronScheduler(connection=redis_connection(app))
+        register_cron(cron, app)
+        jobs = {j.name: j for j in cron.get_jobs()}
+        assert set(jobs) == {p.name for p in PERIODIC}
+        reconcile = jobs["reconcile-outbox"]
+        assert reconcile.func_name == "workers.jobs.reconcile_outbox"
+        assert reconcile.interval == app.config["RECONCILE_INTERVAL_SECONDS"]
+        assert reconcile.queue_name == "periodic"
+        enqueued = cron.enqueue_jobs()  # first tick: every job is due
+        assert {j.name for j in enqueued} == set(jobs)
+        assert get_queue("periodic").count == len(PERIODIC)
+    drain_jobs()
+    with app.app_context():
+        assert get_queue("periodic").count == 0
+
+
+def test_inline_ticker_runs_periodic_jobs(app, monkeypatch):
+    import threading
+    import time
+
+    from workers import schedule
+
+    calls = []
+    monkeypatch.setattr(schedule, "PERIODIC", (
+        schedule.Periodic("probe", lambda: calls.append(1), "RECONCILE_INTERVAL_SECONDS"),))
+    monkeypatch.setitem(app.config, "RECONCILE_INTERVAL_SECONDS", 0)
+    stop = threading.Event()
+    thread = schedule.run_inline_ticker(app, stop)
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        stop.wait(0.1)
+    stop.set()
+    thread.join(5)
+    assert calls

@@ -27,6 +27,7 @@ class Periodic:
 
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("reconcile-outbox", jobs.reconcile_outbox, "RECONCILE_INTERVAL_SECONDS"),
+    Periodic("reconcile-payouts", jobs.reconcile_payouts, "RECONCILE_INTERVAL_SECONDS"),
 )
 
 

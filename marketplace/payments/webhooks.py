@@ -119,7 +119,8 @@ def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     except stripe.SignatureVerificationError as exc:
         raise InvalidWebhook("Invalid or expired Stripe-Signature.",
                              {"Stripe-Signature": [str(exc.user_message or exc)]}) from None
-    except ValueError:
+    except (ValueError, AttributeError, TypeError):
+        # Signed but not a JSON object (the library trips on e.g. a JSON list).
         raise InvalidWebhook("The webhook body is not a Stripe event.") from None
     # Store exactly what Stripe sent (construct_event has parsed it as JSON already).
     data = json.loads(payload)

@@ -38,8 +38,8 @@ def _paid_intent(app, localstripe, amount=1000, card="pm_card_visa"):
 
 def test_create_payment_intent(stripe_app):
     with stripe_app.app_context():
-        pi = stripe_client.create_payment_intent(2599, "EUR", 7, "trade-7-create-" + uuid.uuid4().hex,
-                                                 {"listing_id": 3})
+        key = f"trade-7-create-{uuid.uuid4().hex}"
+        pi = stripe_client.create_payment_intent(2599, "EUR", 7, key, {"listing_id": 3})
         assert pi.id.startswith("pi_") and pi.amount == 2599 and pi.currency == "eur"
         assert pi.status == "requires_payment_method" and pi.client_secret
         assert pi.metadata["trade_id"] == "7" and pi.metadata["listing_id"] == "3"

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import current_app
 from rq import Retry
 
-from marketplace import outbox
+from marketplace import idempotency, outbox
 from marketplace.payments import payouts
 from workers.decorators import job
 
@@ -35,3 +35,8 @@ def transfer_payout(payout_id: int) -> str:
 def reconcile_payouts() -> int:
     grace = timedelta(seconds=current_app.config["OUTBOX_GRACE_SECONDS"])
     return payouts.reconcile(grace)
+
+
+@job("periodic", timeout=600)
+def purge_idempotency_keys() -> int:
+    return idempotency.purge_expired()

@@ -199,7 +199,8 @@ def apply_event(record_id: int) -> bool:
 def apply_stored_events(object_id: str) -> int:
     """Apply, each in its own transaction, the unprocessed events about ``object_id`` (e.g. a
     PaymentIntent id). Call it right after committing the row those events need. Events still
-    not ready are left for the outbox retries. Returns how many were applied."""
+    not ready, or whose handler fails, are left for the outbox retries (never raises for
+    them). Returns how many were applied."""
     ids = db.session.scalars(
         select(StripeEvent.id)
         .where(StripeEvent.object_id == object_id, StripeEvent.processed_at.is_(None))
@@ -213,6 +214,11 @@ def apply_stored_events(object_id: str) -> int:
             db.session.commit()
         except NotReady:
             db.session.rollback()
+        except Exception:
+            # Best effort: the caller's own work is committed; the outbox retries this one.
+            db.session.rollback()
+            log.warning("applying Stripe event row %s failed; left for retry", record_id,
+                        exc_info=True)
     return applied
 
 

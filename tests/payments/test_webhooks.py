@@ -211,3 +211,23 @@ def test_webhook_secret_is_used_as_configured(client, stripe_config, applied, dr
     payload = event_payload("evt_rotated")
     assert_error_shape(post(client, payload, sign(payload)), 400)
     assert post(client, payload, sign(payload, secret="whsec_rotated")).status_code == 200
+
+
+def test_apply_stored_events_never_raises_for_a_failing_handler(client, stripe_config,
+                                                                handlers, drain_jobs):
+    @handlers.on("payment_intent.succeeded")
+    def _broken(event):
+        raise RuntimeError("handler bug")
+
+    payload = event_payload("evt_broken")
+    assert post(client, payload, sign(payload)).status_code == 200
+    drain_jobs()
+    with client.application.app_context():
+        assert webhooks.apply_stored_events("pi_test123") == 0
+        assert _events()[0].processed_at is None  # kept for the outbox retries
+
+
+def test_periodic_jobs_include_the_payments_reconcilers():
+    from workers.schedule import PERIODIC
+
+    assert {"reconcile-payouts", "purge-idempotency-keys"} <= {p.name for p in PERIODIC}

@@ -231,3 +231,68 @@ def test_periodic_jobs_include_the_payments_reconcilers():
     from workers.schedule import PERIODIC
 
     assert {"reconcile-payouts", "purge-idempotency-keys"} <= {p.name for p in PERIODIC}
+
+
+def test_concurrent_deliveries_of_one_event_store_and_apply_it_once(
+        app, client, stripe_config, applied, drain_jobs):
+    import threading
+
+    payload = event_payload("evt_race")
+    barrier = threading.Barrier(3)
+    answers: list[bool] = []
+
+    def deliver():
+        barrier.wait()
+        resp = app.test_client().post(URL, data=payload, headers={
+            "Content-Type": "application/json", "Stripe-Signature": sign(payload)})
+        assert resp.status_code == 200
+        answers.append(resp.get_json()["duplicate"])
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    drain_jobs()
+    assert sorted(answers) == [False, True, True]
+    with app.app_context():
+        assert len(_events()) == 1
+    assert len(applied) == 1
+
+
+@pytest.mark.services
+def test_concurrent_application_is_serialised_by_the_row_lock(app, stripe_config, handlers):
+    """Two workers apply the same stored event at once (e.g. the outbox job and
+    ``apply_stored_events``): the second waits for the first's lock, then sees it processed."""
+    import threading
+
+    calls: list[str] = []
+
+    @handlers.on("payment_intent.succeeded")
+    def _slow(event):
+        calls.append(event.id)
+        time.sleep(0.5)
+
+    with app.app_context():
+        record = StripeEvent(stripe_event_id="evt_lock", type="payment_intent.succeeded",
+                             object_id="pi_lock", payload={"data": {"object": {}}})
+        db.session.add(record)
+        db.session.commit()
+        record_id = record.id
+    barrier = threading.Barrier(2)
+    results: list[bool] = []
+
+    def work():
+        with app.app_context():
+            barrier.wait()
+            results.append(webhooks.apply_event(record_id))
+            db.session.commit()
+            db.session.remove()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [False, True]
+    assert calls == ["evt_lock"]

@@ -12,6 +12,7 @@ from marketplace.auth.security import token_auth
 _DESCRIPTIONS = {
     400: "Bad request",
     401: "Missing, invalid, expired or revoked token",
+    402: "Payment refused (e.g. card declined)",
     403: "Not allowed",
     404: "Not found",
     409: "Conflict or illegal state transition",
@@ -31,6 +32,17 @@ class Blueprint(flask_smorest.Blueprint):
                 func = self.alt_response(code, schema=ErrorSchema,
                                          description=_DESCRIPTIONS[code])(func)
             return func
+
+        return decorator
+
+    def idempotent(self) -> Callable:
+        """Honour the ``Idempotency-Key`` header (marketplace.idempotency); document it and
+        its 409 (in progress) and 422 (key reused for another request). Place it below
+        ``auth()`` and above ``arguments()`` / ``response()``."""
+        from marketplace.idempotency import idempotent
+
+        def decorator(func):
+            return self.errors(409, 422)(idempotent(func))
 
         return decorator
 

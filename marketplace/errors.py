@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from werkzeug.exceptions import default_exceptions
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 
 class DomainError(Exception):
@@ -21,6 +21,12 @@ class DomainError(Exception):
         self.message = message
         self.errors = errors or {}
         self.headers = headers or {}
+
+
+class PaymentRequired(DomainError):
+    """The payment itself was refused (e.g. a card declined)."""
+
+    status = 402
 
 
 class InvalidInput(DomainError):
@@ -53,9 +59,18 @@ class ServiceUnavailable(DomainError):
     status = 503
 
 
+class _PaymentRequiredHTTP(HTTPException):
+    # Werkzeug has no exception class for 402.
+    code = 402
+    description = "The payment was refused."
+
+
+_EXTRA_EXCEPTIONS: dict[int, type[HTTPException]] = {402: _PaymentRequiredHTTP}
+
+
 def register(app: Flask, api) -> None:
     def handle(error: DomainError):
-        exc = default_exceptions[error.status]()
+        exc = (default_exceptions.get(error.status) or _EXTRA_EXCEPTIONS[error.status])()
         exc.data = {"message": error.message, "errors": error.errors, "headers": error.headers}
         return api.handle_http_exception(exc)
 

@@ -1,7 +1,12 @@
 """Import every model so that the metadata (and Alembic) sees the whole schema."""
 
 from marketplace.auth.models import ApiToken, User
+from marketplace.idempotency import IdempotencyKey
 from marketplace.notifications import Notification
 from marketplace.outbox import OutboxMessage
+from marketplace.payments import payouts as _payouts  # noqa: F401  (outbox handlers)
+from marketplace.payments import webhooks as _webhooks  # noqa: F401  (outbox handlers)
+from marketplace.payments.models import Payout, PayoutAccount, StripeEvent
 
-__all__ = ["ApiToken", "Notification", "OutboxMessage", "User"]
+__all__ = ["ApiToken", "IdempotencyKey", "Notification", "OutboxMessage", "Payout",
+           "PayoutAccount", "StripeEvent", "User"]

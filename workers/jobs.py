@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from rq import Retry
 
-from marketplace import outbox
+from marketplace import idempotency, outbox
+from marketplace.payments import payouts
 from workers.decorators import job
 
 
@@ -21,3 +23,20 @@ def process_outbox(message_ids: list[int]) -> int:
 def reconcile_outbox() -> int:
     grace = timedelta(seconds=current_app.config["OUTBOX_GRACE_SECONDS"])
     return outbox.reconcile(grace)
+
+
+# Stripe down: retry over ~1.5 h; after that the periodic payout reconciler takes over.
+@job("payments", retry=Retry(max=6, interval=[10, 30, 120, 600, 1800, 3600]))
+def transfer_payout(payout_id: int) -> str:
+    return payouts.transfer(payout_id)
+
+
+@job("periodic", timeout=600)
+def reconcile_payouts() -> int:
+    grace = timedelta(seconds=current_app.config["OUTBOX_GRACE_SECONDS"])
+    return payouts.reconcile(grace)
+
+
+@job("periodic", timeout=600)
+def purge_idempotency_keys() -> int:
+    return idempotency.purge_expired()

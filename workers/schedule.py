@@ -27,6 +27,9 @@ class Periodic:
 
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("reconcile-outbox", jobs.reconcile_outbox, "RECONCILE_INTERVAL_SECONDS"),
+    Periodic("reconcile-payouts", jobs.reconcile_payouts, "RECONCILE_INTERVAL_SECONDS"),
+    Periodic("purge-idempotency-keys", jobs.purge_idempotency_keys,
+             "RECONCILE_INTERVAL_SECONDS"),
 )
 
 

@@ -79,6 +79,9 @@ def serve(host: str, port: int | None) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from marketplace.listings.cli import carbon_cli
+
     app.cli.add_command(users_cli)
+    app.cli.add_command(carbon_cli)
     for command in (seed, worker, serve):
         app.cli.add_command(command)

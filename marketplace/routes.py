@@ -6,6 +6,9 @@ from __future__ import annotations
 def register_blueprints(api) -> None:
     from marketplace.auth.views import blp as auth_blp
     from marketplace.health import blp as health_blp
+    from marketplace.listings.views import blp as listings_blp
+    from marketplace.offers.views import blp as offers_blp
+    from marketplace.profiles.views import blp as profiles_blp
 
-    for blp in (health_blp, auth_blp):
+    for blp in (health_blp, auth_blp, listings_blp, offers_blp, profiles_blp):
         api.register_blueprint(blp)

@@ -21,3 +21,17 @@ def process_outbox(message_ids: list[int]) -> int:
 def reconcile_outbox() -> int:
     grace = timedelta(seconds=current_app.config["OUTBOX_GRACE_SECONDS"])
     return outbox.reconcile(grace)
+
+
+@job("periodic")
+def expire_offers() -> int:
+    from marketplace.offers import services as offers
+
+    return offers.expire_due()
+
+
+@job("default", timeout=900)
+def reestimate_listings(listing_ids: list[int]) -> int:
+    from marketplace.listings import services as listings
+
+    return listings.reestimate(listing_ids)

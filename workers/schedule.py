@@ -27,6 +27,7 @@ class Periodic:
 
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("reconcile-outbox", jobs.reconcile_outbox, "RECONCILE_INTERVAL_SECONDS"),
+    Periodic("expire-offers", jobs.expire_offers, "OFFER_EXPIRY_INTERVAL_SECONDS"),
 )
 
 

@@ -95,7 +95,7 @@ def _own(listing_id: int, user: User) -> Listing:
 
 def check_if_match(listing: Listing, if_match) -> None:
     """``if_match``: werkzeug ETags from the request (empty when the header is absent)."""
-    if if_match and not if_match.is_any and not if_match.contains_raw(listing.etag):
+    if if_match and not if_match.contains_raw(listing.etag):  # "*" matches any
         raise PreconditionFailed(
             "The listing has changed since you read it (ETag mismatch); fetch it again.",
             headers={"ETag": listing.etag})

@@ -73,12 +73,17 @@ def recreate_database(admin_url: str, name: str) -> None:
 
 
 def load(conn, start_id: int, count: int) -> float:
-    """COPY ``count`` listings; return rows per second."""
+    """COPY ``count`` listings into an unlogged staging table (search text as text), then
+    INSERT ... SELECT them with ``to_tsvector`` computed by PostgreSQL; rows per second."""
     from search_data import COLUMNS, rows, start_time
 
     t = time.perf_counter()
+    conn.execute("CREATE UNLOGGED TABLE IF NOT EXISTS listings_stage "
+                 "(LIKE listings INCLUDING DEFAULTS)")
+    conn.execute("ALTER TABLE listings_stage ALTER COLUMN search_doc TYPE text")
+    conn.execute("TRUNCATE listings_stage")
     with conn.cursor() as cur, cur.copy(
-            f"COPY listings ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            f"COPY listings_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
         buf: list[str] = []
         for line in rows(start_id, count, SELLERS, seed=start_id, start=start_time()):
             buf.append(line)
@@ -87,6 +92,11 @@ def load(conn, start_id: int, count: int) -> float:
                 buf.clear()
         if buf:
             copy.write("".join(buf))
+    cols = ", ".join(COLUMNS)
+    conn.execute(f"INSERT INTO listings ({cols}) SELECT "
+                 + cols.replace("search_doc", "to_tsvector('simple', search_doc)")
+                 + " FROM listings_stage")
+    conn.execute("DROP TABLE listings_stage")
     conn.commit()
     return count / (time.perf_counter() - t)
 

@@ -70,7 +70,7 @@ STATUS_P = (0.85, 0.03, 0.09, 0.03)
 COLUMNS = ("id", "seller_id", "status", "version", "title", "description", "category",
            "brand", "model", "storage_gb", "ram_gb", "screen_inches", "release_year",
            "condition", "battery_health_pct", "price_amount", "price_currency", "photos",
-           "city", "country", "search_text", "embodied_low_g", "embodied_central_g",
+           "city", "country", "search_doc", "embodied_low_g", "embodied_central_g",
            "embodied_high_g", "avoided_low_g", "avoided_central_g", "avoided_high_g",
            "footprint_method", "methodology_version", "footprint_assumptions",
            "matched_reference", "created_at", "updated_at", "sold_at")

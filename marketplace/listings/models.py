@@ -15,10 +15,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    func,
     literal_column,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
@@ -40,14 +40,13 @@ FOOTPRINT_COLUMNS = ("embodied_low_g", "embodied_central_g", "embodied_high_g",
                      "avoided_low_g", "avoided_central_g", "avoided_high_g")
 
 _ACTIVE = "status = 'active'"
-# Full-text document (PostgreSQL). The expression is shared with the search query builder so
-# the planner can use the GIN index; the 'simple' configuration does no stemming, which suits
-# a multilingual marketplace and model names ("iphone", "13", "pro").
+# Full-text configuration: 'simple' does no stemming, which suits a multilingual marketplace
+# and model names ("iphone", "13", "pro").
 TS_CONFIG = literal_column("'simple'")
-
-
-def search_document(column) -> Any:
-    return func.to_tsvector(TS_CONFIG, column)
+# The search document of "title description brand model": on PostgreSQL a stored tsvector
+# (GIN-indexed; stored so that filtering rows in an index-ordered scan costs no re-parsing),
+# on SQLite the lower-cased text for the substring fallback.
+SearchDocument = TSVECTOR().with_variant(Text(), "sqlite")
 
 
 class Listing(db.Model):
@@ -75,9 +74,7 @@ class Listing(db.Model):
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
     city: Mapped[str | None] = mapped_column(String(100), default=None)
     country: Mapped[str | None] = mapped_column(String(2), default=None)
-    # Lower-cased "title description brand model": the full-text document on PostgreSQL
-    # (GIN index on to_tsvector) and the LIKE fallback on SQLite.
-    search_text: Mapped[str] = mapped_column(Text, default="")
+    search_doc: Mapped[Any] = mapped_column(SearchDocument)
 
     embodied_low_g: Mapped[int] = mapped_column(BigInteger)
     embodied_central_g: Mapped[int] = mapped_column(BigInteger)
@@ -106,11 +103,14 @@ class Listing(db.Model):
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         Index("ix_listings_active_avoided", "avoided_central_g", "id",
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
+        Index("ix_listings_active_category_avoided", "category", "avoided_central_g", "id",
+              postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         Index("ix_listings_seller_status", "seller_id", "status"),
         Index("ix_listings_methodology", "methodology_version", "status"),
-        # PostgreSQL only (created by migration 0002 on PostgreSQL; skipped on SQLite).
-        Index("ix_listings_search", search_document(literal_column("search_text")),
-              postgresql_using="gin").ddl_if(dialect="postgresql"),
+        # GIN full-text index on PostgreSQL. SQLite's fallback scans instead, so there the
+        # index is kept empty (partial on a false predicate) rather than a useless b-tree.
+        Index("ix_listings_search", "search_doc", postgresql_using="gin",
+              sqlite_where=text("0")),
     )
 
     # ---- representation ------------------------------------------------------------------

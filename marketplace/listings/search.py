@@ -6,8 +6,8 @@ after the last row of the previous page, so rows inserted meanwhile never shift 
 OFFSET). Cursors are base64url of JSON ``[sort value, id]``, validated on decode.
 
 Full text: PostgreSQL matches ``websearch_to_tsquery('simple', q)`` against the GIN-indexed
-``to_tsvector('simple', search_text)``; SQLite falls back to every word of ``q`` occurring in
-``search_text`` (substring match).
+stored tsvector ``search_doc``; SQLite falls back to every word of ``q`` occurring in the
+lower-cased ``search_doc`` text (substring match).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import Select, and_, false, func, literal, select, tuple_
 
 from marketplace import cursors
 from marketplace.extensions import db
-from marketplace.listings.models import TS_CONFIG, Listing, ListingStatus, search_document
+from marketplace.listings.models import TS_CONFIG, Listing, ListingStatus
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -66,14 +66,20 @@ def decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
     return cursors.decode(cursor, SORTS[sort].from_json)
 
 
+def document_value(text: str, dialect: str):
+    """What to store in ``Listing.search_doc`` for ``text``."""
+    if dialect == "postgresql":
+        return func.to_tsvector(TS_CONFIG, text)
+    return text.lower()
+
+
 def text_condition(q: str, dialect: str):
     if dialect == "postgresql":
-        return search_document(Listing.search_text).op("@@")(
-            func.websearch_to_tsquery(TS_CONFIG, q))
+        return Listing.search_doc.op("@@")(func.websearch_to_tsquery(TS_CONFIG, q))
     words = _WORD.findall(q.lower())
     if not words:
         return false()
-    return and_(*(func.instr(Listing.search_text, w) > 0 for w in words))
+    return and_(*(func.instr(Listing.search_doc, w) > 0 for w in words))
 
 
 def filters(args: dict[str, Any], dialect: str) -> list:

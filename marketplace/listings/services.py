@@ -14,6 +14,7 @@ from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from marketplace.extensions import db
 from marketplace.listings.models import DEVICE_FIELDS, Listing, ListingStatus
+from marketplace.listings.search import document_value
 
 S = ListingStatus
 PUBLIC_STATUSES = frozenset({S.ACTIVE.value, S.RESERVED.value, S.SOLD.value})
@@ -42,8 +43,9 @@ def apply_footprint(listing: Listing) -> None:
     listing.matched_reference = d["matched_reference"]
 
 
-def _search_text(listing: Listing) -> str:
-    return " ".join(str(getattr(listing, f) or "") for f in TEXT_FIELDS).lower()
+def _search_document(listing: Listing):
+    text = " ".join(str(getattr(listing, f) or "") for f in TEXT_FIELDS)
+    return document_value(text, db.engine.dialect.name)
 
 
 def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
@@ -59,7 +61,8 @@ def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
             listing.country = value.get("country")
         else:
             setattr(listing, key, value)
-    listing.search_text = _search_text(listing)
+    if any(f in data for f in TEXT_FIELDS):
+        listing.search_doc = _search_document(listing)
 
 
 # ---- create / read -----------------------------------------------------------------------

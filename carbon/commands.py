@@ -6,8 +6,10 @@ import click
 from flask.cli import AppGroup
 
 from carbon.estimator import estimate_csv
+from marketplace.listings.cli import register_reestimate
 
 carbon_cli = AppGroup("carbon", help="Carbon estimates and ledger.")
+register_reestimate(carbon_cli)
 
 
 @carbon_cli.command("estimate-batch")

@@ -133,6 +133,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Age after which the reconciler re-enqueues unprocessed outbox records."),
     Setting("RECONCILE_INTERVAL_SECONDS", "RECONCILE_INTERVAL_SECONDS", _int(5, 86_400), 60,
             "How often the periodic outbox reconciler runs."),
+    Setting("OFFER_EXPIRY_INTERVAL_SECONDS", "OFFER_EXPIRY_INTERVAL_SECONDS", _int(5, 86_400),
+            300, "How often the periodic job marks lapsed offers expired (expiry is also "
+            "enforced on every read and write)."),
+    Setting("REESTIMATE_BATCH_SIZE", "REESTIMATE_BATCH_SIZE", _int(1, 100_000), 500,
+            "Listings per background job of `flask carbon reestimate`."),
     Setting("RATELIMIT_ENABLED", "RATELIMIT_ENABLED", _bool, True,
             "Turn rate limiting off (only for load tests)."),
 )

@@ -2,11 +2,13 @@
 
 from marketplace.auth.models import ApiToken, User
 from marketplace.idempotency import IdempotencyKey
+from marketplace.listings.models import Listing
 from marketplace.notifications import Notification
+from marketplace.offers.models import Offer
 from marketplace.outbox import OutboxMessage
 from marketplace.payments import payouts as _payouts  # noqa: F401  (outbox handlers)
 from marketplace.payments import webhooks as _webhooks  # noqa: F401  (outbox handlers)
 from marketplace.payments.models import Payout, PayoutAccount, StripeEvent
 
-__all__ = ["ApiToken", "IdempotencyKey", "Notification", "OutboxMessage", "Payout",
-           "PayoutAccount", "StripeEvent", "User"]
+__all__ = ["ApiToken", "IdempotencyKey", "Listing", "Notification", "Offer", "OutboxMessage",
+           "Payout", "PayoutAccount", "StripeEvent", "User"]

@@ -7,7 +7,11 @@ def register_blueprints(api) -> None:
     from carbon.footprints import blp as footprints_blp
     from marketplace.auth.views import blp as auth_blp
     from marketplace.health import blp as health_blp
+    from marketplace.listings.views import blp as listings_blp
+    from marketplace.offers.views import blp as offers_blp
     from marketplace.payments.views import blp as payments_blp
+    from marketplace.profiles.views import blp as profiles_blp
 
-    for blp in (health_blp, auth_blp, footprints_blp, payments_blp):
+    for blp in (health_blp, auth_blp, footprints_blp, listings_blp, offers_blp,
+                profiles_blp, payments_blp):
         api.register_blueprint(blp)

@@ -1,10 +1,75 @@
-"""Demo data beyond users, extended as features land."""
+"""Demo data beyond users, extended as features land (idempotent)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select
+
+from marketplace.auth.models import User
+from marketplace.extensions import db
+
+PHOTO = "https://images.reloop.test/demo/{}.jpg"
+
+# (seller email, listing body): realistic second-hand phones, laptops and tablets.
+DEMO_LISTINGS: tuple[tuple[str, dict], ...] = (
+    ("alice@reloop.test", {
+        "title": "iPhone 15 128GB black, battery 91%",
+        "description": "Always in a case, screen protector since day one. Charger not included.",
+        "category": "smartphone", "brand": "Apple", "model": "iPhone 15", "storage_gb": 128,
+        "release_year": 2023, "condition": "good", "battery_health_pct": 91,
+        "price": {"amount": 52_000, "currency": "EUR"}, "photos": [PHOTO.format("iphone15")],
+        "location": {"city": "Lyon", "country": "FR"}}),
+    ("alice@reloop.test", {
+        "title": "MacBook Air M3 13-inch 8GB/256GB",
+        "description": "Light office use, 212 battery cycles. Comes with the original box.",
+        "category": "laptop", "brand": "Apple", "model": "MacBook Air (M3, 2024)",
+        "storage_gb": 256, "ram_gb": 8, "screen_inches": 13.6, "release_year": 2024,
+        "condition": "like_new", "battery_health_pct": 91,
+        "price": {"amount": 78_000, "currency": "EUR"}, "photos": [PHOTO.format("mba-m3")],
+        "location": {"city": "Lyon", "country": "FR"}}),
+    ("alice@reloop.test", {
+        "title": "iPad Air 11-inch (M2) 128GB Wi-Fi",
+        "description": "Used by the kids for reading; small scratch on the back.",
+        "category": "tablet", "brand": "Apple", "model": "iPad Air 11-inch (M2)",
+        "storage_gb": 128, "screen_inches": 11, "release_year": 2024, "condition": "good",
+        "price": {"amount": 47_000, "currency": "EUR"}, "photos": [],
+        "location": {"city": "Lyon", "country": "FR"}}),
+    ("bob@reloop.test", {
+        "title": "Samsung Galaxy S23 128GB phantom black",
+        "description": "Unlocked, dual SIM. Minor wear on the frame, screen flawless.",
+        "category": "smartphone", "brand": "Samsung", "model": "Galaxy S23",
+        "storage_gb": 128, "ram_gb": 8, "release_year": 2023, "condition": "good",
+        "battery_health_pct": 87, "price": {"amount": 41_900, "currency": "EUR"},
+        "photos": [PHOTO.format("s23")], "location": {"city": "Berlin", "country": "DE"}}),
+    ("bob@reloop.test", {
+        "title": "Lenovo ThinkPad T14 Gen 4, 16GB, 512GB SSD",
+        "description": "Ex-company laptop, wiped and reinstalled. New keyboard fitted in 2025.",
+        "category": "laptop", "brand": "Lenovo", "model": "ThinkPad T14 Gen 4",
+        "storage_gb": 512, "ram_gb": 16, "screen_inches": 14, "release_year": 2023,
+        "condition": "good", "price": {"amount": 69_000, "currency": "EUR"},
+        "photos": [PHOTO.format("t14")], "location": {"city": "Berlin", "country": "DE"}}),
+    ("bob@reloop.test", {
+        "title": "Google Pixel 8 for parts (cracked screen)",
+        "description": "Boots and charges, touch does not work in the lower third.",
+        "category": "smartphone", "brand": "Google", "model": "Pixel 8", "storage_gb": 128,
+        "release_year": 2023, "condition": "for_parts",
+        "price": {"amount": 4_500, "currency": "EUR"}, "photos": [],
+        "location": {"city": "Berlin", "country": "DE"}}),
+)
+
 
 def run(echo: Callable[[str], None]) -> None:
-    """Nothing beyond the demo users yet (listings arrive with the listings feature)."""
-    return None
+    from marketplace.listings import services as listings
+    from marketplace.listings.models import Listing
+
+    for email, body in DEMO_LISTINGS:
+        seller = db.session.scalar(select(User).where(User.email == email))
+        if seller is None:
+            continue
+        exists = db.session.scalar(select(Listing.id).where(
+            Listing.seller_id == seller.id, Listing.title == body["title"]))
+        if exists is None:
+            listing = listings.create(seller, dict(body))
+            echo(f"seeded listing {listing.id}: {listing.title} "
+                 f"({listing.footprint['avoided_kgco2e']['central']} kg CO2e avoided)")

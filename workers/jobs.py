@@ -40,3 +40,17 @@ def reconcile_payouts() -> int:
 @job("periodic", timeout=600)
 def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()
+
+
+@job("periodic")
+def expire_offers() -> int:
+    from marketplace.offers import services as offers
+
+    return offers.expire_due()
+
+
+@job("default", timeout=900)
+def reestimate_listings(listing_ids: list[int]) -> int:
+    from marketplace.listings import services as listings
+
+    return listings.reestimate(listing_ids)

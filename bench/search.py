@@ -1,0 +1,255 @@
+"""Search benchmark on PostgreSQL: ``python bench/search.py [--sizes 10000 100000 1000000]``.
+
+Creates (drops first) the database ``--database`` (default ``reloop_bench``), migrates it
+with the app's own migrations, bulk-loads listings with COPY (indexes dropped during the load
+and rebuilt after, as a restore would), grows it through each size, and at each size times
+representative searches built by the API's own query builder
+(``marketplace.listings.search.build_query``): p50/p95 of the query round trip on localhost
+(fetching the page), EXPLAIN ANALYZE execution time and the indexes each plan uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+SELLERS = 20_000
+PAGE = 20
+
+# name -> list of search arguments (cycled through on each run).
+SCENARIOS: dict[str, list[dict]] = {
+    "text+category+price, price_asc": [
+        {"q": "iphone", "category": "smartphone", "min_price": 20_000, "max_price": 60_000,
+         "sort": "price_asc"},
+        {"q": "thinkpad", "category": "laptop", "min_price": 50_000, "max_price": 120_000,
+         "sort": "price_asc"},
+        {"q": "galaxy 256gb", "category": "smartphone", "min_price": 10_000,
+         "max_price": 80_000, "sort": "price_asc"},
+        {"q": "macbook air", "category": "laptop", "min_price": 30_000, "max_price": 90_000,
+         "sort": "price_asc"},
+    ],
+    "rare text, newest": [
+        {"q": "fairphone cracked"}, {"q": "framework warranty"}, {"q": "switch oled dent"},
+    ],
+    "category, newest": [{"category": "tablet"}, {"category": "laptop"}],
+    "newest (no filter)": [{}],
+    "avoided_desc": [{"sort": "avoided_desc"}],
+    "avoided_desc + min_avoided_kg + category": [
+        {"sort": "avoided_desc", "min_avoided_kg": 10, "category": "smartphone"},
+        {"sort": "avoided_desc", "min_avoided_kg": 20, "category": "laptop"},
+    ],
+    "price_desc + currency + country": [
+        {"sort": "price_desc", "currency": "EUR", "country": "FR"},
+    ],
+    "deep page 50, newest": [{"_deep": 50}],
+    "deep page 50, text+category+price": [
+        {"q": "iphone", "category": "smartphone", "min_price": 10_000, "max_price": 90_000,
+         "sort": "price_asc", "_deep": 50},
+    ],
+    "deep page 50, avoided_desc": [{"sort": "avoided_desc", "_deep": 50}],
+}
+
+
+def make_app(url: str):
+    from marketplace import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                       "TESTING": True, "LOG_LEVEL": "WARNING", "REDIS_URL": None})
+
+
+def recreate_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+
+
+def load(conn, start_id: int, count: int) -> float:
+    """COPY ``count`` listings into an unlogged staging table (search text as text), then
+    INSERT ... SELECT them with ``to_tsvector`` computed by PostgreSQL; rows per second."""
+    from search_data import COLUMNS, rows, start_time
+
+    t = time.perf_counter()
+    conn.execute("CREATE UNLOGGED TABLE IF NOT EXISTS listings_stage "
+                 "(LIKE listings INCLUDING DEFAULTS)")
+    conn.execute("ALTER TABLE listings_stage ALTER COLUMN search_doc TYPE text")
+    conn.execute("TRUNCATE listings_stage")
+    with conn.cursor() as cur, cur.copy(
+            f"COPY listings_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        buf: list[str] = []
+        for line in rows(start_id, count, SELLERS, seed=start_id, start=start_time()):
+            buf.append(line)
+            if len(buf) >= 5000:
+                copy.write("".join(buf))
+                buf.clear()
+        if buf:
+            copy.write("".join(buf))
+    cols = ", ".join(COLUMNS)
+    conn.execute(f"INSERT INTO listings ({cols}) SELECT "
+                 + cols.replace("search_doc", "to_tsvector('simple', search_doc)")
+                 + " FROM listings_stage")
+    conn.execute("DROP TABLE listings_stage")
+    conn.commit()
+    return count / (time.perf_counter() - t)
+
+
+def load_users(conn) -> None:
+    with conn.cursor() as cur, cur.copy(
+            "COPY users (id, email, password_hash, display_name, role, created_at) "
+            "FROM STDIN") as copy:
+        for i in range(1, SELLERS + 1):
+            copy.write(f"{i}\tseller{i}@bench.test\tx\tSeller {i}\tuser\t2024-01-01T00:00:00Z\n")
+    conn.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), %s)", (SELLERS,))
+    conn.commit()
+
+
+def listing_indexes(conn) -> list[tuple[str, str]]:
+    return conn.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'listings' "
+        "AND indexname <> 'pk_listings' ORDER BY indexname").fetchall()
+
+
+def rebuild_indexes(conn, defs) -> float:
+    t = time.perf_counter()
+    conn.execute("SET maintenance_work_mem = '512MB'")
+    for _, ddl in defs:
+        conn.execute(ddl)
+    conn.commit()
+    conn.autocommit = True
+    conn.execute("VACUUM ANALYZE listings")
+    conn.autocommit = False
+    return time.perf_counter() - t
+
+
+def compile_query(args: dict, dialect) -> tuple[str, dict]:
+    from marketplace.listings.search import build_query
+
+    compiled = build_query(args, "postgresql").compile(dialect=dialect)
+    return str(compiled), compiled.params
+
+
+def resolve(session, args: dict) -> dict:
+    from marketplace.listings.search import build_query, encode_cursor
+
+    deep = args.get("_deep", 0)
+    args = {k: v for k, v in args.items() if k != "_deep"} | {"limit": PAGE}
+    for _ in range(deep):
+        rows = list(session.scalars(build_query(args, "postgresql")))
+        if len(rows) <= PAGE:
+            break
+        args["cursor"] = encode_cursor(args.get("sort") or "newest", rows[PAGE - 1])
+    return args
+
+
+def _pct(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def run_scenarios(app, runs: int) -> list[dict]:
+    import psycopg
+    from sqlalchemy.dialects import postgresql
+
+    from marketplace.extensions import db
+
+    dialect = postgresql.psycopg.dialect()
+    results = []
+    with app.app_context():
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        prepared = {name: [resolve(db.session, a) for a in variants]
+                    for name, variants in SCENARIOS.items()}
+        db.session.remove()
+    with psycopg.connect(url) as conn:
+        for name, variants in prepared.items():
+            queries = []
+            for a in variants:
+                sql, params = compile_query(a, dialect)
+                queries.append((sql, params))
+            for sql, params in queries:  # warm up
+                conn.execute(sql, params).fetchall()
+            times, server = [], []
+            for i in range(runs):
+                sql, params = queries[i % len(queries)]
+                t = time.perf_counter()
+                conn.execute(sql, params).fetchall()
+                times.append((time.perf_counter() - t) * 1000)
+                out = "\n".join(r[0] for r in conn.execute(
+                    "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) " + sql, params))
+                server.append(sum(float(m) for m in re.findall(
+                    r"(?:Planning|Execution) Time: ([\d.]+)", out)))
+            indexes, plan = set(), ""
+            for sql, params in queries:
+                lines = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)]
+                plan = plan or "\n".join(lines)
+                indexes |= set(re.findall(r"(?:Index|Index Only|Bitmap Index) Scan "
+                                          r"(?:Backward )?(?:using|on) (\w+)", "\n".join(lines)))
+                if "Seq Scan on listings" in "\n".join(lines):
+                    indexes.add("SEQ SCAN")
+            results.append({
+                "name": name, "server_p50": _pct(server, 50), "server_p95": _pct(server, 95),
+                "client_p50": _pct(times, 50), "client_p95": _pct(times, 95),
+                "indexes": ", ".join(sorted(indexes)), "plan": plan,
+            })
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--database", default="reloop_bench")
+    ap.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--runs", type=int, default=200, help="timed runs per scenario")
+    ap.add_argument("--plans", type=Path, help="write the first plan of each scenario here")
+    args = ap.parse_args()
+
+    import psycopg
+    from flask_migrate import upgrade
+
+    recreate_database(f"{args.server}/postgres", args.database)
+    app = make_app(f"{args.server}/{args.database}".replace("postgresql://",
+                                                            "postgresql+psycopg://"))
+    with app.app_context():
+        upgrade()
+    conn = psycopg.connect(f"{args.server}/{args.database}")
+    load_users(conn)
+    defs = listing_indexes(conn)
+    loaded = 0
+    report = []
+    for size in sorted(args.sizes):
+        for name, _ in defs:
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
+        conn.commit()
+        rate = load(conn, loaded + 1, size - loaded)
+        index_s = rebuild_indexes(conn, defs)
+        conn.execute("SELECT setval(pg_get_serial_sequence('listings', 'id'), %s)", (size,))
+        conn.commit()
+        loaded = size
+        active = conn.execute("SELECT count(*) FROM listings WHERE status = 'active'").fetchone()
+        print(f"\n== {size:,} listings ({active[0]:,} active): COPY {rate:,.0f} rows/s, "
+              f"index build + VACUUM ANALYZE {index_s:.1f} s")
+        results = run_scenarios(app, args.runs)
+        print(f"| {'scenario':42} | server p50 | server p95 | client p50 | client p95 | "
+              "indexes used |")
+        print("| --- | ---: | ---: | ---: | ---: | --- |")
+        for r in results:
+            print(f"| {r['name']:42} | {r['server_p50']:10.2f} | {r['server_p95']:10.2f} | "
+                  f"{r['client_p50']:10.2f} | {r['client_p95']:10.2f} | {r['indexes']} |")
+        report.append((size, rate, index_s, results))
+    if args.plans:
+        with args.plans.open("w") as fh:
+            for size, _, _, results in report:
+                for r in results:
+                    fh.write(f"### {size:,} listings: {r['name']}\n\n```\n{r['plan']}\n```\n\n")
+    conn.close()
+
+
+if __name__ == "__main__":
+    main()

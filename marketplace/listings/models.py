@@ -1,0 +1,150 @@
+"""Listings of used devices, each with its stored footprint estimate."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    literal_column,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
+from marketplace.extensions import db
+
+
+class ListingStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RESERVED = "reserved"
+    SOLD = "sold"
+    WITHDRAWN = "withdrawn"
+    SUSPENDED = "suspended"
+
+
+# Device fields: changing any of them re-estimates the footprint.
+DEVICE_FIELDS = ("category", "brand", "model", "storage_gb", "ram_gb", "screen_inches",
+                 "release_year", "condition", "battery_health_pct")
+FOOTPRINT_COLUMNS = ("embodied_low_g", "embodied_central_g", "embodied_high_g",
+                     "avoided_low_g", "avoided_central_g", "avoided_high_g")
+
+_ACTIVE = "status = 'active'"
+# Full-text configuration: 'simple' does no stemming, which suits a multilingual marketplace
+# and model names ("iphone", "13", "pro").
+TS_CONFIG = literal_column("'simple'")
+# The search document of "title description brand model": on PostgreSQL a stored tsvector
+# (GIN-indexed; stored so that filtering rows in an index-ordered scan costs no re-parsing),
+# on SQLite the lower-cased text for the substring fallback.
+SearchDocument = TSVECTOR().with_variant(Text(), "sqlite")
+
+
+class Listing(db.Model):
+    __tablename__ = "listings"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=ListingStatus.ACTIVE.value)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(32))
+    brand: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(200))
+    storage_gb: Mapped[float | None] = mapped_column(Float, default=None)
+    ram_gb: Mapped[float | None] = mapped_column(Float, default=None)
+    screen_inches: Mapped[float | None] = mapped_column(Float, default=None)
+    release_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    condition: Mapped[str] = mapped_column(String(16))
+    battery_health_pct: Mapped[float | None] = mapped_column(Float, default=None)
+
+    price_amount: Mapped[int] = mapped_column(BigInteger)
+    price_currency: Mapped[str] = mapped_column(String(3))
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    city: Mapped[str | None] = mapped_column(String(100), default=None)
+    country: Mapped[str | None] = mapped_column(String(2), default=None)
+    search_doc: Mapped[Any] = mapped_column(SearchDocument)
+
+    embodied_low_g: Mapped[int] = mapped_column(BigInteger)
+    embodied_central_g: Mapped[int] = mapped_column(BigInteger)
+    embodied_high_g: Mapped[int] = mapped_column(BigInteger)
+    avoided_low_g: Mapped[int] = mapped_column(BigInteger)
+    avoided_central_g: Mapped[int] = mapped_column(BigInteger)
+    avoided_high_g: Mapped[int] = mapped_column(BigInteger)
+    footprint_method: Mapped[str] = mapped_column(String(32))
+    methodology_version: Mapped[str] = mapped_column(String(32))
+    footprint_assumptions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    matched_reference: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+    suspension_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sold_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # One index per search sort, over active listings only (keyset: sort value, id).
+        Index("ix_listings_active_newest", "created_at", "id",
+              postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
+        Index("ix_listings_active_price", "price_amount", "id",
+              postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
+        Index("ix_listings_active_category_price", "category", "price_amount", "id",
+              postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
+        Index("ix_listings_active_avoided", "avoided_central_g", "id",
+              postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
+        Index("ix_listings_active_category_avoided", "category", "avoided_central_g", "id",
+              postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
+        Index("ix_listings_seller_status", "seller_id", "status"),
+        Index("ix_listings_methodology", "methodology_version", "status"),
+        # GIN full-text index on PostgreSQL. SQLite's fallback scans instead, so there the
+        # index is kept empty (partial on a false predicate) rather than a useless b-tree.
+        Index("ix_listings_search", "search_doc", postgresql_using="gin",
+              sqlite_where=text("0")),
+    )
+
+    # ---- representation ------------------------------------------------------------------
+    @property
+    def price(self) -> dict[str, Any]:
+        return {"amount": self.price_amount, "currency": self.price_currency}
+
+    @property
+    def location(self) -> dict[str, Any] | None:
+        if self.city is None and self.country is None:
+            return None
+        return {"city": self.city, "country": self.country}
+
+    @property
+    def footprint(self) -> dict[str, Any]:
+        def kg(grams: int) -> float:
+            return round(grams / 1000.0, 3)
+
+        return {
+            "embodied_kgco2e": {"low": kg(self.embodied_low_g),
+                                "central": kg(self.embodied_central_g),
+                                "high": kg(self.embodied_high_g)},
+            "avoided_kgco2e": {"low": kg(self.avoided_low_g),
+                               "central": kg(self.avoided_central_g),
+                               "high": kg(self.avoided_high_g)},
+            "method": self.footprint_method,
+            "methodology_version": self.methodology_version,
+            "matched_reference": self.matched_reference,
+            "assumptions": self.footprint_assumptions,
+        }
+
+    @property
+    def etag(self) -> str:
+        return f'"listing-{self.id}-v{self.version}"'
+
+    def __repr__(self) -> str:
+        return f"<Listing {self.id} {self.status} {self.title!r}>"

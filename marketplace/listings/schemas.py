@@ -1,0 +1,154 @@
+"""Request and response schemas for listings and search."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import ValidationError, validate, validates_schema
+
+from carbon.estimator import validate_fields
+from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
+from marketplace.listings.models import DEVICE_FIELDS, ListingStatus
+from marketplace.money import ISO_4217, MAX_AMOUNT
+
+MAX_PHOTOS = 12
+
+
+class CurrencyField(ma.fields.String):
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.OneOf(
+            sorted(ISO_4217), error="Not an ISO 4217 currency code (e.g. EUR, USD, CNY)."),
+            metadata={"description": "ISO 4217 currency code", "example": "EUR"}, **kwargs)
+
+
+class PriceSchema(ma.Schema):
+    amount = ma.fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT),
+        metadata={"description": "Integer amount in minor units (cents), > 0"})
+    currency = CurrencyField(required=True)
+
+
+class LocationSchema(ma.Schema):
+    city = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    country = ma.fields.String(
+        allow_none=True, validate=validate.Regexp(
+            r"^[A-Z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code (e.g. FR)."))
+
+
+class FootprintRangeSchema(ma.Schema):
+    low = ma.fields.Float()
+    central = ma.fields.Float()
+    high = ma.fields.Float()
+
+
+class FootprintSchema(ma.Schema):
+    embodied_kgco2e = ma.fields.Nested(FootprintRangeSchema)
+    avoided_kgco2e = ma.fields.Nested(FootprintRangeSchema)
+    method = ma.fields.String(metadata={"description": "reference, model or category-default"})
+    methodology_version = ma.fields.String()
+    matched_reference = ma.fields.Dict(allow_none=True)
+    assumptions = ma.fields.Dict()
+
+
+def _device_number(**kwargs):
+    return ma.fields.Float(allow_none=True, allow_nan=False, **kwargs)
+
+
+class ListingInputSchema(ma.Schema):
+    """Body of POST (all required fields) and PATCH (loaded with partial=True)."""
+
+    title = ma.fields.String(required=True, validate=validate.Length(min=3, max=120))
+    description = ma.fields.String(required=True, validate=validate.Length(max=5000))
+    category = ma.fields.String(required=True, validate=validate.OneOf(CATEGORY_NAMES))
+    brand = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    model = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    storage_gb = _device_number()
+    ram_gb = _device_number()
+    screen_inches = _device_number()
+    release_year = ma.fields.Integer(allow_none=True, strict=True)
+    condition = ma.fields.String(required=True, validate=validate.OneOf(CONDITIONS))
+    battery_health_pct = _device_number()
+    price = ma.fields.Nested(PriceSchema, required=True)
+    photos = ma.fields.List(
+        ma.fields.URL(schemes={"https"}, require_tld=True, validate=validate.Length(max=2048)),
+        validate=validate.Length(max=MAX_PHOTOS),
+        metadata={"description": f"0-{MAX_PHOTOS} https URLs"})
+    location = ma.fields.Nested(LocationSchema, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _plausible_device(self, data, partial=False, **kwargs):
+        # Only complete bodies here; PATCH merges with the stored listing in the service.
+        if partial:
+            return
+        values = {f: data.get(f) for f in DEVICE_FIELDS}
+        if "category" not in data or "condition" not in data:
+            return  # already reported as missing or invalid
+        errors = validate_fields(values)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ListingPatchSchema(ListingInputSchema):
+    """PATCH body: any subset of the listing's fields (use with ``partial=True``)."""
+
+
+class ListingSchema(ma.Schema):
+    id = ma.fields.Integer()
+    seller_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": [s.value for s in ListingStatus]})
+    title = ma.fields.String()
+    description = ma.fields.String()
+    category = ma.fields.String()
+    brand = ma.fields.String()
+    model = ma.fields.String()
+    storage_gb = ma.fields.Float(allow_none=True)
+    ram_gb = ma.fields.Float(allow_none=True)
+    screen_inches = ma.fields.Float(allow_none=True)
+    release_year = ma.fields.Integer(allow_none=True)
+    condition = ma.fields.String()
+    battery_health_pct = ma.fields.Float(allow_none=True)
+    price = ma.fields.Nested(PriceSchema)
+    photos = ma.fields.List(ma.fields.String())
+    location = ma.fields.Nested(LocationSchema, allow_none=True)
+    footprint = ma.fields.Nested(FootprintSchema)
+    suspension_reason = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+
+
+SORTS = ("newest", "price_asc", "price_desc", "avoided_desc")
+
+
+class SearchArgsSchema(ma.Schema):
+    q = ma.fields.String(validate=validate.Length(min=1, max=200),
+                         metadata={"description": "Full text over title, description, brand "
+                                                  "and model"})
+    category = ma.fields.String(validate=validate.OneOf(CATEGORY_NAMES))
+    brand = ma.fields.String(validate=validate.Length(min=1, max=100))
+    condition = ma.fields.List(ma.fields.String(validate=validate.OneOf(CONDITIONS)),
+                               metadata={"description": "Repeatable"})
+    min_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT))
+    max_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT))
+    currency = CurrencyField()
+    min_avoided_kg = ma.fields.Float(allow_nan=False, validate=validate.Range(min=0, max=1e6))
+    seller_id = ma.fields.Integer(validate=validate.Range(min=1))
+    city = ma.fields.String(validate=validate.Length(min=1, max=100))
+    country = ma.fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"))
+    sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS))
+    limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = ma.fields.String(validate=validate.Length(min=1, max=200),
+                              metadata={"description": "Opaque; next_cursor of the page before"})
+
+    @validates_schema
+    def _price_range(self, data, **kwargs):
+        lo, hi = data.get("min_price"), data.get("max_price")
+        if lo is not None and hi is not None and lo > hi:
+            raise ValidationError("Must not be greater than max_price.", "min_price")
+
+
+class ListingPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ListingSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class SuspendSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=3, max=2000))

@@ -1,0 +1,88 @@
+"""HTTP API for listings, search and admin moderation."""
+
+from __future__ import annotations
+
+from flask import request
+
+from marketplace.auth.security import current_user, optional_user
+from marketplace.blueprint import Blueprint
+from marketplace.listings import search, services
+from marketplace.listings.schemas import (
+    ListingInputSchema,
+    ListingPageSchema,
+    ListingPatchSchema,
+    ListingSchema,
+    SearchArgsSchema,
+    SuspendSchema,
+)
+
+blp = Blueprint("listings", __name__, url_prefix="/api/v1",
+                description="Listings of used devices, with avoided emissions, and search")
+
+_OPTIONAL_AUTH = [{}, {"bearerAuth": []}]
+_IF_MATCH = {"in": "header", "name": "If-Match", "required": False,
+             "schema": {"type": "string"},
+             "description": "The listing's ETag; the change is refused (412) if it moved on"}
+_ETAG_HEADER = {"ETag": {"description": "Version of the listing, for If-Match",
+                         "schema": {"type": "string"}}}
+
+
+def _with_etag(listing, status: int = 200):
+    return listing, status, {"ETag": listing.etag}
+
+
+@blp.route("/listings", methods=["POST"])
+@blp.auth()
+@blp.arguments(ListingInputSchema)
+@blp.response(201, ListingSchema, headers=_ETAG_HEADER)
+def create_listing(data):
+    """List a used device for sale; its avoided emissions are estimated."""
+    return _with_etag(services.create(current_user(), data), 201)
+
+
+@blp.route("/listings", methods=["GET"])
+@blp.arguments(SearchArgsSchema, location="query")
+@blp.response(200, ListingPageSchema)
+def search_listings(args):
+    """Search active listings: filters, sorts, cursor pagination."""
+    return search.search(args)
+
+
+@blp.route("/listings/<int:listing_id>", methods=["GET"])
+@blp.doc(security=_OPTIONAL_AUTH)
+@blp.response(200, ListingSchema, headers=_ETAG_HEADER)
+@blp.errors(404)
+def get_listing(listing_id):
+    """A listing: public unless withdrawn or suspended (then its seller and admins only)."""
+    return _with_etag(services.get_visible(listing_id, optional_user()))
+
+
+@blp.route("/listings/<int:listing_id>", methods=["PATCH"])
+@blp.auth()
+@blp.doc(parameters=[_IF_MATCH])
+@blp.arguments(ListingPatchSchema(partial=True))
+@blp.response(200, ListingSchema, headers=_ETAG_HEADER)
+@blp.errors(403, 404, 409, 412)
+def update_listing(data, listing_id):
+    """Change a listing (seller only). Device changes re-estimate the footprint."""
+    listing = services.update_listing(listing_id, current_user(), data, request.if_match)
+    return _with_etag(listing)
+
+
+@blp.route("/listings/<int:listing_id>", methods=["DELETE"])
+@blp.auth()
+@blp.response(204)
+@blp.errors(403, 404, 409)
+def withdraw_listing(listing_id):
+    """Withdraw a listing (seller only): kept, but gone from search and public view."""
+    services.withdraw(listing_id, current_user())
+
+
+@blp.route("/admin/listings/<int:listing_id>/suspend", methods=["POST"])
+@blp.auth(role="admin")
+@blp.arguments(SuspendSchema)
+@blp.response(200, ListingSchema)
+@blp.errors(404, 409)
+def suspend_listing(data, listing_id):
+    """Suspend a listing (admin): hidden from everyone but its seller and admins."""
+    return services.suspend(listing_id, current_user(), data["reason"])

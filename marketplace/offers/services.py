@@ -1,0 +1,219 @@
+"""Haggling: offers, counter-offers and their state machine.
+
+::
+
+    pending --accept--> accepted      (the buyer may start a trade within 24 h)
+    pending --decline-> declined
+    pending --counter-> countered     (+ a new pending counter from the seller)
+    pending --withdraw> withdrawn     (by whoever made it)
+    pending --48 h----> expired       (also when the listing is sold or withdrawn)
+
+An offer is answered by the other party: the seller answers a buyer's offer, the buyer a
+seller's counter. Expiry is enforced on every read and write (a pending offer past its
+``expires_at`` is expired whether or not ``expire_due`` has marked it yet).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from marketplace import cursors
+from marketplace.auth.models import User
+from marketplace.dbtypes import utcnow
+from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.listings import services as listings
+from marketplace.listings.models import ListingStatus
+from marketplace.offers.models import Offer, OfferKind, OfferStatus
+
+OFFER_TTL = timedelta(hours=48)
+PURCHASE_WINDOW = timedelta(hours=24)
+S = OfferStatus
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# ---- create ------------------------------------------------------------------------------
+def _check_listing_open(listing, action: str) -> None:
+    if listing.status != ListingStatus.ACTIVE.value:
+        why = {"reserved": "a trade is pending on it", "sold": "it has been sold"}.get(
+            listing.status, f"it is {listing.status}")
+        raise Conflict(f"Cannot {action}: the listing is {listing.status} ({why}).")
+
+
+def make_offer(listing_id: int, buyer: User, amount: int) -> Offer:
+    listing = listings.get_visible(listing_id, buyer)
+    if listing.seller_id == buyer.id:
+        raise Conflict("You cannot make an offer on your own listing.")
+    _check_listing_open(listing, "make an offer")
+    now = utcnow()
+    offer = Offer(listing_id=listing.id, buyer_id=buyer.id, seller_id=listing.seller_id,
+                  kind=OfferKind.OFFER.value, amount=amount, currency=listing.price_currency,
+                  status=S.PENDING.value, expires_at=now + OFFER_TTL, created_at=now,
+                  updated_at=now)
+    db.session.add(offer)
+    db.session.commit()
+    return offer
+
+
+# ---- transitions -------------------------------------------------------------------------
+def _load(offer_id: int, user: User, lock: bool = True) -> Offer:
+    query = select(Offer).where(Offer.id == offer_id)
+    if lock:
+        query = query.with_for_update(of=Offer)
+    offer = db.session.scalars(query).first()
+    if offer is None or user.id not in (offer.buyer_id, offer.seller_id):
+        raise NotFound("No such offer.")
+    return offer
+
+
+def _require_pending(offer: Offer, action: str) -> None:
+    if offer.is_lapsed():
+        offer.status = S.EXPIRED.value
+        offer.updated_at = utcnow()
+        db.session.commit()
+        raise Conflict(f"Cannot {action} this offer: it expired at {_iso(offer.expires_at)}.")
+    if offer.status != S.PENDING.value:
+        raise Conflict(f"Cannot {action} this offer: it is {offer.status}; "
+                       "only a pending offer can be answered or withdrawn.")
+
+
+def _require_responder(offer: Offer, user: User, action: str) -> None:
+    if user.id != offer.responder_id:
+        who = "seller" if offer.kind == OfferKind.OFFER.value else "buyer"
+        raise Forbidden(f"Only the {who} can {action} this offer.")
+
+
+def accept(offer_id: int, user: User) -> Offer:
+    offer = _load(offer_id, user)
+    _require_responder(offer, user, "accept")
+    _require_pending(offer, "accept")
+    _check_listing_open(offer.listing, "accept the offer")
+    now = utcnow()
+    offer.status = S.ACCEPTED.value
+    offer.accepted_at = now
+    offer.purchase_deadline = now + PURCHASE_WINDOW
+    offer.updated_at = now
+    db.session.commit()
+    return offer
+
+
+def decline(offer_id: int, user: User) -> Offer:
+    offer = _load(offer_id, user)
+    _require_responder(offer, user, "decline")
+    _require_pending(offer, "decline")
+    offer.status = S.DECLINED.value
+    offer.updated_at = utcnow()
+    db.session.commit()
+    return offer
+
+
+def counter(offer_id: int, user: User, amount: int) -> Offer:
+    """The seller answers a buyer's offer with another amount: a new pending offer."""
+    offer = _load(offer_id, user)
+    if user.id != offer.seller_id:
+        raise Forbidden("Only the seller can counter an offer.")
+    if offer.kind != OfferKind.OFFER.value:
+        raise Conflict("Cannot counter your own counter-offer; withdraw it and counter again.")
+    _require_pending(offer, "counter")
+    _check_listing_open(offer.listing, "counter the offer")
+    now = utcnow()
+    offer.status = S.COUNTERED.value
+    offer.updated_at = now
+    reply = Offer(listing_id=offer.listing_id, buyer_id=offer.buyer_id,
+                  seller_id=offer.seller_id, kind=OfferKind.COUNTER.value,
+                  parent_offer_id=offer.id, amount=amount, currency=offer.currency,
+                  status=S.PENDING.value, expires_at=now + OFFER_TTL, created_at=now,
+                  updated_at=now)
+    db.session.add(reply)
+    db.session.commit()
+    return reply
+
+
+def withdraw(offer_id: int, user: User) -> Offer:
+    offer = _load(offer_id, user)
+    if user.id != offer.author_id:
+        raise Forbidden("Only whoever made this offer can withdraw it.")
+    _require_pending(offer, "withdraw")
+    offer.status = S.WITHDRAWN.value
+    offer.updated_at = utcnow()
+    db.session.commit()
+    return offer
+
+
+# ---- reads -------------------------------------------------------------------------------
+def get_offer(offer_id: int, user: User) -> Offer:
+    return _load(offer_id, user, lock=False)
+
+
+def _status_condition(status: str, now: datetime):
+    if status == S.PENDING.value:
+        return and_(Offer.status == status, Offer.expires_at > now)
+    if status == S.EXPIRED.value:
+        return or_(Offer.status == status,
+                   and_(Offer.status == S.PENDING.value, Offer.expires_at <= now))
+    return Offer.status == status
+
+
+def list_offers(user: User, role: str | None, status: str | None, limit: int = 50,
+                cursor: str | None = None) -> dict[str, Any]:
+    """The caller's offers, newest first; ``role`` buyer / seller / both."""
+    now = utcnow()
+    if role == "buyer":
+        conds = [Offer.buyer_id == user.id]
+    elif role == "seller":
+        conds = [Offer.seller_id == user.id]
+    else:
+        conds = [or_(Offer.buyer_id == user.id, Offer.seller_id == user.id)]
+    if status:
+        conds.append(_status_condition(status, now))
+    if cursor:
+        conds.append(Offer.id < cursors.decode(cursor, cursors.as_int)[1])
+    rows = list(db.session.scalars(
+        select(Offer).where(*conds).order_by(Offer.id.desc()).limit(limit + 1)))
+    items, more = rows[:limit], len(rows) > limit
+    last = items[-1].id if more else None
+    return {"items": items, "next_cursor": cursors.encode(last, last) if more else None}
+
+
+# ---- for trades and jobs -----------------------------------------------------------------
+def offer_for_purchase(offer_id: int, buyer_id: int, listing_id: int) -> Offer:
+    """The accepted offer a buyer may purchase at; Conflict unless it is accepted, theirs,
+    for that listing and within its 24-hour purchase window. Locks the row (PostgreSQL)."""
+    offer = db.session.scalars(
+        select(Offer).where(Offer.id == offer_id).with_for_update(of=Offer)).first()
+    if offer is None or offer.buyer_id != buyer_id or offer.listing_id != listing_id:
+        raise Conflict("This offer does not belong to you for this listing.")
+    if offer.status != S.ACCEPTED.value:
+        raise Conflict(f"The offer is {offer.effective_status}, not accepted: "
+                       "only an accepted offer sets the price of a purchase.")
+    if offer.purchase_deadline is None or offer.purchase_deadline <= utcnow():
+        raise Conflict("The 24-hour purchase window of this accepted offer has closed.")
+    return offer
+
+
+def expire_for_listing(listing_id: int) -> int:
+    """Expire the listing's pending offers (it was sold or withdrawn); the caller commits."""
+    result = db.session.execute(
+        update(Offer)
+        .where(Offer.listing_id == listing_id, Offer.status == S.PENDING.value)
+        .values(status=S.EXPIRED.value, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return result.rowcount
+
+
+def expire_due(now: datetime | None = None) -> int:
+    """Mark pending offers past their expiry as expired (the periodic job)."""
+    now = now or utcnow()
+    result = db.session.execute(
+        update(Offer)
+        .where(Offer.status == S.PENDING.value, Offer.expires_at <= now)
+        .values(status=S.EXPIRED.value, updated_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount

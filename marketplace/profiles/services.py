@@ -1,0 +1,37 @@
+"""Public profiles: who a user is on the marketplace, without private details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from marketplace.auth.models import User
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.listings.models import Listing, ListingStatus
+
+
+def public_profile(user_id: int) -> dict[str, Any]:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    counts = dict(db.session.execute(
+        select(Listing.status, func.count())
+        .where(Listing.seller_id == user_id,
+               Listing.status.in_([ListingStatus.ACTIVE.value, ListingStatus.SOLD.value]))
+        .group_by(Listing.status)).all())
+    avoided_g = db.session.scalar(
+        select(func.coalesce(func.sum(Listing.avoided_central_g), 0))
+        .where(Listing.seller_id == user_id, Listing.status == ListingStatus.SOLD.value))
+    return {
+        "id": user.id,
+        "display_name": user.display_name,
+        "member_since": user.created_at,
+        "active_listings": counts.get(ListingStatus.ACTIVE.value, 0),
+        "sold_count": counts.get(ListingStatus.SOLD.value, 0),
+        "avoided_kgco2e_sold": round(int(avoided_g) / 1000.0, 3),
+        # Reviews do not exist yet; null until they do.
+        "rating": None,
+        "review_count": 0,
+    }

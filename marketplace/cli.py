@@ -1,4 +1,4 @@
-"""``flask`` commands: users, seed, worker, serve."""
+"""``flask`` commands: users, seed, worker, serve, carbon."""
 
 from __future__ import annotations
 
@@ -79,6 +79,9 @@ def serve(host: str, port: int | None) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from carbon.commands import carbon_cli
+
     app.cli.add_command(users_cli)
+    app.cli.add_command(carbon_cli)
     for command in (seed, worker, serve):
         app.cli.add_command(command)

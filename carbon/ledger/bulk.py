@@ -43,7 +43,7 @@ def ensure_user_accounts(user_ids: Iterable[int]) -> dict[int, int]:
     wanted = sorted(set(user_ids))
     found = dict(db.session.execute(
         select(LedgerAccount.user_id, LedgerAccount.id).where(LedgerAccount.user_id.in_(wanted))
-    ).tuples().all())
+    ).all())
     missing = [u for u in wanted if u not in found]
     if missing:
         now = utcnow()
@@ -54,7 +54,7 @@ def ensure_user_accounts(user_ids: Iterable[int]) -> dict[int, int]:
                  "balance_g": 0, "created_at": now} for u in chunk], "code"))
         found.update(db.session.execute(
             select(LedgerAccount.user_id, LedgerAccount.id)
-            .where(LedgerAccount.user_id.in_(missing))).tuples().all())
+            .where(LedgerAccount.user_id.in_(missing))).all())
     return found
 
 
@@ -107,7 +107,7 @@ def insert_transactions(rows: list[dict[str, Any]]) -> dict[str, int]:
                 _upsert_ignore(LedgerTransaction, [{**r, "posted_at": now} for r in chunk],
                                "idempotency_key")
                 .returning(LedgerTransaction.idempotency_key, LedgerTransaction.id))
-        inserted.update(result.tuples().all())
+        inserted.update((key, tx_id) for key, tx_id in result)
     return inserted
 
 

@@ -153,7 +153,7 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
     parties = [(a, m) for a, m in db.session.execute(
         select(LedgerLine.account_id, LedgerLine.amount_g)
         .where(LedgerLine.transaction_id == credit.id, LedgerLine.account_id != issuance)
-        .order_by(LedgerLine.id)).tuples()]
+        .order_by(LedgerLine.id))]
     previous = db.session.scalars(select(LedgerTransaction).where(
         LedgerTransaction.trade_id == trade_id,
         LedgerTransaction.kind == EntryKind.REVERSAL.value)).all()
@@ -162,7 +162,7 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
         for a, m in db.session.execute(
                 select(LedgerLine.account_id, LedgerLine.amount_g)
                 .where(LedgerLine.transaction_id.in_([p.id for p in previous]),
-                       LedgerLine.account_id != issuance)).tuples():
+                       LedgerLine.account_id != issuance)):
             reversed_by_account[a] -= m
     prior_refunded = sum(int(p.meta.get("refunded_amount", 0)) for p in previous)
     cumulative = min(prior_refunded + refunded, trade_amount)

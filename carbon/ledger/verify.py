@@ -125,7 +125,7 @@ def expected_from_outbox() -> tuple[dict[int, int], int]:
         select(OutboxMessage.topic, OutboxMessage.payload)
         .where(OutboxMessage.topic.in_(["trade.completed", "trade.refunded"]),
                OutboxMessage.processed_at.is_not(None))
-        .order_by(OutboxMessage.id)).tuples()
+        .order_by(OutboxMessage.id))
     for topic, p in rows:
         if topic == "trade.completed":
             credit.setdefault(int(p["trade_id"]), int(p["avoided_g"]))
@@ -156,7 +156,7 @@ def credits_match_trades(section: Section) -> None:
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
         .where(LedgerAccount.kind == AccountKind.USER.value,
                LedgerTransaction.trade_id.is_not(None))
-        .group_by(LedgerTransaction.trade_id)).tuples().all())
+        .group_by(LedgerTransaction.trade_id)).all())
     section.info.append(
         f"{len(expected)} completed trades processed, {pending} waiting in the outbox; "
         f"expected {sum(expected.values())} g, credited {sum(actual.values())} g")

@@ -58,9 +58,11 @@ def seed(url: str, users: int, trades: int) -> None:
                 'seller_id', 1 + (i * 104729 + 1) %% %(u)s, 'avoided_g', 20000 + (i * 37) %% 60000,
                 'category', (%(cats)s::text[])[1 + i %% 6], 'listing_id', i,
                 'listing_title', 'Used device #' || i,
-                'completed_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')),
+                'completed_at',
+                to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')),
                 now() - interval '1 second', 0
-            FROM generate_series(1, %(n)s) AS i""", {"u": users, "n": trades, "cats": CATEGORIES})
+            FROM generate_series(1::bigint, %(n)s) AS i""",
+                     {"u": users, "n": trades, "cats": CATEGORIES})
         conn.execute("ANALYZE")
 
 
@@ -251,9 +253,11 @@ def main() -> None:
           f"({time.perf_counter() - t:.1f} s); batch {args.batch}, {args.workers} workers, "
           f"{os.cpu_count()} cores")
 
+    load = os.getloadavg()[0]
     elapsed = credit_run(app, args, db_url)
     rate = args.trades / elapsed
-    print(f"credit: {args.trades} trades in {elapsed:.2f} s = {rate:,.0f} trades/s")
+    print(f"credit: {args.trades} trades in {elapsed:.2f} s = {rate:,.0f} trades/s "
+          f"(load average before/after: {load:.1f}/{os.getloadavg()[0]:.1f})")
 
     with app.app_context():
         from carbon.ledger import verify
@@ -265,10 +269,12 @@ def main() -> None:
         if not report.ok:
             print(report.render())
 
+    load = os.getloadavg()[0]
     raw = raw_run(args, db_url)
     raw_rate = args.trades / raw
     print(f"raw insert of the same rows: {raw:.2f} s = {raw_rate:,.0f} trades/s; "
-          f"credit rate is {100 * rate / raw_rate:.0f}% of raw")
+          f"credit rate is {100 * rate / raw_rate:.0f}% of raw (load before/after: "
+          f"{load:.1f}/{os.getloadavg()[0]:.1f})")
 
     for simple in (False, True):
         lat = latency_run(app, args, args.latency_samples, simple)

@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import JSON, Index, String, Text, event, select, text, update
+from sqlalchemy import JSON, BigInteger, Index, String, Text, any_, event, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
@@ -162,13 +163,20 @@ def process(message_ids: list[int]) -> int:
     return applied
 
 
+def _id_in(ids: list[int]):
+    """``id IN (...)``; on PostgreSQL ``id = ANY(array)``: one parameter, not one per id."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return OutboxMessage.id == any_(db.literal(ids, ARRAY(BigInteger)))
+    return OutboxMessage.id.in_(ids)
+
+
 def _process_batch(ids: list[int], topics: list[str]) -> set[int]:
     """Lock the unprocessed records of ``topics`` among ``ids`` (skipping any locked by another
     worker), apply them in runs of one topic, mark them processed and commit once."""
     rows = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload,
                OutboxMessage.created_at)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.processed_at.is_(None),
+        .where(_id_in(ids), OutboxMessage.processed_at.is_(None),
                OutboxMessage.topic.in_(topics))
         .order_by(OutboxMessage.id)
         .with_for_update(skip_locked=True)
@@ -181,7 +189,7 @@ def _process_batch(ids: list[int], topics: list[str]) -> set[int]:
         _HANDLERS[topic].func(list(run))
     done = [r.id for r in rows]
     db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id.in_(done))
+        update(OutboxMessage).where(_id_in(done))
         .values(processed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
     )
     db.session.commit()

@@ -32,6 +32,22 @@ def _pg() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def pg_ints(values: Iterable[int | None]) -> str:
+    """A PostgreSQL array literal of integers (one text parameter instead of thousands)."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+_PG_ACCOUNTS_OF_USERS = text("""
+    SELECT user_id, id FROM ledger_accounts WHERE user_id = ANY(CAST(:ids AS bigint[]))
+""")
+_PG_CREATE_USER_ACCOUNTS = text("""
+    INSERT INTO ledger_accounts (code, kind, user_id, balance_g, created_at)
+    SELECT 'user:' || u, 'user', u, 0, :now
+    FROM unnest(CAST(:ids AS bigint[])) AS u ORDER BY u
+    ON CONFLICT (code) DO NOTHING
+""")
+
+
 def _upsert_ignore(model, rows: list[dict[str, Any]], *keys: str):
     ins = (postgresql.insert if _pg() else sqlite.insert)(model)
     return ins.values(rows).on_conflict_do_nothing(index_elements=list(keys))
@@ -39,8 +55,25 @@ def _upsert_ignore(model, rows: list[dict[str, Any]], *keys: str):
 
 def ensure_user_accounts(user_ids: Iterable[int]) -> dict[int, int]:
     """Ledger account id for each user, creating the missing ones (in user id order, so two
-    workers creating the same accounts wait for each other instead of deadlocking)."""
+    workers creating the same accounts wait for each other instead of deadlocking).
+
+    On PostgreSQL the accounts are created and committed apart from the posting transaction
+    (an empty account is harmless, even if the posting then rolls back); on SQLite, which
+    has one writer, inside it.
+    """
     wanted = sorted(set(user_ids))
+    if _pg():
+        found = dict(db.session.execute(_PG_ACCOUNTS_OF_USERS, {"ids": pg_ints(wanted)}).all())
+        missing = [u for u in wanted if u not in found]
+        if missing:
+            # In a short transaction of its own, committed at once: a worker creating the
+            # same account waits for that, not for this batch's whole transaction.
+            with db.engine.connect() as conn:
+                conn.execute(_PG_CREATE_USER_ACCOUNTS, {"ids": pg_ints(missing), "now": utcnow()})
+                conn.commit()
+            found.update(db.session.execute(_PG_ACCOUNTS_OF_USERS,
+                                            {"ids": pg_ints(missing)}).all())
+        return found
     found = dict(db.session.execute(
         select(LedgerAccount.user_id, LedgerAccount.id).where(LedgerAccount.user_id.in_(wanted))
     ).all())
@@ -71,11 +104,12 @@ def issuance_account_id() -> int:
     return account_id
 
 
+# The rows travel as one JSON document: one parameter, parsed by the server in C.
 _PG_INSERT_TRANSACTIONS = text("""
     INSERT INTO ledger_transactions (idempotency_key, kind, trade_id, meta, occurred_at, posted_at)
-    SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]),
-                         CAST(:trade_ids AS bigint[]), CAST(:metas AS json[]),
-                         CAST(:occurred AS timestamptz[]), CAST(:posted AS timestamptz[]))
+    SELECT r.k, r.kind, r.t, r.m, r.o, :posted
+    FROM json_to_recordset(CAST(:rows AS json)) AS r(k text, kind text, t bigint, m json,
+                                                     o timestamptz)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING idempotency_key, id
 """)
@@ -94,14 +128,10 @@ def insert_transactions(rows: list[dict[str, Any]]) -> dict[str, int]:
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
         if _pg():
-            result = db.session.execute(_PG_INSERT_TRANSACTIONS, {
-                "keys": [r["idempotency_key"] for r in chunk],
-                "kinds": [r["kind"] for r in chunk],
-                "trade_ids": [r.get("trade_id") for r in chunk],
-                "metas": [json.dumps(r.get("meta") or {}) for r in chunk],
-                "occurred": [r["occurred_at"] for r in chunk],
-                "posted": [now] * len(chunk),
-            })
+            payload = json.dumps([
+                {"k": r["idempotency_key"], "kind": r["kind"], "t": r.get("trade_id"),
+                 "m": r.get("meta") or {}, "o": r["occurred_at"].isoformat()} for r in chunk])
+            result = db.session.execute(_PG_INSERT_TRANSACTIONS, {"posted": now, "rows": payload})
         else:
             result = db.session.execute(
                 _upsert_ignore(LedgerTransaction, [{**r, "posted_at": now} for r in chunk],
@@ -123,8 +153,8 @@ def insert_lines(lines: list[tuple[int, int, int]]) -> None:
         chunk = lines[start:start + CHUNK * 3]
         if _pg():
             db.session.execute(_PG_INSERT_LINES, {
-                "tx": [t for t, _, _ in chunk], "acct": [a for _, a, _ in chunk],
-                "amt": [m for _, _, m in chunk]})
+                "tx": pg_ints(t for t, _, _ in chunk), "acct": pg_ints(a for _, a, _ in chunk),
+                "amt": pg_ints(m for _, _, m in chunk)})
         else:
             db.session.execute(insert(LedgerLine).values([
                 {"transaction_id": t, "account_id": a, "amount_g": m} for t, a, m in chunk]))
@@ -152,9 +182,9 @@ def add_to_balances(deltas: Mapping[int, int]) -> None:
     if not ids:
         return
     if _pg():
-        db.session.execute(_PG_LOCK_ACCOUNTS, {"ids": ids})
+        db.session.execute(_PG_LOCK_ACCOUNTS, {"ids": pg_ints(ids)})
         db.session.execute(_PG_ADD_TO_BALANCES,
-                           {"ids": ids, "deltas": [deltas[a] for a in ids]})
+                           {"ids": pg_ints(ids), "deltas": pg_ints(deltas[a] for a in ids)})
         return
     db.session.execute(
         update(LedgerAccount.__table__)

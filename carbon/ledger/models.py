@@ -78,10 +78,10 @@ class LedgerTransaction(db.Model):
 
 class LedgerLine(db.Model):
     __tablename__ = "ledger_lines"
-    __table_args__ = (
-        Index("ix_ledger_lines_account_id_id", "account_id", "id"),
-        Index("ix_ledger_lines_transaction_id", "transaction_id"),
-    )
+    # One index: an account's lines in order (entries, balances, a trade's lines through its
+    # parties' accounts). No index on transaction_id: nothing looks lines up by it alone, and
+    # every line written would pay for it.
+    __table_args__ = (Index("ix_ledger_lines_account_id_id", "account_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     transaction_id: Mapped[int] = mapped_column(

@@ -150,9 +150,14 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
                          .where(LedgerTransaction.idempotency_key == key)) is not None:
         return 0
     issuance = bulk.issuance_account_id()
+    # The credited parties' lines, found through their accounts (index on account_id, id):
+    # a user's history is short, so no index on lines.transaction_id is needed for this.
+    party_accounts = list(bulk.ensure_user_accounts(
+        [credit.meta["buyer_id"], credit.meta["seller_id"]]).values())
     parties = [(a, m) for a, m in db.session.execute(
         select(LedgerLine.account_id, LedgerLine.amount_g)
-        .where(LedgerLine.transaction_id == credit.id, LedgerLine.account_id != issuance)
+        .where(LedgerLine.account_id.in_(party_accounts),
+               LedgerLine.transaction_id == credit.id)
         .order_by(LedgerLine.id))]
     previous = db.session.scalars(select(LedgerTransaction).where(
         LedgerTransaction.trade_id == trade_id,
@@ -161,8 +166,8 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
     if previous:
         for a, m in db.session.execute(
                 select(LedgerLine.account_id, LedgerLine.amount_g)
-                .where(LedgerLine.transaction_id.in_([p.id for p in previous]),
-                       LedgerLine.account_id != issuance)):
+                .where(LedgerLine.account_id.in_(party_accounts),
+                       LedgerLine.transaction_id.in_([p.id for p in previous]))):
             reversed_by_account[a] -= m
     prior_refunded = sum(int(p.meta.get("refunded_amount", 0)) for p in previous)
     cumulative = min(prior_refunded + refunded, trade_amount)

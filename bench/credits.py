@@ -226,7 +226,7 @@ def main() -> None:
     ap.add_argument("--trades", type=int, default=100_000)
     ap.add_argument("--users", type=int, default=50_000)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=500, help="OUTBOX_BATCH_SIZE")
+    ap.add_argument("--batch", type=int, default=2000, help="OUTBOX_BATCH_SIZE")
     ap.add_argument("--latency-samples", type=int, default=20)
     ap.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     ap.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))

@@ -135,7 +135,7 @@ SETTINGS: tuple[Setting, ...] = (
             "How often the periodic outbox reconciler runs."),
     Setting("RATELIMIT_ENABLED", "RATELIMIT_ENABLED", _bool, True,
             "Turn rate limiting off (only for load tests)."),
-    Setting("OUTBOX_BATCH_SIZE", "OUTBOX_BATCH_SIZE", _int(1, 10_000), 500,
+    Setting("OUTBOX_BATCH_SIZE", "OUTBOX_BATCH_SIZE", _int(1, 10_000), 2000,
             "Outbox records per processing job; batch topics (ledger credits) apply a job's "
             "records in one transaction."),
     Setting("CARBON_BUYER_SHARE", "CARBON_BUYER_SHARE", _float(0.0, 1.0), 0.5,

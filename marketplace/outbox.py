@@ -32,7 +32,7 @@ from marketplace.extensions import db
 
 log = logging.getLogger("marketplace.outbox")
 
-BATCH_SIZE = 200
+BATCH_SIZE = 2000  # default of OUTBOX_BATCH_SIZE, used outside an app context
 
 
 class OutboxMessage(db.Model):

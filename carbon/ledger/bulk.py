@@ -1,6 +1,6 @@
 """Set-based ledger writes: one statement per kind of row for a whole batch.
 
-On PostgreSQL rows travel as arrays (``unnest``), so a batch of 500 trades is a handful of
+On PostgreSQL rows travel as arrays (``unnest``), so a batch of trades is a handful of
 round trips; elsewhere (SQLite, the embedded mode) plain multi-row statements do the same job.
 """
 

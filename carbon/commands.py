@@ -6,10 +6,12 @@ import click
 from flask.cli import AppGroup
 
 from carbon.estimator import estimate_csv
+from carbon.ledger.cli import verify_ledger
 from marketplace.listings.cli import register_reestimate
 
 carbon_cli = AppGroup("carbon", help="Carbon estimates and ledger.")
 register_reestimate(carbon_cli)
+carbon_cli.add_command(verify_ledger)
 
 
 @carbon_cli.command("estimate-batch")

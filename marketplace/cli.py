@@ -1,4 +1,4 @@
-"""``flask`` commands: users, seed, worker, serve."""
+"""``flask`` commands: users, seed, worker, serve, carbon."""
 
 from __future__ import annotations
 

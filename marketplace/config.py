@@ -140,6 +140,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Listings per background job of `flask carbon reestimate`."),
     Setting("RATELIMIT_ENABLED", "RATELIMIT_ENABLED", _bool, True,
             "Turn rate limiting off (only for load tests)."),
+    Setting("OUTBOX_BATCH_SIZE", "OUTBOX_BATCH_SIZE", _int(1, 10_000), 2000,
+            "Outbox records per processing job; batch topics (ledger credits) apply a job's "
+            "records in one transaction."),
+    Setting("CARBON_BUYER_SHARE", "CARBON_BUYER_SHARE", _float(0.0, 1.0), 0.5,
+            "Share of a trade's avoided emissions credited to the buyer; the seller gets the "
+            "rest (rounded to whole grams, the two adding up to the trade's grams)."),
 )
 
 

@@ -1,5 +1,7 @@
 """Import every model so that the metadata (and Alembic) sees the whole schema."""
 
+import carbon.ledger.posting  # noqa: F401  (registers the ledger's outbox handlers)
+from carbon.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
 from marketplace.auth.models import ApiToken, User
 from marketplace.idempotency import IdempotencyKey
 from marketplace.listings.models import Listing
@@ -10,5 +12,7 @@ from marketplace.payments import payouts as _payouts  # noqa: F401  (outbox hand
 from marketplace.payments import webhooks as _webhooks  # noqa: F401  (outbox handlers)
 from marketplace.payments.models import Payout, PayoutAccount, StripeEvent
 
-__all__ = ["ApiToken", "IdempotencyKey", "Listing", "Notification", "Offer", "OutboxMessage",
-           "Payout", "PayoutAccount", "StripeEvent", "User"]
+__all__ = [
+    "ApiToken", "IdempotencyKey", "LedgerAccount", "LedgerLine", "LedgerTransaction", "Listing",
+    "Notification", "Offer", "OutboxMessage", "Payout", "PayoutAccount", "StripeEvent", "User",
+]

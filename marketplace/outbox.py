@@ -5,10 +5,16 @@ commits or rolls back with it. Right after commit the records are enqueued (``di
 periodic reconciler re-enqueues any left behind (Redis down, worker killed). ``process`` applies
 a record's handler and marks it processed in one transaction, with the row locked, so each
 record takes effect exactly once however often it is enqueued.
+
+Topics registered with ``batch=True`` (the carbon ledger) take a faster path: a whole job's
+records are locked at once (``FOR UPDATE SKIP LOCKED``), applied by one call of the handler
+with set-based SQL, marked processed and committed together. If that fails, the batch is rolled
+back and its records are applied one by one, so one bad record does not block the others.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -16,7 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, event, select, text, update
+from flask import current_app, has_app_context
+from sqlalchemy import JSON, BigInteger, Index, String, Text, any_, event, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
@@ -24,7 +32,7 @@ from marketplace.extensions import db
 
 log = logging.getLogger("marketplace.outbox")
 
-BATCH_SIZE = 200
+BATCH_SIZE = 2000  # default of OUTBOX_BATCH_SIZE, used outside an app context
 
 
 class OutboxMessage(db.Model):
@@ -47,24 +55,37 @@ class OutboxMessage(db.Model):
 
 @dataclass(frozen=True)
 class Handler:
-    func: Callable[[OutboxMessage], None]
+    func: Callable[[Any], None]
     queue: str
+    batch: bool = False
 
 
 _HANDLERS: dict[str, Handler] = {}
 
 
-def handler(topic: str, queue: str = "default"):
+def handler(topic: str, queue: str = "default", *, batch: bool = False):
     """Register the function that applies records of ``topic`` (inside the record's
-    transaction: it must not commit)."""
+    transaction: it must not commit).
 
-    def decorator(func: Callable[[OutboxMessage], None]):
+    With ``batch=True`` the function takes a list of records (objects with ``id``, ``topic``,
+    ``payload`` and ``created_at``, in id order) and applies them all in the one transaction;
+    it must apply each exactly as it would alone (the per-record fallback calls it with a
+    one-element list).
+    """
+
+    def decorator(func: Callable[[Any], None]):
         if topic in _HANDLERS:
             raise ValueError(f"two handlers for outbox topic {topic!r}")
-        _HANDLERS[topic] = Handler(func, queue)
+        _HANDLERS[topic] = Handler(func, queue, batch)
         return func
 
     return decorator
+
+
+def batch_size() -> int:
+    if has_app_context():
+        return int(current_app.config.get("OUTBOX_BATCH_SIZE") or BATCH_SIZE)
+    return BATCH_SIZE
 
 
 def write(topic: str, payload: dict[str, Any]) -> OutboxMessage:
@@ -88,9 +109,10 @@ def dispatch(message_ids: Iterable[tuple[int, str]]) -> None:
     by_queue: dict[str, list[int]] = defaultdict(list)
     for message_id, topic in message_ids:
         by_queue[_HANDLERS[topic].queue].append(message_id)
+    size = batch_size()
     for queue, ids in by_queue.items():
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = sorted(ids[start:start + BATCH_SIZE])
+        for start in range(0, len(ids), size):
+            chunk = sorted(ids[start:start + size])
             try:
                 enqueue(process_outbox, chunk, queue=queue)
             except Exception:
@@ -101,14 +123,34 @@ def dispatch(message_ids: Iterable[tuple[int, str]]) -> None:
 def process(message_ids: list[int]) -> int:
     """Apply each unprocessed record once; return how many were applied.
 
-    Each record gets its own transaction. On PostgreSQL the row is locked with SKIP LOCKED, so
-    a record being applied by another worker is skipped (it will be done, or, if that worker
-    dies, released and retried). A failing record does not stop the others; the first error is
-    re-raised at the end so the job is retried.
+    Records of batch topics are applied together in one transaction (``_process_batch``); the
+    others, and any batch that failed, get one transaction per record. On PostgreSQL rows are
+    locked with SKIP LOCKED, so a record being applied by another worker is skipped (it will be
+    done, or, if that worker dies, released and retried). A failing record does not stop the
+    others; the first error is re-raised at the end so the job is retried.
     """
     applied = 0
     first_error: Exception | None = None
-    for message_id in message_ids:
+    ids = sorted(set(message_ids))
+    batch_topics = [topic for topic, h in _HANDLERS.items() if h.batch]
+    if batch_topics and ids:
+        try:
+            done = _process_batch(ids, batch_topics)
+        except Exception:
+            db.session.rollback()
+            log.warning("outbox batch of %d records failed; applying them one by one",
+                        len(ids), exc_info=True)
+            done = set()
+        applied += len(done)
+        ids = [i for i in ids if i not in done]
+        if done and ids:
+            # Only what is still pending goes through the slow path (one query, no lock).
+            pending = set(db.session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.processed_at.is_(None))))
+            db.session.rollback()
+            ids = [i for i in ids if i in pending]
+    for message_id in ids:
         try:
             if _process_one(message_id):
                 applied += 1
@@ -121,6 +163,39 @@ def process(message_ids: list[int]) -> int:
     return applied
 
 
+def _id_in(ids: list[int]):
+    """``id IN (...)``; on PostgreSQL ``id = ANY(array)``: one parameter, not one per id."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return OutboxMessage.id == any_(db.literal(ids, ARRAY(BigInteger)))
+    return OutboxMessage.id.in_(ids)
+
+
+def _process_batch(ids: list[int], topics: list[str]) -> set[int]:
+    """Lock the unprocessed records of ``topics`` among ``ids`` (skipping any locked by another
+    worker), apply them in runs of one topic, mark them processed and commit once."""
+    rows = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload,
+               OutboxMessage.created_at)
+        .where(_id_in(ids), OutboxMessage.processed_at.is_(None),
+               OutboxMessage.topic.in_(topics))
+        .order_by(OutboxMessage.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        db.session.rollback()
+        return set()
+    # Consecutive runs keep id order across topics (a refund after its trade's completion).
+    for topic, run in itertools.groupby(rows, key=lambda r: r.topic):
+        _HANDLERS[topic].func(list(run))
+    done = [r.id for r in rows]
+    db.session.execute(
+        update(OutboxMessage).where(_id_in(done))
+        .values(processed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
+    )
+    db.session.commit()
+    return set(done)
+
+
 def _process_one(message_id: int) -> bool:
     message = db.session.scalars(
         select(OutboxMessage)
@@ -130,7 +205,11 @@ def _process_one(message_id: int) -> bool:
     if message is None:
         db.session.rollback()
         return False
-    _HANDLERS[message.topic].func(message)
+    h = _HANDLERS[message.topic]
+    if h.batch:
+        h.func([message])
+    else:
+        h.func(message)
     message.processed_at = utcnow()
     message.attempts += 1
     db.session.commit()

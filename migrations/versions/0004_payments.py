@@ -1,7 +1,7 @@
 """payments: stripe events, payouts, payout accounts, idempotency keys
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-22 22:07:55.524354
 
 """
@@ -13,7 +13,7 @@ import marketplace.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,90 @@
+"""Ledger tables: accounts, journal transactions, lines. Amounts are integer grams CO2e.
+
+Sign convention: a user's balance is the sum of its lines, positive when credited. Every credit
+is drawn from the issuance account, whose balance is therefore minus everything ever credited.
+
+Journal transactions and lines are immutable: corrections are new reversing transactions (on
+PostgreSQL, triggers from migration 0003 reject UPDATE and DELETE on both tables).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
+from marketplace.extensions import db
+
+
+class AccountKind(enum.StrEnum):
+    USER = "user"
+    ISSUANCE = "issuance"
+
+
+class EntryKind(enum.StrEnum):
+    CREDIT = "credit"
+    REVERSAL = "reversal"
+
+
+ISSUANCE_CODE = "system:issuance"
+
+
+def user_account_code(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+class LedgerAccount(db.Model):
+    """One per user (created on first posting) plus system accounts.
+
+    ``balance_g`` is the cached balance, updated in the same transaction as the account's
+    lines. It is NULL for the issuance account, which every credit touches: caching it would
+    make one row every worker has to lock, so its balance is derived from its lines.
+    """
+
+    __tablename__ = "ledger_accounts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), unique=True, default=None)
+    balance_g: Mapped[int | None] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerTransaction(db.Model):
+    """A journal transaction: two or more lines summing to zero, written once.
+
+    ``idempotency_key`` (``trade:<id>:credit``, ``trade:<id>:reversal:<refund id>``) is unique:
+    posting the same business event twice inserts nothing the second time. ``meta`` keeps what
+    the API shows (listing title, category...) so reads do not depend on the trades table.
+    """
+
+    __tablename__ = "ledger_transactions"
+    __table_args__ = (Index("ix_ledger_transactions_trade_id", "trade_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    trade_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerLine(db.Model):
+    __tablename__ = "ledger_lines"
+    # One index: an account's lines in order (entries, balances, a trade's lines through its
+    # parties' accounts). No index on transaction_id: nothing looks lines up by it alone, and
+    # every line written would pay for it.
+    __table_args__ = (Index("ix_ledger_lines_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_transactions.id", ondelete="RESTRICT"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id", ondelete="RESTRICT"))
+    amount_g: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,232 @@
+"""Posting: the outbox handlers that turn trade events into journal transactions.
+
+``trade.completed`` credits the trade's frozen central avoided emissions to the buyer and the
+seller (split by ``CARBON_BUYER_SHARE``, the two shares adding up to exactly the trade's grams),
+drawn from the issuance account. ``trade.refunded`` reverses that credit in proportion to the
+refunded amount; refunds of one trade add up and never reverse more than was credited.
+
+Both run inside the outbox's transaction (records locked, marked processed in the same commit)
+and both are idempotent on their own through the transactions' unique idempotency keys.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from carbon.ledger import bulk
+from carbon.ledger.models import EntryKind, LedgerLine, LedgerTransaction
+from marketplace import outbox
+from marketplace.dbtypes import utcnow
+from marketplace.extensions import db
+
+PPM = 1_000_000
+
+
+class InvalidEvent(ValueError):
+    """A payload the ledger cannot post; the record stays pending with the error."""
+
+
+class CreditNotPosted(RuntimeError):
+    """A refund whose trade's credit is not posted yet; retried later."""
+
+
+def credit_key(trade_id: int) -> str:
+    return f"trade:{trade_id}:credit"
+
+
+def reversal_key(trade_id: int, refund_id: str) -> str:
+    return f"trade:{trade_id}:reversal:{refund_id}"
+
+
+def buyer_share_ppm() -> int:
+    return round(float(current_app.config["CARBON_BUYER_SHARE"]) * PPM)
+
+
+def split(total_g: int, share_ppm: int) -> tuple[int, int]:
+    """(buyer, seller) grams: the buyer's share rounded half up, the seller the rest, so the
+    two always add up to ``total_g`` and nothing is counted twice."""
+    buyer = (total_g * share_ppm * 2 + PPM) // (2 * PPM)
+    return buyer, total_g - buyer
+
+
+def _int(payload: dict[str, Any], name: str, minimum: int = 0) -> int:
+    value = payload.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidEvent(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    trade_id: int
+    buyer_id: int
+    seller_id: int
+    avoided_g: int
+    meta: dict[str, Any]
+    occurred_at: Any
+
+    @classmethod
+    def parse(cls, payload: dict[str, Any], default_time) -> Completion:
+        trade_id = _int(payload, "trade_id", 1)
+        meta = {
+            "listing_id": payload.get("listing_id"),
+            "listing_title": str(payload.get("listing_title") or "")[:200],
+            "category": str(payload.get("category") or "other")[:64],
+            "buyer_id": _int(payload, "buyer_id", 1),
+            "seller_id": _int(payload, "seller_id", 1),
+            "avoided_g": _int(payload, "avoided_g"),
+        }
+        try:
+            occurred = bulk.as_utc(payload.get("completed_at"), default_time)
+        except (TypeError, ValueError):
+            raise InvalidEvent(
+                f"completed_at is not an ISO time: {payload.get('completed_at')!r}") from None
+        return cls(trade_id, meta["buyer_id"], meta["seller_id"], meta["avoided_g"], meta,
+                   occurred)
+
+
+@outbox.handler("trade.completed", queue="ledger", batch=True)
+def post_credits(records: list[Any]) -> int:
+    """Credit a batch of completed trades; return how many credits were new."""
+    share = buyer_share_ppm()
+    by_key: dict[str, Completion] = {}
+    for record in records:
+        c = Completion.parse(record.payload, record.created_at)
+        by_key.setdefault(credit_key(c.trade_id), c)
+    if not by_key:
+        return 0
+    accounts = bulk.ensure_user_accounts(
+        [c.buyer_id for c in by_key.values()] + [c.seller_id for c in by_key.values()])
+    issuance = bulk.issuance_account_id()
+    rows = []
+    for key, c in by_key.items():
+        buyer_g, seller_g = split(c.avoided_g, share)
+        rows.append({"idempotency_key": key, "kind": EntryKind.CREDIT.value,
+                     "trade_id": c.trade_id, "occurred_at": c.occurred_at,
+                     "meta": {**c.meta, "buyer_g": buyer_g, "seller_g": seller_g,
+                              "buyer_share_ppm": share}})
+    inserted = bulk.insert_transactions(rows)
+    lines: list[tuple[int, int, int]] = []
+    deltas: dict[int, int] = defaultdict(int)
+    for key, tx_id in inserted.items():
+        c = by_key[key]
+        buyer_g, seller_g = split(c.avoided_g, share)
+        buyer_acct, seller_acct = accounts[c.buyer_id], accounts[c.seller_id]
+        lines += [(tx_id, buyer_acct, buyer_g), (tx_id, seller_acct, seller_g),
+                  (tx_id, issuance, -c.avoided_g)]
+        deltas[buyer_acct] += buyer_g
+        deltas[seller_acct] += seller_g
+    bulk.insert_lines(lines)
+    bulk.add_to_balances(deltas)
+    return len(inserted)
+
+
+@outbox.handler("trade.refunded", queue="ledger", batch=True)
+def post_reversals(records: list[Any]) -> int:
+    """Reverse credits for refunds (rare: one at a time, in id order)."""
+    return sum(post_reversal(r.payload, r.created_at) for r in records)
+
+
+def post_reversal(payload: dict[str, Any], at=None) -> int:
+    trade_id = _int(payload, "trade_id", 1)
+    refund_id = str(payload.get("refund_id") or "")
+    if not refund_id:
+        raise InvalidEvent("refund_id is required")
+    refunded = _int(payload, "refunded_amount")
+    trade_amount = _int(payload, "trade_amount", 1)
+    key = reversal_key(trade_id, refund_id)
+    # Lock the credit: refunds of one trade are applied one after the other.
+    credit = db.session.scalar(select(LedgerTransaction)
+                               .where(LedgerTransaction.idempotency_key == credit_key(trade_id))
+                               .with_for_update())
+    if credit is None:
+        raise CreditNotPosted(f"trade {trade_id} has no credit yet; refund {refund_id} waits")
+    if db.session.scalar(select(LedgerTransaction.id)
+                         .where(LedgerTransaction.idempotency_key == key)) is not None:
+        return 0
+    issuance = bulk.issuance_account_id()
+    # The credited parties' lines, found through their accounts (index on account_id, id):
+    # a user's history is short, so no index on lines.transaction_id is needed for this.
+    party_accounts = list(bulk.ensure_user_accounts(
+        [credit.meta["buyer_id"], credit.meta["seller_id"]]).values())
+    parties = [(a, m) for a, m in db.session.execute(
+        select(LedgerLine.account_id, LedgerLine.amount_g)
+        .where(LedgerLine.account_id.in_(party_accounts),
+               LedgerLine.transaction_id == credit.id)
+        .order_by(LedgerLine.id))]
+    previous = db.session.scalars(select(LedgerTransaction).where(
+        LedgerTransaction.trade_id == trade_id,
+        LedgerTransaction.kind == EntryKind.REVERSAL.value)).all()
+    reversed_by_account: dict[int, int] = defaultdict(int)
+    if previous:
+        for a, m in db.session.execute(
+                select(LedgerLine.account_id, LedgerLine.amount_g)
+                .where(LedgerLine.account_id.in_(party_accounts),
+                       LedgerLine.transaction_id.in_([p.id for p in previous]))):
+            reversed_by_account[a] -= m
+    prior_refunded = sum(int(p.meta.get("refunded_amount", 0)) for p in previous)
+    cumulative = min(prior_refunded + refunded, trade_amount)
+    amounts = reversal_amounts(parties, dict(reversed_by_account), cumulative, trade_amount)
+    total = sum(amounts)
+    meta = {k: credit.meta.get(k) for k in ("listing_id", "listing_title", "category")}
+    meta.update(refund_id=refund_id, refunded_amount=refunded, trade_amount=trade_amount,
+                reversed_g=total)
+    inserted = bulk.insert_transactions([{
+        "idempotency_key": key, "kind": EntryKind.REVERSAL.value, "trade_id": trade_id,
+        "occurred_at": at or utcnow(), "meta": meta}])
+    if not inserted:
+        return 0
+    tx_id = inserted[key]
+    lines = [(tx_id, a, -amount) for (a, _), amount in zip(parties, amounts, strict=True)]
+    bulk.insert_lines(lines + [(tx_id, issuance, total)])
+    deltas: dict[int, int] = defaultdict(int)
+    for (a, _), amount in zip(parties, amounts, strict=True):
+        deltas[a] -= amount
+    bulk.add_to_balances(deltas)
+    return 1
+
+
+def reversal_amounts(parties: list[tuple[int, int]], reversed_so_far: dict[int, int],
+                     cumulative_refunded: int, trade_amount: int) -> list[int]:
+    """Grams to take back from each credited party for this refund.
+
+    The trade's cumulative reversal is its credit times the cumulative refunded share, rounded
+    half up (integers only); this refund takes what that adds to earlier reversals, split
+    between the parties in proportion to their credits. No party ever gives back more than it
+    was credited, the amounts add up exactly, and a full refund reverses the credit exactly.
+    """
+    credited = sum(m for _, m in parties)
+    if credited <= 0:
+        return [0] * len(parties)
+    done = {a: 0 for a, _ in parties}
+    done.update(reversed_so_far)
+    target = (credited * cumulative_refunded * 2 + trade_amount) // (2 * trade_amount)
+    this_total = max(0, target - sum(reversed_so_far.values()))
+    # Parties may share an account (buyer == seller): track room per line, by order.
+    room = []
+    seen: dict[int, int] = defaultdict(int)
+    for a, m in parties:
+        already = min(m, max(0, done.get(a, 0) - seen[a]))
+        seen[a] += already
+        room.append(m - already)
+    this_total = min(this_total, sum(room))
+    amounts = []
+    for (_, m), r in zip(parties, room, strict=True):
+        want = (this_total * m * 2 + credited) // (2 * credited)
+        amounts.append(max(0, min(want, r)))
+    diff = this_total - sum(amounts)
+    for i in range(len(amounts)):
+        if diff > 0:
+            step = min(diff, room[i] - amounts[i])
+        elif diff < 0:
+            step = -min(-diff, amounts[i])
+        else:
+            break
+        amounts[i] += step
+        diff -= step
+    return amounts

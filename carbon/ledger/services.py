@@ -1,0 +1,161 @@
+"""Read side of the ledger for the API: account, entries, per-period summary."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from carbon.ledger.equivalents import equivalents
+from carbon.ledger.models import EntryKind, LedgerAccount, LedgerLine, LedgerTransaction
+from carbon.ledger.posting import buyer_share_ppm, split
+from marketplace.dbtypes import utcnow
+from marketplace.errors import InvalidInput, NotFound
+from marketplace.extensions import db
+from marketplace.outbox import OutboxMessage
+
+MAX_SUMMARY_SPAN = timedelta(days=5 * 366)
+
+
+def kg(grams: int) -> float:
+    return round(grams / 1000, 3)
+
+
+def account_of(user_id: int) -> LedgerAccount | None:
+    return db.session.scalar(select(LedgerAccount).where(LedgerAccount.user_id == user_id))
+
+
+def require_user(user_id: int) -> None:
+    from marketplace.auth.models import User
+
+    if db.session.get(User, user_id) is None:
+        raise NotFound("No such user.")
+
+
+def pending_g(user_id: int) -> int:
+    """The caller's share of completed trades whose credit is not posted yet (their outbox
+    records are still pending), at the current buyer share."""
+    payload = OutboxMessage.payload
+    rows = db.session.scalars(
+        select(OutboxMessage.payload).where(
+            OutboxMessage.topic == "trade.completed", OutboxMessage.processed_at.is_(None),
+            or_(payload["buyer_id"].as_integer() == user_id,
+                payload["seller_id"].as_integer() == user_id))
+    ).all()
+    share, total = buyer_share_ppm(), 0
+    for p in rows:
+        buyer_g, seller_g = split(int(p.get("avoided_g") or 0), share)
+        total += (buyer_g if p.get("buyer_id") == user_id else 0) + (
+            seller_g if p.get("seller_id") == user_id else 0)
+    return total
+
+
+def account_view(user_id: int) -> dict[str, Any]:
+    account = account_of(user_id)
+    balance, credited = 0, 0
+    if account is not None:
+        balance = account.balance_g or 0
+        credited = db.session.scalar(
+            select(func.count(func.distinct(LedgerTransaction.trade_id)))
+            .select_from(LedgerLine).join(LedgerTransaction)
+            .where(LedgerLine.account_id == account.id,
+                   LedgerTransaction.kind == EntryKind.CREDIT.value)) or 0
+    pending = pending_g(user_id)
+    return {"user_id": user_id, "balance_g": balance, "balance_kgco2e": kg(balance),
+            "credited_trades": credited, "pending_g": pending, "pending_kgco2e": kg(pending),
+            "as_of": utcnow()}
+
+
+def entries(user_id: int, cursor: int | None, limit: int) -> dict[str, Any]:
+    """The account's lines, newest first, ``limit`` at a time; ``cursor`` continues a page."""
+    account = account_of(user_id)
+    if account is None:
+        return {"entries": [], "next_cursor": None}
+    query = (select(LedgerLine.id, LedgerLine.amount_g, LedgerTransaction)
+             .join(LedgerTransaction, LedgerLine.transaction_id == LedgerTransaction.id)
+             .where(LedgerLine.account_id == account.id)
+             .order_by(LedgerLine.id.desc()).limit(limit + 1))
+    if cursor is not None:
+        query = query.where(LedgerLine.id < cursor)
+    rows = db.session.execute(query).all()
+    page = [{
+        "id": line_id, "transaction_id": tx.id, "trade_id": tx.trade_id,
+        "listing_id": tx.meta.get("listing_id"), "listing_title": tx.meta.get("listing_title"),
+        "category": tx.meta.get("category"), "kind": tx.kind,
+        "amount_g": amount, "amount_kgco2e": kg(amount),
+        "occurred_at": tx.occurred_at, "posted_at": tx.posted_at,
+    } for line_id, amount, tx in rows[:limit]]
+    more = len(rows) > limit
+    return {"entries": page, "next_cursor": str(page[-1]["id"]) if more else None}
+
+
+def period_start(at: datetime, granularity: str) -> datetime:
+    at = at.astimezone(UTC)
+    if granularity == "week":
+        day = at.date() - timedelta(days=at.weekday())
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return datetime(at.year, at.month, 1, tzinfo=UTC)
+
+
+def next_period(start: datetime, granularity: str) -> datetime:
+    if granularity == "week":
+        return start + timedelta(days=7)
+    return datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def default_range(granularity: str, now: datetime) -> tuple[datetime, datetime]:
+    start = period_start(now, granularity)
+    if granularity == "week":
+        return start - timedelta(weeks=11), now
+    month = start.month - 11
+    return datetime(start.year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=UTC), now
+
+
+def summary(user_id: int, start: datetime | None, end: datetime | None,
+            granularity: str) -> dict[str, Any]:
+    now = utcnow()
+    d_start, d_end = default_range(granularity, now)
+    start, end = start or d_start, end or d_end
+    if start >= end:
+        raise InvalidInput("`from` must be before `to`.", {"from": ["Must be before `to`."]})
+    if end - start > MAX_SUMMARY_SPAN:
+        raise InvalidInput("The range is too long.", {"to": ["At most 5 years after `from`."]})
+    periods: dict[datetime, dict[str, Any]] = {}
+    cursor = period_start(start, granularity)
+    while cursor < end:
+        periods[cursor] = {"start": max(cursor, start),
+                           "end": min(next_period(cursor, granularity), end),
+                           "credited_g": 0, "reversed_g": 0, "by_category": defaultdict(int)}
+        cursor = next_period(cursor, granularity)
+    totals: dict[str, int] = defaultdict(int)
+    account = account_of(user_id)
+    if account is not None:
+        rows = db.session.execute(
+            select(LedgerLine.amount_g, LedgerTransaction.kind, LedgerTransaction.occurred_at,
+                   LedgerTransaction.meta)
+            .join(LedgerTransaction, LedgerLine.transaction_id == LedgerTransaction.id)
+            .where(LedgerLine.account_id == account.id,
+                   LedgerTransaction.occurred_at >= start, LedgerTransaction.occurred_at < end)
+        ).all()
+        for amount, kind, occurred_at, meta in rows:
+            period = periods[period_start(occurred_at, granularity)]
+            period["credited_g" if kind == EntryKind.CREDIT.value else "reversed_g"] += amount
+            category = meta.get("category") or "other"
+            period["by_category"][category] += amount
+            totals[category] += amount
+    out = []
+    for p in periods.values():
+        net = p["credited_g"] + p["reversed_g"]
+        out.append({**p, "reversed_g": -p["reversed_g"], "net_g": net, "net_kgco2e": kg(net),
+                    "by_category": _categories(p["by_category"])})
+    net = sum(totals.values())
+    return {"from": start, "to": end, "granularity": granularity, "net_g": net,
+            "net_kgco2e": kg(net), "by_category": _categories(totals), "periods": out,
+            "equivalents": equivalents(net)}
+
+
+def _categories(grams: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"category": c, "net_g": g, "net_kgco2e": kg(g)}
+            for c, g in sorted(grams.items(), key=lambda kv: (-kv[1], kv[0]))]

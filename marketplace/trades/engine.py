@@ -159,7 +159,8 @@ def cancel_payment_intent(ctx: Context) -> None:
             ctx.details["payment_intent"] = "cancel refused; state unknown"
             return
         if pi.status == "succeeded":
-            raise PaymentArrived(getattr(pi, "latest_charge", None)) from None
+            charge = getattr(pi, "latest_charge", None)
+            raise PaymentArrived(getattr(charge, "id", charge)) from None
         ctx.details["payment_intent"] = pi.status
     except PaymentProviderUnavailable:
         ctx.details["payment_intent"] = "cancel deferred: provider unavailable"

@@ -281,7 +281,8 @@ def apply_refund_to_payout(trade: Trade, refund: TradeRefund) -> None:
 
 
 def reverse_carbon(ctx: Context) -> None:
-    if ctx.refund is not None:
+    # Only a completed trade was credited; before completion there is nothing to reverse.
+    if ctx.refund is not None and ctx.refund.after_completion:
         write_reversal(ctx.trade, ctx.refund)
 
 

@@ -75,6 +75,11 @@ def test_dispute_resolved_by_partial_refund_pays_the_seller_the_rest(env):
     assert _outbox(env, "trade.completed") == [] and _outbox(env, "trade.refunded") == []
     refund_id = body and _event(env, trade["id"])["refund"]["id"]
     assert env.ls.client().v1.refunds.retrieve(refund_id).amount == 10000
+    # Refunding the rest later takes it from the unpaid payout; still no carbon to reverse.
+    rest = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {})
+    assert rest.get_json()["refunded_amount"] == 39000
+    assert _payout(env, trade["id"]).status == "cancelled"
+    assert _outbox(env, "trade.refunded") == []
 
 
 def _event(env, trade_id) -> dict:

@@ -24,8 +24,9 @@ migrate: venv
 seed: migrate
 	$(BIN)/flask seed
 
+# Serves with a local Stripe (localstripe) unless STRIPE_API_BASE is set: see marketplace/demo.py.
 run: seed
-	$(BIN)/flask serve
+	$(BIN)/python -m marketplace.demo
 
 worker: venv
 	$(BIN)/python -m workers

@@ -143,6 +143,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTBOX_BATCH_SIZE", "OUTBOX_BATCH_SIZE", _int(1, 10_000), 2000,
             "Outbox records per processing job; batch topics (ledger credits) apply a job's "
             "records in one transaction."),
+    Setting("TRADE_PAYMENT_WINDOW_SECONDS", "TRADE_PAYMENT_WINDOW_SECONDS", _int(1, 86_400),
+            900, "Time a buyer has to pay a new trade before it expires (15 min)."),
+    Setting("TRADE_SHIP_WINDOW_SECONDS", "TRADE_SHIP_WINDOW_SECONDS", _int(1, 10**8),
+            5 * 86_400, "Time a seller has to ship a paid trade before it is cancelled and "
+            "refunded (5 days)."),
+    Setting("TRADE_CONFIRM_WINDOW_SECONDS", "TRADE_CONFIRM_WINDOW_SECONDS", _int(1, 10**8),
+            14 * 86_400, "Time after shipping before an unconfirmed, undisputed trade is "
+            "confirmed automatically (14 days)."),
+    Setting("REVIEW_WINDOW_SECONDS", "REVIEW_WINDOW_SECONDS", _int(1, 10**8), 14 * 86_400,
+            "Time after completion during which buyer and seller may review each other "
+            "(14 days)."),
+    Setting("TRADE_ADVANCE_INTERVAL_SECONDS", "TRADE_ADVANCE_INTERVAL_SECONDS",
+            _int(1, 86_400), 60, "How often the periodic job applies due timed transitions "
+            "(they are also enforced whenever a trade is read or acted on)."),
     Setting("CARBON_BUYER_SHARE", "CARBON_BUYER_SHARE", _float(0.0, 1.0), 0.5,
             "Share of a trade's avoided emissions credited to the buyer; the seller gets the "
             "rest (rounded to whole grams, the two adding up to the trade's grams)."),

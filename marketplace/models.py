@@ -11,8 +11,12 @@ from marketplace.outbox import OutboxMessage
 from marketplace.payments import payouts as _payouts  # noqa: F401  (outbox handlers)
 from marketplace.payments import webhooks as _webhooks  # noqa: F401  (outbox handlers)
 from marketplace.payments.models import Payout, PayoutAccount, StripeEvent
+from marketplace.trades import ledger_check as _ledger_check  # noqa: F401  (verify check)
+from marketplace.trades import stripe_events as _stripe_events  # noqa: F401  (webhooks)
+from marketplace.trades.models import Review, Trade, TradeEvent, TradeRefund
 
 __all__ = [
     "ApiToken", "IdempotencyKey", "LedgerAccount", "LedgerLine", "LedgerTransaction", "Listing",
-    "Notification", "Offer", "OutboxMessage", "Payout", "PayoutAccount", "StripeEvent", "User",
+    "Notification", "Offer", "OutboxMessage", "Payout", "PayoutAccount", "Review", "StripeEvent",
+    "Trade", "TradeEvent", "TradeRefund", "User",
 ]

@@ -12,7 +12,8 @@ def register_blueprints(api) -> None:
     from marketplace.offers.views import blp as offers_blp
     from marketplace.payments.views import blp as payments_blp
     from marketplace.profiles.views import blp as profiles_blp
+    from marketplace.trades.views import blp as trades_blp
 
     for blp in (health_blp, auth_blp, footprints_blp, listings_blp, offers_blp,
-                profiles_blp, payments_blp, carbon_blp):
+                profiles_blp, payments_blp, trades_blp, carbon_blp):
         api.register_blueprint(blp)

@@ -198,3 +198,14 @@ def assert_error_shape(resp, code: int) -> dict:
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["errors"], dict)
     return body
+
+
+# Stripe fixtures (localstripe, live server, fake transfers), shared by payments and trades.
+from tests.stripe_fixtures import (  # noqa: E402, F401
+    fake_transfers,
+    handlers,
+    live_server,
+    localstripe,
+    stripe_app,
+    stripe_config,
+)

@@ -49,6 +49,13 @@ def expire_offers() -> int:
     return offers.expire_due()
 
 
+@job("periodic", timeout=600)
+def advance_trades() -> int:
+    from marketplace.trades import services as trades
+
+    return trades.advance_due()
+
+
 @job("default", timeout=900)
 def reestimate_listings(listing_ids: list[int]) -> int:
     from marketplace.listings import services as listings

@@ -42,6 +42,7 @@ class PayoutStatus(enum.StrEnum):
     TRANSFERRED = "transferred"  # a Stripe Transfer was made
     ACCRUED = "accrued"          # owed, but the seller has no connected account yet
     FAILED = "failed"            # Stripe refused the transfer; needs a human
+    CANCELLED = "cancelled"      # refunded to the buyer before it was transferred
 
 
 class PayoutAccount(db.Model):

@@ -10,6 +10,7 @@ from marketplace.auth.models import User
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.listings.models import Listing, ListingStatus
+from marketplace.trades import reviews
 
 
 def public_profile(user_id: int) -> dict[str, Any]:
@@ -21,6 +22,7 @@ def public_profile(user_id: int) -> dict[str, Any]:
         .where(Listing.seller_id == user_id,
                Listing.status.in_([ListingStatus.ACTIVE.value, ListingStatus.SOLD.value]))
         .group_by(Listing.status)).all())
+    # A listing is sold when its trade completes (or a dispute over it is settled).
     avoided_g = db.session.scalar(
         select(func.coalesce(func.sum(Listing.avoided_central_g), 0))
         .where(Listing.seller_id == user_id, Listing.status == ListingStatus.SOLD.value))
@@ -31,7 +33,5 @@ def public_profile(user_id: int) -> dict[str, Any]:
         "active_listings": counts.get(ListingStatus.ACTIVE.value, 0),
         "sold_count": counts.get(ListingStatus.SOLD.value, 0),
         "avoided_kgco2e_sold": round(int(avoided_g) / 1000.0, 3),
-        # Reviews do not exist yet; null until they do.
-        "rating": None,
-        "review_count": 0,
+        **reviews.rating(user_id),
     }

@@ -1,0 +1,296 @@
+"""``apply``: the one way a trade changes state, and the effects named in ``machine``.
+
+``apply(trade_id, name, actor, ...)`` locks the trade row (``SELECT ... FOR UPDATE`` on
+PostgreSQL), checks the transition's source states and actors against the table, runs its
+effects in order, sets the target status and writes the audit event (with what the effects
+did: refund ids, payout amounts...). It never commits: the caller does, so the state change,
+the listing change, the payout row and the outbox records commit or roll back together. An
+effect that calls Stripe raises ``PaymentProviderUnavailable`` (503) when Stripe is down, and
+the caller's rollback leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from marketplace import outbox
+from marketplace.dbtypes import utcnow
+from marketplace.errors import Conflict, Forbidden, InvalidInput
+from marketplace.extensions import db
+from marketplace.listings import services as listings
+from marketplace.listings.models import Listing, ListingStatus
+from marketplace.payments import payouts, stripe_client
+from marketplace.payments.models import Payout, PayoutStatus
+from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
+from marketplace.trades import machine
+from marketplace.trades.models import Trade, TradeEvent, TradeRefund
+
+
+class PaymentArrived(Exception):
+    """Cancelling the PaymentIntent showed it had succeeded: the trade is paid instead."""
+
+
+@dataclass
+class Context:
+    trade: Trade
+    transition: machine.Transition
+    actor: str
+    actor_id: int | None
+    details: dict[str, Any]
+    now: datetime = field(default_factory=utcnow)
+    refund: TradeRefund | None = None
+
+
+def verb(name: str) -> str:
+    return name.split("_")[0] if name.startswith("resolve") else name.replace("_", " ")
+
+
+def lock(trade_id: int, skip_locked: bool = False) -> Trade | None:
+    return db.session.scalars(
+        select(Trade).where(Trade.id == trade_id)
+        .with_for_update(skip_locked=skip_locked)
+        .execution_options(populate_existing=True)).first()
+
+
+def apply(trade_id: int, name: str, actor: str, actor_id: int | None = None,
+          details: dict[str, Any] | None = None) -> Trade:
+    """Lock the trade and apply transition ``name`` (see the module docstring)."""
+    t = machine.get(name)
+    trade = lock(trade_id)
+    if trade is None:
+        raise LookupError(f"trade {trade_id} does not exist")
+    if actor not in t.actors:
+        who = " or ".join(sorted(t.actors))
+        raise Forbidden(f"Only the {who} can {verb(name)} this trade.")
+    if trade.status not in t.sources:
+        raise Conflict(f"cannot {verb(name)}: trade is {trade.status}",
+                       {"status": [trade.status], "allowed": machine.allowed(trade.status)})
+    try:
+        return run(trade, t, actor, actor_id, dict(details or {}))
+    except PaymentArrived as arrived:
+        if name not in ("expire", "payment_failed"):
+            raise
+        return run(trade, machine.get("payment_succeeded"), "system", None,
+                   {"detected_by": name, "charge_id": arrived.args[0]})
+
+
+def run(trade: Trade, t: machine.Transition, actor: str, actor_id: int | None,
+        details: dict[str, Any]) -> Trade:
+    """Run ``t``'s effects on a trade already checked (and locked), then record it."""
+    ctx = Context(trade, t, actor, actor_id, details)
+    for effect in t.effects:
+        EFFECTS[effect](ctx)
+    before = None if not t.sources else trade.status
+    trade.status = t.target
+    trade.updated_at = ctx.now
+    db.session.add(TradeEvent(trade_id=trade.id, transition=t.name, from_status=before,
+                              to_status=t.target, actor=actor, actor_id=actor_id,
+                              details=_jsonable(ctx.details), created_at=ctx.now))
+    return trade
+
+
+def record(trade: Trade, name: str, actor: str, details: dict[str, Any]) -> None:
+    """An audit event that is bookkeeping, not a transition (e.g. a dashboard refund)."""
+    db.session.add(TradeEvent(trade_id=trade.id, transition=name, from_status=trade.status,
+                              to_status=trade.status, actor=actor, details=_jsonable(details),
+                              created_at=utcnow()))
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in details.items()}
+
+
+def _seconds(key: str) -> timedelta:
+    return timedelta(seconds=int(current_app.config[key]))
+
+
+def _listing(trade: Trade) -> Listing:
+    return db.session.get(Listing, trade.listing_id)
+
+
+# ---- effects ----------------------------------------------------------------------------
+def reserve_listing(ctx: Context) -> None:
+    listings.reserve(_listing(ctx.trade))
+
+
+def create_payment_intent(ctx: Context) -> None:
+    trade = ctx.trade
+    db.session.flush()  # the trade's id, for the metadata and the idempotency key
+    pi = stripe_client.create_payment_intent(
+        trade.amount, trade.currency, trade.id, trade.stripe_key("create"),
+        {"listing_id": trade.listing_id, "buyer_id": trade.buyer_id})
+    trade.payment_intent_id, trade.client_secret = pi.id, pi.client_secret
+    ctx.details["payment_intent_id"] = pi.id
+
+
+def start_payment_timer(ctx: Context) -> None:
+    ctx.trade.due_at = ctx.trade.expires_at
+
+
+def hold_funds(ctx: Context) -> None:
+    ctx.trade.paid_at = ctx.now
+    ctx.trade.charge_id = ctx.details.get("charge_id") or ctx.trade.charge_id
+
+
+def start_ship_timer(ctx: Context) -> None:
+    ctx.trade.ship_by = ctx.trade.due_at = ctx.now + _seconds("TRADE_SHIP_WINDOW_SECONDS")
+
+
+def cancel_payment_intent(ctx: Context) -> None:
+    """Cancel the PaymentIntent so it can no longer be paid. Best effort: with Stripe down the
+    trade is cancelled anyway, and a payment arriving later is refunded
+    (``refund_late_payment``). If the intent has succeeded meanwhile, the trade is paid."""
+    trade = ctx.trade
+    if not trade.payment_intent_id or ctx.details.get("payment_intent") == "canceled":
+        return
+    try:
+        stripe_client.cancel_payment_intent(trade.payment_intent_id, trade.stripe_key("cancel"))
+        ctx.details["payment_intent"] = "canceled"
+    except PaymentRejected:
+        try:
+            pi = stripe_client.retrieve_payment_intent(trade.payment_intent_id)
+        except PaymentProviderUnavailable:
+            ctx.details["payment_intent"] = "cancel refused; state unknown"
+            return
+        if pi.status == "succeeded":
+            charge = getattr(pi, "latest_charge", None)
+            raise PaymentArrived(getattr(charge, "id", charge)) from None
+        ctx.details["payment_intent"] = pi.status
+    except PaymentProviderUnavailable:
+        ctx.details["payment_intent"] = "cancel deferred: provider unavailable"
+
+
+def release_listing(ctx: Context) -> None:
+    listing = _listing(ctx.trade)
+    if listing.status == ListingStatus.RESERVED.value:
+        listings.release(listing)
+    ctx.details["listing"] = listing.status
+    ctx.trade.closed_at = ctx.now
+
+
+def close_listing(ctx: Context) -> None:
+    listing = _listing(ctx.trade)
+    if listing.status == ListingStatus.RESERVED.value:
+        listings.mark_sold(listing)
+    ctx.trade.closed_at = ctx.now
+
+
+def stop_timer(ctx: Context) -> None:
+    ctx.trade.due_at = None
+
+
+def record_shipment(ctx: Context) -> None:
+    ctx.trade.carrier = ctx.details["carrier"]
+    ctx.trade.tracking_number = ctx.details["tracking_number"]
+    ctx.trade.shipped_at = ctx.now
+
+
+def start_confirm_timer(ctx: Context) -> None:
+    ctx.trade.confirm_by = ctx.trade.due_at = ctx.now + _seconds("TRADE_CONFIRM_WINDOW_SECONDS")
+
+
+def record_dispute(ctx: Context) -> None:
+    ctx.trade.dispute_reason = ctx.details["reason"]
+
+
+def refund_full(ctx: Context) -> None:
+    remaining = ctx.trade.amount - ctx.trade.refunded_amount
+    if remaining > 0:
+        _refund(ctx, remaining)
+
+
+def refund_amount(ctx: Context) -> None:
+    remaining = ctx.trade.amount - ctx.trade.refunded_amount
+    amount = ctx.details.get("amount") or remaining
+    if remaining <= 0:
+        raise Conflict("cannot refund: the trade is already fully refunded",
+                       {"status": [ctx.trade.status]})
+    if not 0 < amount <= remaining:
+        raise InvalidInput("The refund is more than what is left to refund.",
+                           {"amount": [f"At most {remaining}."]})
+    _refund(ctx, amount)
+
+
+def _refund(ctx: Context, amount: int) -> None:
+    trade = ctx.trade
+    n = 1 + (db.session.scalar(select(func.count()).select_from(TradeRefund)
+                               .where(TradeRefund.trade_id == trade.id)) or 0)
+    key = trade.stripe_key("refund", n)
+    refund = stripe_client.refund(trade.payment_intent_id, amount, key,
+                                  {"trade_id": trade.id, "reloop_key": key})
+    row = TradeRefund(trade_id=trade.id, stripe_refund_id=refund.id, amount=amount,
+                      reason=ctx.transition.name,
+                      after_completion=trade.completed_at is not None, created_at=ctx.now)
+    db.session.add(row)
+    trade.refunded_amount += amount
+    ctx.refund = row
+    ctx.details["refund"] = {"id": refund.id, "amount": amount}
+
+
+def schedule_payout(ctx: Context) -> None:
+    trade = ctx.trade
+    payable = trade.seller_payable
+    if payable > 0:
+        payouts.schedule_payout(trade.id, trade.seller_id, payable, trade.currency)
+    ctx.details["payout"] = payable
+
+
+def credit_carbon(ctx: Context) -> None:
+    trade = ctx.trade
+    trade.completed_at = ctx.now
+    outbox.write("trade.completed", {
+        "trade_id": trade.id, "buyer_id": trade.buyer_id, "seller_id": trade.seller_id,
+        "avoided_g": trade.avoided_g, "category": trade.category,
+        "listing_id": trade.listing_id, "listing_title": trade.listing_title,
+        "completed_at": ctx.now.isoformat()})
+
+
+def open_reviews(ctx: Context) -> None:
+    ctx.trade.review_deadline = ctx.now + _seconds("REVIEW_WINDOW_SECONDS")
+
+
+def reduce_payout(ctx: Context) -> None:
+    if ctx.refund is not None:
+        apply_refund_to_payout(ctx.trade, ctx.refund)
+        ctx.details["payout_reduced_by"] = ctx.refund.payout_reduced_by
+        ctx.details["platform_borne"] = ctx.refund.platform_borne
+
+
+def apply_refund_to_payout(trade: Trade, refund: TradeRefund) -> None:
+    """A refund after completion comes out of the seller's payout while it is not transferred
+    yet; what cannot (already transferred) is borne by the platform, and recorded."""
+    payout = db.session.scalars(select(Payout).where(Payout.trade_id == trade.id)
+                                .with_for_update()
+                                .execution_options(populate_existing=True)).first()
+    reducible = 0
+    if payout is not None and payout.status in (PayoutStatus.PENDING.value,
+                                                PayoutStatus.ACCRUED.value,
+                                                PayoutStatus.FAILED.value):
+        reducible = min(refund.amount, payout.amount)
+        payout.amount -= reducible
+        if payout.amount == 0:
+            payout.status = PayoutStatus.CANCELLED.value
+    refund.payout_reduced_by = reducible
+    refund.platform_borne = refund.amount - reducible
+
+
+def reverse_carbon(ctx: Context) -> None:
+    # Only a completed trade was credited; before completion there is nothing to reverse.
+    if ctx.refund is not None and ctx.refund.after_completion:
+        write_reversal(ctx.trade, ctx.refund)
+
+
+def write_reversal(trade: Trade, refund: TradeRefund) -> None:
+    outbox.write("trade.refunded", {
+        "trade_id": trade.id, "refund_id": refund.stripe_refund_id,
+        "refunded_amount": refund.amount, "trade_amount": trade.amount})
+
+
+EFFECTS: dict[str, Callable[[Context], None]] = {
+    name: globals()[name] for t in machine.TRANSITIONS for name in t.effects}

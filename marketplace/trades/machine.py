@@ -1,0 +1,77 @@
+"""The trade process as data: every transition, who may trigger it, and its effects.
+
+``engine.apply`` is the only code that moves a trade: it looks the transition up here, checks
+the trade's status and the actor, runs the effects in order (``engine.EFFECTS``), sets the new
+status and writes the audit event, all in the caller's transaction.
+
+Actors: ``buyer``, ``seller``, ``admin``, ``system`` (timers, reconciliation), ``stripe``
+(webhooks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marketplace.trades.models import TradeStatus as S
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: frozenset[str]          # empty: creation
+    target: str
+    actors: frozenset[str]
+    effects: tuple[str, ...]
+    timed: bool = False              # applied by the clock (advance job / lazily)
+
+
+def _t(name, sources, target, actors, effects, timed=False) -> Transition:
+    return Transition(name, frozenset(sources), target, frozenset(actors), tuple(effects),
+                      timed)
+
+
+COMPLETE = ("close_listing", "schedule_payout", "credit_carbon", "open_reviews")
+
+TRANSITIONS: tuple[Transition, ...] = (
+    _t("create", [], S.PENDING_PAYMENT, ["buyer"],
+       ["reserve_listing", "create_payment_intent", "start_payment_timer"]),
+    _t("payment_succeeded", [S.PENDING_PAYMENT], S.PAID, ["stripe", "system"],
+       ["hold_funds", "start_ship_timer"]),
+    _t("payment_failed", [S.PENDING_PAYMENT], S.CANCELLED, ["stripe"],
+       ["cancel_payment_intent", "release_listing", "stop_timer"]),
+    _t("expire", [S.PENDING_PAYMENT], S.CANCELLED, ["system"],
+       ["cancel_payment_intent", "release_listing", "stop_timer"], timed=True),
+    _t("ship", [S.PAID], S.SHIPPED, ["seller"], ["record_shipment", "start_confirm_timer"]),
+    _t("cancel", [S.PAID], S.CANCELLED, ["buyer", "seller"],
+       ["refund_full", "release_listing", "stop_timer"]),
+    _t("auto_cancel", [S.PAID], S.CANCELLED, ["system"],
+       ["refund_full", "release_listing", "stop_timer"], timed=True),
+    _t("confirm", [S.SHIPPED], S.COMPLETED, ["buyer"], ["stop_timer", *COMPLETE]),
+    _t("auto_confirm", [S.SHIPPED], S.COMPLETED, ["system"], ["stop_timer", *COMPLETE],
+       timed=True),
+    _t("dispute", [S.SHIPPED], S.DISPUTED, ["buyer"], ["record_dispute", "stop_timer"]),
+    _t("resolve_release", [S.DISPUTED], S.COMPLETED, ["admin"], COMPLETE),
+    _t("resolve_refund", [S.DISPUTED], S.REFUNDED, ["admin"],
+       ["refund_amount", "close_listing", "schedule_payout"]),
+    # A refund after completion; a partially refunded trade may be refunded again.
+    _t("refund", [S.COMPLETED, S.REFUNDED], S.REFUNDED, ["admin"],
+       ["refund_amount", "reduce_payout", "reverse_carbon"]),
+    # Money arrived for a trade already cancelled (e.g. expired first): give it back.
+    _t("refund_late_payment", [S.CANCELLED], S.CANCELLED, ["stripe", "system"],
+       ["hold_funds", "refund_full"]),
+)
+
+BY_NAME: dict[str, Transition] = {t.name: t for t in TRANSITIONS}
+
+# The timer running in each state, and the transition it triggers when it runs out.
+TIMED: dict[str, str] = {t.sources and next(iter(t.sources)): t.name
+                         for t in TRANSITIONS if t.timed}
+
+
+def get(name: str) -> Transition:
+    return BY_NAME[name]
+
+
+def allowed(status: str) -> list[str]:
+    """Transitions that can leave ``status`` (for error messages and clients)."""
+    return [t.name for t in TRANSITIONS if status in t.sources]

@@ -1,0 +1,197 @@
+"""Trades: create, read, act, and the timers (eager periodic job and lazy on read/act).
+
+Creating a trade (why nothing is half-written when Stripe is down)
+    One transaction: the listing is reserved with a conditional update (``active`` →
+    ``reserved``; on PostgreSQL the row stays locked until commit, so of concurrent buyers one
+    wins and the others get 409), the trade row is inserted (``pending_payment``) and flushed
+    for its id, then Stripe is asked for a PaymentIntent with the idempotency key
+    ``trade-<id>-create-<salt>``; only then does the transaction commit. If Stripe is down
+    (``PaymentProviderUnavailable``) or refuses, everything rolls back: no trade row, the
+    listing stays active, and the client gets a 503 (or 409) it may retry. A PaymentIntent
+    Stripe created before a timeout is orphaned (never shown to anyone, so never paid) and
+    lapses on Stripe's side. Right after the commit, ``apply_stored_events`` applies any
+    webhook that arrived before the trade was visible.
+
+Timers
+    Each state with a timer stores its deadline in ``due_at`` (payment window, ship window,
+    confirm window). ``advance_due`` (the periodic ``advance-trades`` job) applies the timed
+    transition of every trade past due, one transaction each, skipping rows locked by a
+    request; ``enforce_due`` does the same for one trade before it is read or acted on.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from marketplace import cursors
+from marketplace.auth.models import User
+from marketplace.dbtypes import utcnow
+from marketplace.errors import Conflict, NotFound
+from marketplace.extensions import db
+from marketplace.listings import services as listings
+from marketplace.offers.services import offer_for_purchase
+from marketplace.payments import webhooks
+from marketplace.payments.stripe_client import PaymentProviderUnavailable
+from marketplace.trades import engine, machine
+from marketplace.trades.models import Trade, TradeEvent
+
+log = logging.getLogger("marketplace.trades")
+
+
+# ---- create ------------------------------------------------------------------------------
+def snapshot(listing) -> dict[str, Any]:
+    fp = listing.footprint
+    return {k: fp[k] for k in ("embodied_kgco2e", "avoided_kgco2e", "method",
+                               "methodology_version")}
+
+
+def create(buyer: User, listing_id: int, offer_id: int | None = None) -> Trade:
+    listing = listings.get_visible(listing_id, buyer)
+    if listing.seller_id == buyer.id:
+        raise Conflict("You cannot buy your own listing.")
+    amount = listing.price_amount
+    if offer_id is not None:
+        amount = offer_for_purchase(offer_id, buyer.id, listing.id).amount
+    now = utcnow()
+    fee = amount * int(current_app.config["PLATFORM_FEE_BPS"]) // 10_000
+    trade = Trade(
+        listing_id=listing.id, buyer_id=buyer.id, seller_id=listing.seller_id,
+        offer_id=offer_id, status=machine.get("create").target, amount=amount,
+        currency=listing.price_currency, platform_fee=fee, refunded_amount=0,
+        footprint_snapshot=snapshot(listing), avoided_g=listing.avoided_central_g,
+        category=listing.category, listing_title=listing.title,
+        key_salt=secrets.token_hex(4), created_at=now, updated_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["TRADE_PAYMENT_WINDOW_SECONDS"]))
+    db.session.add(trade)
+    try:
+        engine.run(trade, machine.get("create"), "buyer", buyer.id,
+                   {"amount": amount, "offer_id": offer_id})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    trade_id, pi_id = trade.id, trade.payment_intent_id
+    webhooks.apply_stored_events(pi_id)  # a `succeeded` that beat our commit
+    return db.session.get(Trade, trade_id)
+
+
+# ---- read --------------------------------------------------------------------------------
+def _visible(trade_id: int, user: User) -> Trade:
+    trade = db.session.get(Trade, trade_id)
+    if trade is None or not (user.is_admin or trade.role_of(user.id)):
+        raise NotFound("No such trade.")
+    return trade
+
+
+def get(trade_id: int, user: User) -> Trade:
+    _visible(trade_id, user)
+    try:
+        enforce_due(trade_id)
+    except PaymentProviderUnavailable:
+        db.session.rollback()  # shown as it is; the job retries the timed transition
+        log.warning("timed transition of trade %s deferred: provider unavailable", trade_id)
+    return _visible(trade_id, user)
+
+
+def events(trade_id: int, user: User) -> list[TradeEvent]:
+    get(trade_id, user)
+    return list(db.session.scalars(select(TradeEvent).where(TradeEvent.trade_id == trade_id)
+                                   .order_by(TradeEvent.id)))
+
+
+def list_trades(user: User, role: str | None, status: str | None, limit: int = 50,
+                cursor: str | None = None) -> dict[str, Any]:
+    if role == "buyer":
+        conds = [Trade.buyer_id == user.id]
+    elif role == "seller":
+        conds = [Trade.seller_id == user.id]
+    else:
+        conds = [or_(Trade.buyer_id == user.id, Trade.seller_id == user.id)]
+    if status:
+        conds.append(Trade.status == status)
+    if cursor:
+        conds.append(Trade.id < cursors.decode(cursor, cursors.as_int)[1])
+    rows = list(db.session.scalars(
+        select(Trade).where(*conds).order_by(Trade.id.desc()).limit(limit + 1)))
+    items, more = rows[:limit], len(rows) > limit
+    last = items[-1].id if more else None
+    return {"items": items, "next_cursor": cursors.encode(last, last) if more else None}
+
+
+# ---- act ---------------------------------------------------------------------------------
+def act(trade_id: int, user: User, name: str, details: dict[str, Any] | None = None) -> Trade:
+    """A party's transition (ship, cancel, confirm, dispute). Commits."""
+    trade = _visible(trade_id, user)
+    role = trade.role_of(user.id)
+    if role is None:
+        raise NotFound("No such trade.")
+    return _apply_now(trade_id, name, role, user.id, details)
+
+
+def admin_act(trade_id: int, admin: User, name: str,
+              details: dict[str, Any] | None = None) -> Trade:
+    if db.session.get(Trade, trade_id) is None:
+        raise NotFound("No such trade.")
+    return _apply_now(trade_id, name, "admin", admin.id, details)
+
+
+def _apply_now(trade_id: int, name: str, actor: str, actor_id: int,
+               details: dict[str, Any] | None) -> Trade:
+    enforce_due(trade_id)
+    try:
+        trade = engine.apply(trade_id, name, actor, actor_id, details)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return db.session.get(Trade, trade.id)
+
+
+# ---- timers ------------------------------------------------------------------------------
+def enforce_due(trade_id: int, now: datetime | None = None) -> bool:
+    """Apply the trade's timed transition if its deadline has passed (lazy enforcement)."""
+    due = db.session.scalar(select(Trade.due_at).where(Trade.id == trade_id))
+    if due is None or due > (now or utcnow()):
+        return False
+    return advance_one(trade_id, now)
+
+
+def advance_one(trade_id: int, now: datetime | None = None, skip_locked: bool = False) -> bool:
+    """Lock the trade, re-check its deadline and apply its timed transition. Commits."""
+    now = now or utcnow()
+    try:
+        trade = engine.lock(trade_id, skip_locked=skip_locked)
+        if trade is None or trade.due_at is None or trade.due_at > now:
+            db.session.rollback()
+            return False
+        name = machine.TIMED.get(trade.status)
+        if name is None:  # a stale timer (should not happen): stop it
+            trade.due_at = None
+        else:
+            engine.apply(trade_id, name, "system", None, {"due_at": trade.due_at})
+        db.session.commit()
+        return name is not None
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def advance_due(now: datetime | None = None, limit: int = 1000) -> int:
+    """The periodic job: apply every due timed transition; return how many were applied."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(select(Trade.id).where(Trade.due_at <= now)
+                                  .order_by(Trade.due_at).limit(limit)))
+    db.session.rollback()
+    applied = 0
+    for trade_id in ids:
+        try:
+            applied += advance_one(trade_id, now, skip_locked=True)
+        except PaymentProviderUnavailable:
+            log.warning("trade %s: timed transition deferred, provider unavailable", trade_id)
+    return applied

@@ -1,0 +1,178 @@
+"""HTTP API for trades, their audit trail and their reviews (thin: services do the work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marketplace.auth.security import current_user
+from marketplace.blueprint import Blueprint
+from marketplace.trades import reviews, services
+from marketplace.trades.models import Trade
+from marketplace.trades.schemas import (
+    DisputeSchema,
+    RefundSchema,
+    ResolveSchema,
+    ReviewCreateSchema,
+    ReviewSchema,
+    ShipSchema,
+    TradeCreateSchema,
+    TradeEventSchema,
+    TradeListArgsSchema,
+    TradePageSchema,
+    TradeSchema,
+)
+
+blp = Blueprint("trades", __name__, url_prefix="/api/v1",
+                description="Trades: escrow payment, shipping, confirmation, disputes, reviews")
+
+
+def present(trade: Trade) -> dict[str, Any]:
+    """The trade as its viewer may see it (the client secret is the buyer's only)."""
+    viewer = current_user()
+    data = {c: getattr(trade, c) for c in TradeSchema().fields
+            if c not in ("amount", "payment", "shipment") and hasattr(trade, c)}
+    data["amount"] = {"amount": trade.amount, "currency": trade.currency}
+    data["payment"] = {"provider": "stripe", "payment_intent_id": trade.payment_intent_id,
+                       "client_secret": trade.client_secret
+                       if viewer.id == trade.buyer_id else None}
+    data["shipment"] = ({"carrier": trade.carrier, "tracking_number": trade.tracking_number}
+                        if trade.carrier else None)
+    return data
+
+
+@blp.route("/trades", methods=["POST"])
+@blp.auth()
+@blp.idempotent()
+@blp.arguments(TradeCreateSchema)
+@blp.response(201, TradeSchema)
+@blp.errors(404, 503)
+def create_trade(data):
+    """Buy a listing (at its price, or an accepted offer's): reserves it and creates a
+    Stripe PaymentIntent for the buyer's client to confirm within the payment window."""
+    return present(services.create(current_user(), data["listing_id"], data.get("offer_id")))
+
+
+@blp.route("/trades", methods=["GET"])
+@blp.auth()
+@blp.arguments(TradeListArgsSchema, location="query")
+@blp.response(200, TradePageSchema)
+def list_trades(args):
+    """The caller's trades (as buyer, seller or both), newest first."""
+    page = services.list_trades(current_user(), args.get("role"), args.get("status"),
+                                args["limit"], args.get("cursor"))
+    return {"items": [present(t) for t in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+@blp.route("/trades/<int:trade_id>", methods=["GET"])
+@blp.auth()
+@blp.response(200, TradeSchema)
+@blp.errors(404)
+def get_trade(trade_id):
+    """One trade (its buyer, its seller and admins)."""
+    return present(services.get(trade_id, current_user()))
+
+
+@blp.route("/trades/<int:trade_id>/events", methods=["GET"])
+@blp.auth()
+@blp.response(200, TradeEventSchema(many=True))
+@blp.errors(404)
+def trade_events(trade_id):
+    """The trade's audit trail: every transition, who triggered it, when, and its details."""
+    return services.events(trade_id, current_user())
+
+
+@blp.route("/trades/<int:trade_id>/ship", methods=["POST"])
+@blp.auth()
+@blp.idempotent()
+@blp.arguments(ShipSchema)
+@blp.response(200, TradeSchema)
+@blp.errors(403, 404, 503)
+def ship(data, trade_id):
+    """The seller ships a paid trade (paid → shipped); the confirm window starts."""
+    return present(services.act(trade_id, current_user(), "ship", data))
+
+
+@blp.route("/trades/<int:trade_id>/cancel", methods=["POST"])
+@blp.auth()
+@blp.idempotent()
+@blp.response(200, TradeSchema)
+@blp.errors(403, 404, 503)
+def cancel(trade_id):
+    """Buyer or seller cancels a paid, unshipped trade: full refund, listing active again."""
+    return present(services.act(trade_id, current_user(), "cancel"))
+
+
+@blp.route("/trades/<int:trade_id>/confirm", methods=["POST"])
+@blp.auth()
+@blp.idempotent()
+@blp.response(200, TradeSchema)
+@blp.errors(403, 404, 503)
+def confirm(trade_id):
+    """The buyer confirms receipt (shipped → completed): payout, carbon credit."""
+    return present(services.act(trade_id, current_user(), "confirm"))
+
+
+@blp.route("/trades/<int:trade_id>/dispute", methods=["POST"])
+@blp.auth()
+@blp.idempotent()
+@blp.arguments(DisputeSchema)
+@blp.response(200, TradeSchema)
+@blp.errors(403, 404, 503)
+def dispute(data, trade_id):
+    """The buyer disputes a shipped trade; an admin resolves it."""
+    return present(services.act(trade_id, current_user(), "dispute", data))
+
+
+@blp.route("/admin/trades/<int:trade_id>/resolve", methods=["POST"])
+@blp.auth(role="admin")
+@blp.idempotent()
+@blp.arguments(ResolveSchema)
+@blp.response(200, TradeSchema)
+@blp.errors(404, 503)
+def resolve(data, trade_id):
+    """Resolve a dispute: ``release`` completes the trade (payout, credit); ``refund`` gives
+    the buyer all or ``amount`` back (the seller is paid the rest, less the fee)."""
+    name = "resolve_release" if data["outcome"] == "release" else "resolve_refund"
+    details = {"outcome": data["outcome"], "amount": data.get("amount")}
+    return present(services.admin_act(trade_id, current_user(), name, details))
+
+
+@blp.route("/admin/trades/<int:trade_id>/refund", methods=["POST"])
+@blp.auth(role="admin")
+@blp.idempotent()
+@blp.arguments(RefundSchema)
+@blp.response(200, TradeSchema)
+@blp.errors(404, 503)
+def refund(data, trade_id):
+    """Refund a completed trade, fully or partly: comes out of the payout, reverses the
+    carbon credit in proportion."""
+    return present(services.admin_act(trade_id, current_user(), "refund",
+                                      {"amount": data.get("amount")}))
+
+
+@blp.route("/trades/<int:trade_id>/reviews", methods=["POST"])
+@blp.auth()
+@blp.idempotent()
+@blp.arguments(ReviewCreateSchema)
+@blp.response(201, ReviewSchema)
+@blp.errors(404)
+def leave_review(data, trade_id):
+    """Review the other party of a completed trade (once, within the review window)."""
+    return reviews.leave(trade_id, current_user(), data["rating"], data["comment"])
+
+
+@blp.route("/trades/<int:trade_id>/reviews", methods=["GET"])
+@blp.auth()
+@blp.response(200, ReviewSchema(many=True))
+@blp.errors(404)
+def trade_reviews(trade_id):
+    """The trade's published reviews, and the caller's own."""
+    user = current_user()
+    return reviews.of_trade(services.get(trade_id, user), user)
+
+
+@blp.route("/users/<int:user_id>/reviews", methods=["GET"])
+@blp.response(200, ReviewSchema(many=True))
+def user_reviews(user_id):
+    """Published reviews a user received (latest 50)."""
+    return reviews.of_user(user_id)

@@ -34,7 +34,7 @@ RULES = [
      "reward": {"kind": "points", "amount": 100}},
     {"name": "threshold 5 kg, caps + budget", "type": "threshold", "params": {"every_kg": 5},
      "reward": {"kind": "points", "amount": 50},
-     "caps": {"points_per_day": 100, "points_per_month": 300, "budget_points": 50_000_000}},
+     "caps": {"points_per_day": 100, "points_per_month": 300, "budget_points": 100_000_000}},
     {"name": "milestone 100 kg", "type": "milestone", "params": {"at_kg": 100},
      "reward": {"kind": "badge", "badge": "100-kg"}},
     {"name": "streak 3 months", "type": "streak", "params": {"months": 3},

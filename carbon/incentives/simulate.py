@@ -61,6 +61,20 @@ def _clip_in_groups(p: np.ndarray, starts: np.ndarray, cap: int) -> np.ndarray:
     return clipped - prev
 
 
+def _spend_budget(pts: np.ndarray, t: np.ndarray, budget: int) -> None:
+    """Clip ``pts`` in place to a budget spent in time order: per-day totals find the day it
+    runs out; only that day's rows are sorted (earlier days are paid, later ones get 0)."""
+    day = (t - t.min()) // DAY
+    spent_by_day = np.cumsum(np.bincount(day, weights=pts))
+    last = int(np.searchsorted(spent_by_day, budget, side="right"))
+    before = int(round(spent_by_day[last - 1])) if last > 0 else 0
+    pts[day > last] = 0
+    idx = np.flatnonzero((day == last) & (pts > 0))
+    order = idx[np.argsort(t[idx], kind="stable")]
+    spent = np.minimum(np.cumsum(pts[order]), budget - before)
+    pts[order] = np.diff(spent, prepend=0)
+
+
 def _months(t: np.ndarray) -> np.ndarray:
     return t.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
 
@@ -129,13 +143,9 @@ def simulate_arrays(h: History, rule: dict[str, Any]) -> dict[str, Any]:
             pts = _clip_in_groups(pts, _group_starts(h.user, _months(h.t)),
                                   caps["points_per_month"])
         budget = caps.get("budget_points")
-        if budget is not None:
-            idx = np.flatnonzero(pts)
-            order = idx[np.argsort(h.t[idx], kind="stable")]
-            spent = np.minimum(np.cumsum(pts[order]), budget)
-            given = np.diff(spent, prepend=0)
-            pts[order] = given
-            result["budget_exhausted"] = bool(len(spent) and spent[-1] >= budget)
+        if budget is not None and int(pts.sum()) > budget:
+            _spend_budget(pts, h.t, budget)
+            result["budget_exhausted"] = True
         count = np.where(pts > 0, -(-pts // amount) if rtype != RuleType.CAMPAIGN else 1, 0)
     per_user = np.add.reduceat(count, starts)
     hist = np.bincount(np.minimum(per_user, 10))

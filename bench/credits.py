@@ -69,7 +69,8 @@ def seed(url: str, users: int, trades: int) -> None:
 def pending(url: str) -> int:
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "SELECT count(*) FROM outbox_messages WHERE processed_at IS NULL").fetchone()[0]
+            "SELECT count(*) FROM outbox_messages WHERE processed_at IS NULL"
+            " AND topic LIKE 'trade.%'").fetchone()[0]
 
 
 def worker_env(db_url: str, redis_url: str) -> dict:

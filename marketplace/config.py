@@ -160,6 +160,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CARBON_BUYER_SHARE", "CARBON_BUYER_SHARE", _float(0.0, 1.0), 0.5,
             "Share of a trade's avoided emissions credited to the buyer; the seller gets the "
             "rest (rounded to whole grams, the two adding up to the trade's grams)."),
+    Setting("INCENTIVE_PAIR_LIMIT", "INCENTIVE_PAIR_LIMIT", _int(0, 1000), 2,
+            "Trades between the same two users that can earn rewards within "
+            "`INCENTIVE_PAIR_WINDOW_DAYS`; further ones are credited but earn no rewards."),
+    Setting("INCENTIVE_PAIR_WINDOW_DAYS", "INCENTIVE_PAIR_WINDOW_DAYS", _int(1, 3650), 30,
+            "Window of the pair limit, in days."),
+    Setting("INCENTIVE_REWARDED_TRADES_PER_DAY", "INCENTIVE_REWARDED_TRADES_PER_DAY",
+            _int(0, 100_000), 10,
+            "Trades per user and UTC day that can earn rewards; further ones are flagged."),
 )
 
 

@@ -1,6 +1,19 @@
 """Import every model so that the metadata (and Alembic) sees the whole schema."""
 
+import carbon.incentives.evaluate  # noqa: F401  (incentives' outbox handlers)
+import carbon.incentives.reversal  # noqa: F401
 import carbon.ledger.posting  # noqa: F401  (registers the ledger's outbox handlers)
+from carbon.incentives.models import (
+    CatalogItem,
+    CreditEvaluation,
+    IncentiveRule,
+    IncentiveRuleVersion,
+    PointsAccount,
+    PointsLine,
+    PointsTransaction,
+    Reward,
+    Voucher,
+)
 from carbon.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
 from marketplace.auth.models import ApiToken, User
 from marketplace.idempotency import IdempotencyKey
@@ -16,7 +29,9 @@ from marketplace.trades import stripe_events as _stripe_events  # noqa: F401  (w
 from marketplace.trades.models import Review, Trade, TradeEvent, TradeRefund
 
 __all__ = [
-    "ApiToken", "IdempotencyKey", "LedgerAccount", "LedgerLine", "LedgerTransaction", "Listing",
-    "Notification", "Offer", "OutboxMessage", "Payout", "PayoutAccount", "Review", "StripeEvent",
-    "Trade", "TradeEvent", "TradeRefund", "User",
+    "ApiToken", "CatalogItem", "CreditEvaluation", "IdempotencyKey", "IncentiveRule",
+    "IncentiveRuleVersion", "LedgerAccount", "LedgerLine", "LedgerTransaction", "Listing",
+    "Notification", "Offer", "OutboxMessage", "Payout", "PayoutAccount", "PointsAccount",
+    "PointsLine", "PointsTransaction", "Review", "Reward", "StripeEvent", "Trade", "TradeEvent",
+    "TradeRefund", "User", "Voucher",
 ]

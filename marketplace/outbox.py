@@ -15,6 +15,7 @@ back and its records are applied one by one, so one bad record does not block th
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -23,7 +24,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import JSON, BigInteger, Index, String, Text, any_, event, select, text, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    String,
+    Text,
+    any_,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -96,6 +109,33 @@ def write(topic: str, payload: dict[str, Any]) -> OutboxMessage:
     db.session.add(message)
     db.session.info.setdefault("outbox_new", []).append(message)
     return message
+
+
+_PG_WRITE_MANY = text("""
+    INSERT INTO outbox_messages (topic, payload, created_at, attempts)
+    SELECT :topic, p, :now, 0 FROM json_array_elements(CAST(:rows AS json)) AS p
+    RETURNING id
+""")
+
+
+def write_many(topic: str, payloads: list[dict[str, Any]]) -> list[int]:
+    """Add many records of one topic to the current transaction with one statement (the
+    ledger's batch path); like ``write``, they are dispatched after commit."""
+    if topic not in _HANDLERS:
+        raise ValueError(f"no handler for outbox topic {topic!r}")
+    if not payloads:
+        return []
+    now = utcnow()
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = list(db.session.scalars(_PG_WRITE_MANY, {
+            "topic": topic, "now": now, "rows": json.dumps(payloads)}))
+    else:
+        ids = list(db.session.scalars(
+            insert(OutboxMessage).values([
+                {"topic": topic, "payload": p, "created_at": now, "attempts": 0}
+                for p in payloads]).returning(OutboxMessage.id)))
+    db.session.info.setdefault("outbox_flushed", []).extend((i, topic) for i in ids)
+    return ids
 
 
 def dispatch(message_ids: Iterable[tuple[int, str]]) -> None:

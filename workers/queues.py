@@ -18,7 +18,8 @@ from rq import Queue, Retry
 log = logging.getLogger("workers")
 
 # Queues named by purpose (as Redash does), listed in the order a worker serves them.
-QUEUES: tuple[str, ...] = ("ledger", "payments", "notifications", "default", "periodic")
+QUEUES: tuple[str, ...] = (
+    "ledger", "incentives", "payments", "notifications", "default", "periodic")
 
 DEFAULT_RETRY = Retry(max=5, interval=[5, 15, 60, 300, 900])
 

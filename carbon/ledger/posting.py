@@ -25,6 +25,10 @@ from marketplace.dbtypes import utcnow
 from marketplace.extensions import db
 
 PPM = 1_000_000
+# Outbox topics the incentives handle (carbon/incentives): evaluate the rules after each
+# credit, revoke rewards after a reversal. Written in the posting's own transaction.
+EVALUATE_TOPIC = "incentives.evaluate"
+REVERSE_TOPIC = "incentives.reverse"
 
 
 class InvalidEvent(ValueError):
@@ -123,6 +127,11 @@ def post_credits(records: list[Any]) -> int:
         deltas[seller_acct] += seller_g
     bulk.insert_lines(lines)
     bulk.add_to_balances(deltas)
+    # One evaluation record per new credit, in the same transaction and one statement.
+    outbox.write_many(EVALUATE_TOPIC, [
+        {"ledger_transaction_id": tx_id, "trade_id": by_key[key].trade_id,
+         "user_ids": sorted({by_key[key].buyer_id, by_key[key].seller_id})}
+        for key, tx_id in inserted.items()])
     return len(inserted)
 
 
@@ -188,6 +197,8 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
     for (a, _), amount in zip(parties, amounts, strict=True):
         deltas[a] -= amount
     bulk.add_to_balances(deltas)
+    outbox.write(REVERSE_TOPIC, {"trade_id": trade_id, "credit_transaction_id": credit.id,
+                                 "reversal_transaction_id": tx_id})
     return 1
 
 

@@ -1,0 +1,225 @@
+"""Incentive tables: rules and their versions, rewards, the points ledger, vouchers, the
+reward catalogue, and the per-credit evaluation log (anti-gaming flags).
+
+Points are integers in a double-entry ledger shaped like the carbon ledger: every issuance is
+drawn from the ``system:points-issuance`` account, every redemption goes to
+``system:points-redeemed``; a user's balance is cached on the account row and may go negative
+when a reward is revoked after its points were spent.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
+from marketplace.extensions import db
+
+
+class RuleType(enum.StrEnum):
+    THRESHOLD = "threshold"
+    MILESTONE = "milestone"
+    STREAK = "streak"
+    CAMPAIGN = "campaign"
+    TREE = "tree"
+
+
+class RewardKind(enum.StrEnum):
+    POINTS = "points"
+    BADGE = "badge"
+    VOUCHER = "voucher"
+    TREE = "tree"
+
+
+class RewardStatus(enum.StrEnum):
+    ISSUED = "issued"
+    REVOKED = "revoked"
+
+
+class VoucherStatus(enum.StrEnum):
+    AVAILABLE = "available"
+    RESERVED = "reserved"  # held by a trade awaiting payment
+    USED = "used"
+    REVOKED = "revoked"
+
+
+class IncentiveRule(db.Model):
+    """A rule's identity, switch and budget; its definition lives in versions."""
+
+    __tablename__ = "incentive_rules"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    version: Mapped[int] = mapped_column(default=1)  # the current version's number
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    spent_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IncentiveRuleVersion(db.Model):
+    """One definition of a rule; an update writes a new version, older ones are kept."""
+
+    __tablename__ = "incentive_rule_versions"
+    __table_args__ = (UniqueConstraint("rule_id", "version",
+                                       name="uq_incentive_rule_versions_rule_id_version"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("incentive_rules.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reward: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    caps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reward(db.Model):
+    """A reward issued to a user by a rule for one threshold / period / trade (``period_key``).
+
+    ``(rule_id, user_id, period_key)`` is unique: a rule, whatever its version, issues a given
+    threshold or period to a user at most once. Revoking a reward renames its key
+    (``<key>~r<id>``) so that the same threshold, crossed again later, can be earned again.
+    """
+
+    __tablename__ = "incentive_rewards"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "user_id", "period_key",
+                         name="uq_incentive_rewards_rule_id_user_id_period_key"),
+        Index("ix_incentive_rewards_user_id_id", "user_id", "id"),
+        Index("ix_incentive_rewards_source", "source_transaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("incentive_rules.id", ondelete="RESTRICT"))
+    rule_version_id: Mapped[int] = mapped_column(
+        ForeignKey("incentive_rule_versions.id", ondelete="RESTRICT"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    period_key: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    badge: Mapped[str | None] = mapped_column(String(64), default=None)
+    certificate_id: Mapped[str | None] = mapped_column(String(40), unique=True, default=None)
+    voucher_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    source_transaction_id: Mapped[int] = mapped_column(BigInteger)  # the ledger credit
+    trade_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the credit's time
+    status: Mapped[str] = mapped_column(String(16), default=RewardStatus.ISSUED.value)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class PointsAccount(db.Model):
+    __tablename__ = "points_accounts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), unique=True, default=None)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointsTransaction(db.Model):
+    """Immutable; ``idempotency_key`` (``reward:<id>``, ``reward:<id>:revoke``,
+    ``redeem:<uuid>``) is unique, so posting twice inserts nothing."""
+
+    __tablename__ = "points_transactions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointsLine(db.Model):
+    __tablename__ = "points_lines"
+    __table_args__ = (Index("ix_points_lines_account_id_id", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("points_transactions.id", ondelete="RESTRICT"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("points_accounts.id", ondelete="RESTRICT"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class Voucher(db.Model):
+    """Single use, the owner's only; ``percent_off`` (capped by ``max_off``) or ``amount_off``
+    in ``currency``; ``trade_id`` is the trade holding or having used it."""
+
+    __tablename__ = "vouchers"
+    __table_args__ = (Index("ix_vouchers_user_id", "user_id"),
+                      Index("ix_vouchers_trade_id", "trade_id"))
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    percent_off: Mapped[int | None] = mapped_column(default=None)
+    amount_off: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    max_off: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    min_price: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=VoucherStatus.AVAILABLE.value)
+    trade_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    discount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    source: Mapped[str] = mapped_column(String(64))  # reward:<id> or redeem:<points tx id>
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reserved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class CatalogItem(db.Model):
+    __tablename__ = "reward_catalog_items"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cost_points: Mapped[int] = mapped_column(BigInteger)
+    reward: Mapped[dict[str, Any]] = mapped_column(JSON)  # a voucher or badge spec
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CreditEvaluation(db.Model):
+    """One row per (ledger credit, credited user) once evaluated: the evaluation's idempotency
+    marker and the anti-gaming history (counterparty, eligibility, why not)."""
+
+    __tablename__ = "incentive_evaluations"
+    __table_args__ = (
+        UniqueConstraint("transaction_id", "user_id",
+                         name="uq_incentive_evaluations_transaction_id_user_id"),
+        Index("ix_incentive_evaluations_user_pair", "user_id", "counterparty_id",
+              "occurred_at"),
+        Index("ix_incentive_evaluations_user_time", "user_id", "occurred_at"),
+        Index("ix_incentive_evaluations_flagged", "id",
+              postgresql_where=text("flag IS NOT NULL"), sqlite_where=text("flag IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(BigInteger)
+    trade_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    counterparty_id: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    amount_g: Mapped[int] = mapped_column(BigInteger)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    flag: Mapped[str | None] = mapped_column(String(32), default=None)
+    rewards: Mapped[int] = mapped_column(default=0)
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

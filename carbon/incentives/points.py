@@ -1,0 +1,106 @@
+"""The points ledger: double-entry, integer points, idempotent like the carbon ledger.
+
+Each posting is one transaction with lines summing to zero and a unique idempotency key
+(``INSERT … ON CONFLICT DO NOTHING``: posting twice inserts nothing). Issuance draws from
+``system:points-issuance``; redemptions pay ``system:points-redeemed``. A user's balance is
+cached on its account row, updated in the same transaction, and the row is the per-user lock
+taken by evaluation and redemption (``FOR UPDATE``), so concurrent redemptions never overspend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from marketplace.dbtypes import utcnow
+from marketplace.extensions import db
+
+from .models import PointsAccount, PointsLine, PointsTransaction
+
+ISSUANCE = "system:points-issuance"
+REDEEMED = "system:points-redeemed"
+
+
+def _insert(model):
+    pg = db.session.get_bind().dialect.name == "postgresql"
+    return (postgresql.insert if pg else sqlite.insert)(model)
+
+
+def _ensure(code: str, user_id: int | None) -> int:
+    account_id = db.session.scalar(select(PointsAccount.id).where(PointsAccount.code == code))
+    if account_id is None:
+        db.session.execute(_insert(PointsAccount).values(
+            code=code, user_id=user_id, balance=0, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["code"]))
+        account_id = db.session.scalar(
+            select(PointsAccount.id).where(PointsAccount.code == code))
+    return account_id
+
+
+def user_account_id(user_id: int) -> int:
+    return _ensure(f"user:{user_id}", user_id)
+
+
+def lock_user(user_id: int) -> PointsAccount:
+    """The user's points account, created if needed and locked until commit (PostgreSQL)."""
+    account_id = user_account_id(user_id)
+    return db.session.scalars(select(PointsAccount).where(PointsAccount.id == account_id)
+                              .with_for_update()
+                              .execution_options(populate_existing=True)).one()
+
+
+def balance(user_id: int) -> int:
+    return db.session.scalar(
+        select(PointsAccount.balance).where(PointsAccount.user_id == user_id)) or 0
+
+
+def post(key: str, kind: str, user_id: int, amount: int, meta: dict[str, Any]) -> int | None:
+    """Add ``amount`` (negative: take) to the user's points against the matching system
+    account; return the transaction id, or None when ``key`` was already posted."""
+    if amount == 0:
+        return None
+    inserted = db.session.execute(
+        _insert(PointsTransaction).values(idempotency_key=key, kind=kind, meta=meta,
+                                          created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(PointsTransaction.id)).scalar()
+    if inserted is None:
+        return None
+    user_acct = user_account_id(user_id)
+    system = _ensure(REDEEMED if kind == "redemption" else ISSUANCE, None)
+    db.session.execute(PointsLine.__table__.insert(), [
+        {"transaction_id": inserted, "account_id": user_acct, "amount": amount},
+        {"transaction_id": inserted, "account_id": system, "amount": -amount}])
+    db.session.execute(update(PointsAccount).where(PointsAccount.id == user_acct)
+                       .values(balance=PointsAccount.balance + amount))
+    return inserted
+
+
+def history(user_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(PointsLine.amount, PointsTransaction)
+        .join(PointsTransaction, PointsLine.transaction_id == PointsTransaction.id)
+        .join(PointsAccount, PointsLine.account_id == PointsAccount.id)
+        .where(PointsAccount.user_id == user_id)
+        .order_by(PointsLine.id.desc()).limit(limit)).all()
+    return [{"amount": amount, "kind": tx.kind, "meta": tx.meta, "created_at": tx.created_at}
+            for amount, tx in rows]
+
+
+def verify() -> list[str]:
+    """Problems found: transactions not summing to zero, cached balances off their lines."""
+    problems = []
+    for tx_id, total in db.session.execute(
+            select(PointsLine.transaction_id, func.sum(PointsLine.amount))
+            .group_by(PointsLine.transaction_id).having(func.sum(PointsLine.amount) != 0)):
+        problems.append(f"points transaction {tx_id} sums to {total}")
+    sums = dict(db.session.execute(select(PointsLine.account_id, func.sum(PointsLine.amount))
+                                   .group_by(PointsLine.account_id)).all())
+    for acct in db.session.scalars(select(PointsAccount).where(
+            PointsAccount.user_id.is_not(None))):
+        if acct.balance != (sums.get(acct.id) or 0):
+            problems.append(f"points account {acct.code}: cached {acct.balance}, "
+                            f"lines {sums.get(acct.id) or 0}")
+    return problems

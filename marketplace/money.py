@@ -24,3 +24,17 @@ MAX_AMOUNT = 10**12
 
 def is_currency(code: object) -> bool:
     return isinstance(code, str) and code in ISO_4217
+
+
+# Stripe's minimum charge per currency (minor units); 50 for currencies not listed (Stripe's
+# minimum for USD/EUR and most others). A PaymentIntent below it (or of 0) is refused, so a
+# voucher's discount is capped to leave at least this much to pay.
+_MIN_CHARGE = {"GBP": 30, "JPY": 50, "HKD": 400, "MXN": 1000, "SEK": 300, "NOK": 300,
+               "DKK": 250, "CZK": 1500, "HUF": 17500, "PLN": 200, "RON": 200, "BGN": 100,
+               "AED": 200, "INR": 50, "THB": 1000, "SGD": 50, "CAD": 50, "AUD": 50,
+               "CHF": 50, "NZD": 50, "BRL": 50, "MYR": 200}
+
+
+def min_charge(currency: str) -> int:
+    """The smallest amount (minor units) Stripe accepts for a charge in ``currency``."""
+    return _MIN_CHARGE.get(currency.upper(), 50)

@@ -61,8 +61,11 @@ def _field_error(message: str) -> InvalidInput:
 
 
 def reserve_for_trade(code: str, buyer_id: int, price: int, currency: str,
-                      trade_id: int) -> int:
+                      trade_id: int, max_discount: int | None = None) -> int:
     """Hold the voucher ``code`` for ``trade_id`` and return the discount (minor units).
+
+    ``max_discount`` caps the discount (the trades feature leaves the currency's minimum
+    charge to pay); the voucher is still consumed whole.
 
     Raises InvalidInput (422, under ``voucher_code``) when the code is unknown or not the
     buyer's, the price is below its minimum or the currency differs; Conflict (409) when it is
@@ -90,6 +93,8 @@ def reserve_for_trade(code: str, buyer_id: int, price: int, currency: str,
     if voucher.min_price is not None and price < voucher.min_price:
         raise _field_error(f"This voucher needs a price of at least {voucher.min_price}.")
     discount = discount_for(voucher, price)
+    if max_discount is not None:
+        discount = max(0, min(discount, max_discount))
     # Conditional update: whatever a concurrent transaction did, only one takes it.
     taken = db.session.execute(
         update(Voucher).where(Voucher.id == voucher.id,

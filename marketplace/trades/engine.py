@@ -19,12 +19,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from carbon.incentives import vouchers
 from marketplace import outbox
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, Forbidden, InvalidInput
 from marketplace.extensions import db
 from marketplace.listings import services as listings
 from marketplace.listings.models import Listing, ListingStatus
+from marketplace.money import min_charge
 from marketplace.payments import payouts, stripe_client
 from marketplace.payments.models import Payout, PayoutStatus
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
@@ -119,12 +121,44 @@ def reserve_listing(ctx: Context) -> None:
     listings.reserve(_listing(ctx.trade))
 
 
+def apply_voucher(ctx: Context) -> None:
+    """Reserve the buyer's voucher for this trade (same transaction: a later failure, e.g.
+    Stripe down, rolls the reservation back too). The discount is capped so that at least the
+    currency's minimum charge is left to pay (Stripe refuses less, and 0); a price at or below
+    that minimum takes no voucher (422)."""
+    trade = ctx.trade
+    if not trade.voucher_code:
+        return
+    room = trade.amount - min_charge(trade.currency)
+    if room <= 0:
+        msg = (f"A voucher needs a price above {min_charge(trade.currency)} "
+               f"(the minimum charge in {trade.currency}).")
+        raise InvalidInput(msg, {"voucher_code": [msg]})
+    db.session.flush()  # the trade's id, held by the voucher
+    trade.discount_amount = vouchers.reserve_for_trade(
+        trade.voucher_code, trade.buyer_id, trade.amount, trade.currency, trade.id,
+        max_discount=room)
+    ctx.details["voucher"] = {"code": trade.voucher_code, "discount": trade.discount_amount}
+
+
+def confirm_voucher(ctx: Context) -> None:
+    if ctx.trade.voucher_code:
+        vouchers.confirm_for_trade(ctx.trade.id)
+
+
+def restore_voucher(ctx: Context) -> None:
+    if ctx.trade.voucher_code and vouchers.restore_for_trade(ctx.trade.id):
+        ctx.details["voucher"] = "restored"
+
+
 def create_payment_intent(ctx: Context) -> None:
     trade = ctx.trade
     db.session.flush()  # the trade's id, for the metadata and the idempotency key
+    meta = {"listing_id": trade.listing_id, "buyer_id": trade.buyer_id}
+    if trade.discount_amount:
+        meta.update(price=trade.amount, discount=trade.discount_amount)
     pi = stripe_client.create_payment_intent(
-        trade.amount, trade.currency, trade.id, trade.stripe_key("create"),
-        {"listing_id": trade.listing_id, "buyer_id": trade.buyer_id})
+        trade.amount_charged, trade.currency, trade.id, trade.stripe_key("create"), meta)
     trade.payment_intent_id, trade.client_secret = pi.id, pi.client_secret
     ctx.details["payment_intent_id"] = pi.id
 
@@ -200,13 +234,14 @@ def record_dispute(ctx: Context) -> None:
 
 
 def refund_full(ctx: Context) -> None:
-    remaining = ctx.trade.amount - ctx.trade.refunded_amount
+    remaining = ctx.trade.amount_charged - ctx.trade.refunded_amount
     if remaining > 0:
         _refund(ctx, remaining)
 
 
 def refund_amount(ctx: Context) -> None:
-    remaining = ctx.trade.amount - ctx.trade.refunded_amount
+    """Refund ``details.amount`` (default: what is left) of what the buyer was charged."""
+    remaining = ctx.trade.amount_charged - ctx.trade.refunded_amount
     amount = ctx.details.get("amount") or remaining
     if remaining <= 0:
         raise Conflict("cannot refund: the trade is already fully refunded",
@@ -264,7 +299,9 @@ def reduce_payout(ctx: Context) -> None:
 
 def apply_refund_to_payout(trade: Trade, refund: TradeRefund) -> None:
     """A refund after completion comes out of the seller's payout while it is not transferred
-    yet; what cannot (already transferred) is borne by the platform, and recorded."""
+    yet; what cannot (already transferred) is borne by the platform, and recorded. Called
+    after ``trade.refunded_amount`` includes the refund. With a voucher discount the payout
+    is reduced by the refund's share of the price (``Trade.at_price``)."""
     payout = db.session.scalars(select(Payout).where(Payout.trade_id == trade.id)
                                 .with_for_update()
                                 .execution_options(populate_existing=True)).first()
@@ -272,12 +309,14 @@ def apply_refund_to_payout(trade: Trade, refund: TradeRefund) -> None:
     if payout is not None and payout.status in (PayoutStatus.PENDING.value,
                                                 PayoutStatus.ACCRUED.value,
                                                 PayoutStatus.FAILED.value):
-        reducible = min(refund.amount, payout.amount)
+        share = (trade.at_price(trade.refunded_amount)
+                 - trade.at_price(trade.refunded_amount - refund.amount))
+        reducible = min(share, payout.amount)
         payout.amount -= reducible
         if payout.amount == 0:
             payout.status = PayoutStatus.CANCELLED.value
     refund.payout_reduced_by = reducible
-    refund.platform_borne = refund.amount - reducible
+    refund.platform_borne = max(0, refund.amount - reducible)
 
 
 def reverse_carbon(ctx: Context) -> None:
@@ -289,7 +328,9 @@ def reverse_carbon(ctx: Context) -> None:
 def write_reversal(trade: Trade, refund: TradeRefund) -> None:
     outbox.write("trade.refunded", {
         "trade_id": trade.id, "refund_id": refund.stripe_refund_id,
-        "refunded_amount": refund.amount, "trade_amount": trade.amount})
+        # The reversed share is refunded / charged (a discounted trade's full refund reverses
+        # all of its credit).
+        "refunded_amount": refund.amount, "trade_amount": trade.amount_charged})
 
 
 EFFECTS: dict[str, Callable[[Context], None]] = {

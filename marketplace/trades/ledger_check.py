@@ -27,8 +27,8 @@ def expected_from_trades() -> dict[int, int]:
         select(TradeRefund.trade_id, func.sum(TradeRefund.amount))
         .where(TradeRefund.after_completion.is_(True)).group_by(TradeRefund.trade_id)).all())
     expected = {}
-    for trade_id, grams, amount in db.session.execute(
-            select(Trade.id, Trade.avoided_g, Trade.amount)
+    for trade_id, grams, amount in db.session.execute(  # refunds are out of what was charged
+            select(Trade.id, Trade.avoided_g, Trade.amount - Trade.discount_amount)
             .where(Trade.completed_at.is_not(None))):
         share = min(int(refunded.get(trade_id) or 0), amount)
         expected[trade_id] = grams - (grams * share * 2 + amount) // (2 * amount)

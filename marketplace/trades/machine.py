@@ -34,13 +34,16 @@ COMPLETE = ("close_listing", "schedule_payout", "credit_carbon", "open_reviews")
 
 TRANSITIONS: tuple[Transition, ...] = (
     _t("create", [], S.PENDING_PAYMENT, ["buyer"],
-       ["reserve_listing", "create_payment_intent", "start_payment_timer"]),
+       ["reserve_listing", "apply_voucher", "create_payment_intent", "start_payment_timer"]),
     _t("payment_succeeded", [S.PENDING_PAYMENT], S.PAID, ["stripe", "system"],
-       ["hold_funds", "start_ship_timer"]),
+       ["hold_funds", "confirm_voucher", "start_ship_timer"]),
+    # restore_voucher after cancel_payment_intent: if the intent turns out paid, the
+    # transition becomes payment_succeeded before the voucher is touched.
     _t("payment_failed", [S.PENDING_PAYMENT], S.CANCELLED, ["stripe"],
-       ["cancel_payment_intent", "release_listing", "stop_timer"]),
+       ["cancel_payment_intent", "restore_voucher", "release_listing", "stop_timer"]),
     _t("expire", [S.PENDING_PAYMENT], S.CANCELLED, ["system"],
-       ["cancel_payment_intent", "release_listing", "stop_timer"], timed=True),
+       ["cancel_payment_intent", "restore_voucher", "release_listing", "stop_timer"],
+       timed=True),
     _t("ship", [S.PAID], S.SHIPPED, ["seller"], ["record_shipment", "start_confirm_timer"]),
     _t("cancel", [S.PAID], S.CANCELLED, ["buyer", "seller"],
        ["refund_full", "release_listing", "stop_timer"]),

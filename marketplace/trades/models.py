@@ -60,6 +60,11 @@ class Trade(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     platform_fee: Mapped[int] = mapped_column(BigInteger)
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A voucher's discount, borne by the platform: the buyer is charged amount - discount;
+    # the fee and the seller's payable are computed on ``amount`` (see ``seller_payable``).
+    voucher_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0,
+                                                 server_default=text("0"))
 
     # The listing's estimate, frozen at creation (kg), and the central avoided grams credited.
     footprint_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -94,9 +99,25 @@ class Trade(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     @property
+    def amount_charged(self) -> int:
+        """What the buyer pays (the PaymentIntent): the price less the voucher's discount.
+        Refunds are at most this."""
+        return self.amount - (self.discount_amount or 0)
+
+    def at_price(self, refunded: int) -> int:
+        """``refunded`` (out of what was charged) as a share of the price: a refund takes the
+        same proportion off the seller's side (rounded down, in the seller's favour), so a
+        full refund of a discounted trade leaves the seller nothing, as without a discount."""
+        charged = self.amount_charged
+        if refunded >= charged or charged <= 0:
+            return self.amount if refunded > 0 else 0
+        return refunded * self.amount // charged
+
+    @property
     def seller_payable(self) -> int:
-        """What the seller is owed: price minus fee minus refunds (never below zero)."""
-        return max(0, self.amount - self.platform_fee - self.refunded_amount)
+        """What the seller is owed: price minus fee minus refunds (never below zero); with a
+        discount, refunds count at their share of the price (``at_price``)."""
+        return max(0, self.amount - self.platform_fee - self.at_price(self.refunded_amount))
 
     def stripe_key(self, action: str, n: int | None = None) -> str:
         from marketplace.payments.stripe_client import trade_key

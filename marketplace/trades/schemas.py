@@ -13,6 +13,12 @@ class TradeCreateSchema(ma.Schema):
     listing_id = ma.fields.Integer(required=True, strict=True)
     offer_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True, metadata={
         "description": "An accepted offer of yours on this listing: its price is used."})
+    voucher_code = ma.fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Length(min=1, max=32), metadata={
+        "description": "One of your vouchers: the payment is the price less its discount "
+                       "(at least the currency's minimum charge is left to pay). 422 under "
+                       "voucher_code if it is not yours or does not apply; 409 if expired, "
+                       "used or held by another purchase."})
 
 
 class ShipSchema(ma.Schema):
@@ -59,8 +65,15 @@ class TradeSchema(ma.Schema):
     seller_id = ma.fields.Integer()
     offer_id = ma.fields.Integer(allow_none=True)
     status = ma.fields.String(metadata={"enum": [s.value for s in TradeStatus]})
-    amount = ma.fields.Nested(MoneySchema)
-    platform_fee = ma.fields.Integer(metadata={"description": "Minor units, seller's side"})
+    amount = ma.fields.Nested(MoneySchema, metadata={
+        "description": "The price (listing or accepted offer), before any voucher"})
+    voucher_code = ma.fields.String(allow_none=True)
+    discount = ma.fields.Nested(MoneySchema, allow_none=True, metadata={
+        "description": "The voucher's discount, borne by the platform (null: none)"})
+    amount_charged = ma.fields.Nested(MoneySchema, metadata={
+        "description": "What the buyer pays: amount - discount; refunds are at most this"})
+    platform_fee = ma.fields.Integer(metadata={
+        "description": "Minor units, seller's side, on the undiscounted amount"})
     seller_payable = ma.fields.Integer()
     refunded_amount = ma.fields.Integer()
     footprint_snapshot = ma.fields.Dict(metadata={

@@ -12,6 +12,11 @@ Creating a trade (why nothing is half-written when Stripe is down)
     lapses on Stripe's side. Right after the commit, ``apply_stored_events`` applies any
     webhook that arrived before the trade was visible.
 
+    With a ``voucher_code``, the voucher is reserved in the same transaction, after the
+    listing and before Stripe (``engine.apply_voucher``): the PaymentIntent is for
+    ``amount - discount``, and a Stripe failure rolls the reservation back with the rest. A
+    voucher another trade holds or used is a 409 for the whole create.
+
 Timers
     Each state with a timer stores its deadline in ``due_at`` (payment window, ship window,
     confirm window). ``advance_due`` (the periodic ``advance-trades`` job) applies the timed
@@ -51,7 +56,8 @@ def snapshot(listing) -> dict[str, Any]:
                                "methodology_version")}
 
 
-def create(buyer: User, listing_id: int, offer_id: int | None = None) -> Trade:
+def create(buyer: User, listing_id: int, offer_id: int | None = None,
+           voucher_code: str | None = None) -> Trade:
     listing = listings.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot buy your own listing.")
@@ -64,6 +70,7 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None) -> Trade:
         listing_id=listing.id, buyer_id=buyer.id, seller_id=listing.seller_id,
         offer_id=offer_id, status=machine.get("create").target, amount=amount,
         currency=listing.price_currency, platform_fee=fee, refunded_amount=0,
+        voucher_code=(voucher_code or "").strip().upper() or None, discount_amount=0,
         footprint_snapshot=snapshot(listing), avoided_g=listing.avoided_central_g,
         category=listing.category, listing_title=listing.title,
         key_salt=secrets.token_hex(4), created_at=now, updated_at=now,

@@ -51,9 +51,9 @@ def payment_succeeded(event: webhooks.WebhookEvent) -> None:
     charge = obj.get("latest_charge")
     charge = charge.get("id") if isinstance(charge, dict) else charge
     details = _details(event, charge_id=charge, amount_received=obj.get("amount_received"))
-    if obj.get("amount") not in (None, trade.amount):
+    if obj.get("amount") not in (None, trade.amount_charged):
         log.error("trade %s: PaymentIntent amount %s differs from %s", trade.id,
-                  obj.get("amount"), trade.amount)
+                  obj.get("amount"), trade.amount_charged)
     if trade.status == TradeStatus.PENDING_PAYMENT.value:
         engine.apply(trade.id, "payment_succeeded", "stripe", details=details)
     elif trade.status == TradeStatus.CANCELLED.value and trade.paid_at is None:
@@ -89,7 +89,7 @@ def charge_refunded(event: webhooks.WebhookEvent) -> None:
     for r in refunds:
         if not isinstance(r, dict) or r.get("id") in known or r.get("status") == "failed":
             continue
-        amount = min(int(r.get("amount") or 0), trade.amount - trade.refunded_amount)
+        amount = min(int(r.get("amount") or 0), trade.amount_charged - trade.refunded_amount)
         if amount <= 0:
             continue
         row = TradeRefund(trade_id=trade.id, stripe_refund_id=r["id"], amount=amount,

@@ -30,8 +30,12 @@ def present(trade: Trade) -> dict[str, Any]:
     """The trade as its viewer may see it (the client secret is the buyer's only)."""
     viewer = current_user()
     data = {c: getattr(trade, c) for c in TradeSchema().fields
-            if c not in ("amount", "payment", "shipment") and hasattr(trade, c)}
+            if c not in ("amount", "discount", "amount_charged", "payment", "shipment")
+            and hasattr(trade, c)}
     data["amount"] = {"amount": trade.amount, "currency": trade.currency}
+    data["discount"] = ({"amount": trade.discount_amount, "currency": trade.currency}
+                        if trade.voucher_code else None)
+    data["amount_charged"] = {"amount": trade.amount_charged, "currency": trade.currency}
     data["payment"] = {"provider": "stripe", "payment_intent_id": trade.payment_intent_id,
                        "client_secret": trade.client_secret
                        if viewer.id == trade.buyer_id else None}
@@ -47,9 +51,11 @@ def present(trade: Trade) -> dict[str, Any]:
 @blp.response(201, TradeSchema)
 @blp.errors(404, 503)
 def create_trade(data):
-    """Buy a listing (at its price, or an accepted offer's): reserves it and creates a
-    Stripe PaymentIntent for the buyer's client to confirm within the payment window."""
-    return present(services.create(current_user(), data["listing_id"], data.get("offer_id")))
+    """Buy a listing (at its price, or an accepted offer's), optionally with a voucher:
+    reserves it (and the voucher) and creates a Stripe PaymentIntent for the price less the
+    discount, for the buyer's client to confirm within the payment window."""
+    return present(services.create(current_user(), data["listing_id"], data.get("offer_id"),
+                                   data.get("voucher_code")))
 
 
 @blp.route("/trades", methods=["GET"])

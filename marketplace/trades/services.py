@@ -98,11 +98,7 @@ def _visible(trade_id: int, user: User) -> Trade:
 
 def get(trade_id: int, user: User) -> Trade:
     _visible(trade_id, user)
-    try:
-        enforce_due(trade_id)
-    except PaymentProviderUnavailable:
-        db.session.rollback()  # shown as it is; the job retries the timed transition
-        log.warning("timed transition of trade %s deferred: provider unavailable", trade_id)
+    enforce_due(trade_id)  # best effort: a failing timer is deferred, the trade shown as it is
     return _visible(trade_id, user)
 
 
@@ -162,11 +158,43 @@ def _apply_now(trade_id: int, name: str, actor: str, actor_id: int,
 
 # ---- timers ------------------------------------------------------------------------------
 def enforce_due(trade_id: int, now: datetime | None = None) -> bool:
-    """Apply the trade's timed transition if its deadline has passed (lazy enforcement)."""
+    """Apply the trade's timed transition if its deadline has passed (lazy enforcement).
+
+    Best effort: if the transition fails (Stripe down, or refusing the refund of an
+    auto-cancel), it is deferred (``_defer``) and the trade stays as it is, so neither the
+    reader nor the periodic job is blocked by one trade.
+    """
     due = db.session.scalar(select(Trade.due_at).where(Trade.id == trade_id))
     if due is None or due > (now or utcnow()):
         return False
-    return advance_one(trade_id, now)
+    try:
+        return advance_one(trade_id, now)
+    except Exception as exc:
+        _defer(trade_id, exc)
+        return False
+
+
+TIMER_RETRY = timedelta(minutes=15)
+
+
+def _defer(trade_id: int, exc: Exception) -> None:
+    """A timed transition failed. Stripe unavailable: retried at the next tick. Anything else
+    (e.g. Stripe refusing the refund of an auto-cancel): recorded in the audit trail for an
+    admin and retried after ``TIMER_RETRY``, so it cannot hold up the trades due after it."""
+    db.session.rollback()
+    if isinstance(exc, PaymentProviderUnavailable):
+        log.warning("trade %s: timed transition deferred, provider unavailable", trade_id)
+        return
+    log.error("trade %s: timed transition failed, retried in %s: %r", trade_id, TIMER_RETRY,
+              exc)
+    trade = db.session.get(Trade, trade_id)
+    if trade is None or trade.due_at is None:
+        return
+    trade.due_at = utcnow() + TIMER_RETRY
+    db.session.add(TradeEvent(trade_id=trade_id, transition="timer_failed",
+                              from_status=trade.status, to_status=trade.status,
+                              actor="system", details={"error": repr(exc)[:500]}))
+    db.session.commit()
 
 
 def advance_one(trade_id: int, now: datetime | None = None, skip_locked: bool = False) -> bool:
@@ -199,6 +227,6 @@ def advance_due(now: datetime | None = None, limit: int = 1000) -> int:
     for trade_id in ids:
         try:
             applied += advance_one(trade_id, now, skip_locked=True)
-        except PaymentProviderUnavailable:
-            log.warning("trade %s: timed transition deferred, provider unavailable", trade_id)
+        except Exception as exc:  # one trade must not stop the others
+            _defer(trade_id, exc)
     return applied

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from marketplace.dbtypes import utcnow
 from marketplace.extensions import db
 from marketplace.payments.models import Payout
 from marketplace.trades.models import TradeEvent
@@ -111,3 +112,36 @@ def test_durations_come_from_config(env, monkeypatch):
 
     gap = (datetime.fromisoformat(paid["ship_by"]) - datetime.fromisoformat(paid["paid_at"]))
     assert 59 <= gap.total_seconds() <= 61
+
+
+
+def test_a_refused_auto_cancel_refund_does_not_block_other_trades(env, monkeypatch):
+    """Stripe refusing one refund (e.g. a disputed charge) must not stop the periodic job
+    from advancing the trades due after it, nor make the trade unreadable."""
+    from marketplace.payments import stripe_client
+    from marketplace.trades.models import Trade
+    from tests.listing_utils import create_listing
+
+    stuck = env.pay(env.create())
+    env.backdate(stuck["id"], seconds=60)  # due first
+    other_listing = create_listing(env.client, env.s)
+    unpaid = env.create(listing_id=other_listing["id"])
+    env.backdate(unpaid["id"])
+    real_refund = stripe_client.refund
+
+    def refuse(pi_id, *args, **kwargs):
+        if pi_id == stuck["payment"]["payment_intent_id"]:
+            raise stripe_client.PaymentRejected("The charge is disputed.")
+        return real_refund(pi_id, *args, **kwargs)
+
+    monkeypatch.setattr(stripe_client, "refund", refuse)
+    assert _advance(env) == 1  # the unpaid trade behind the stuck one still expires
+    assert env.get(unpaid["id"])["status"] == "cancelled"
+    assert env.get(stuck["id"])["status"] == "paid"  # readable, shown as it is
+    assert _transitions(env, stuck["id"])[-1] == ("timer_failed", "system")
+    with env.app.app_context():
+        assert db.session.get(Trade, stuck["id"]).due_at > utcnow()  # retried later
+    monkeypatch.setattr(stripe_client, "refund", real_refund)
+    env.backdate(stuck["id"])
+    assert _advance(env) == 1
+    assert env.get(stuck["id"])["status"] == "cancelled"

@@ -26,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask("marketplace", instance_path=str(config_module.INSTANCE_DIR))
     app.config.update(values)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.converters["int"] = errors.BoundedIntConverter
     logs.configure(app.config["LOG_LEVEL"])
     if app.config["PROXY_HOPS"]:
         hops = app.config["PROXY_HOPS"]

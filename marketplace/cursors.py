@@ -16,9 +16,14 @@ def encode(value: Any, last_id: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+MAX_BIGINT = 2**63 - 1
+
+
 def as_int(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise ValueError("not an integer")
+    if not -MAX_BIGINT <= raw <= MAX_BIGINT:
+        raise ValueError("out of range")
     return raw
 
 

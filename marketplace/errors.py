@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.routing import IntegerConverter
 
 
 class DomainError(Exception):
@@ -74,4 +76,24 @@ def register(app: Flask, api) -> None:
         exc.data = {"message": error.message, "errors": error.errors, "headers": error.headers}
         return api.handle_http_exception(exc)
 
+    def out_of_range(error: Exception):
+        # A number too large for the database (a 20-digit id in a body or query string):
+        # the client's mistake, not a server failure.
+        from marketplace.extensions import db
+
+        db.session.rollback()
+        if isinstance(error, DataError) and "out of range" not in str(error.orig or ""):
+            raise error
+        return handle(InvalidInput("A number in the request is out of range."))
+
     app.register_error_handler(DomainError, handle)
+    app.register_error_handler(OverflowError, out_of_range)
+    app.register_error_handler(DataError, out_of_range)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` limited to what a BIGINT holds: a larger id is a plain 404."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)

@@ -254,11 +254,22 @@ def refund_amount(ctx: Context) -> None:
 
 def _refund(ctx: Context, amount: int) -> None:
     trade = ctx.trade
+    # Numbered by our own refunds only: a refund recorded from Stripe's webhook (``external``,
+    # e.g. ours whose response was lost) must not shift the key of a retry, or the retry
+    # would refund a second time.
     n = 1 + (db.session.scalar(select(func.count()).select_from(TradeRefund)
-                               .where(TradeRefund.trade_id == trade.id)) or 0)
+                               .where(TradeRefund.trade_id == trade.id,
+                                      TradeRefund.reason != "external")) or 0)
     key = trade.stripe_key("refund", n)
     refund = stripe_client.refund(trade.payment_intent_id, amount, key,
                                   {"trade_id": trade.id, "reloop_key": key})
+    known = db.session.scalar(select(TradeRefund).where(
+        TradeRefund.stripe_refund_id == refund.id))
+    if known is not None:
+        # Already recorded from the webhook, with its effects: adopt it, count it once.
+        known.reason = ctx.transition.name
+        ctx.details["refund"] = {"id": refund.id, "amount": known.amount, "adopted": True}
+        return
     row = TradeRefund(trade_id=trade.id, stripe_refund_id=refund.id, amount=amount,
                       reason=ctx.transition.name,
                       after_completion=trade.completed_at is not None, created_at=ctx.now)
@@ -284,6 +295,11 @@ def credit_carbon(ctx: Context) -> None:
         "avoided_g": trade.avoided_g, "category": trade.category,
         "listing_id": trade.listing_id, "listing_title": trade.listing_title,
         "completed_at": ctx.now.isoformat()})
+    # Money refunded before completion (from Stripe's dashboard) takes its share of the credit
+    # back at once: the same reversal as a refund after completion.
+    for refund in db.session.scalars(select(TradeRefund).where(
+            TradeRefund.trade_id == trade.id).order_by(TradeRefund.id)):
+        write_reversal(trade, refund)
 
 
 def open_reviews(ctx: Context) -> None:

@@ -2,7 +2,8 @@
 
 Replaces the ledger's own check of the same name (which recomputes from the processed outbox
 records): for every trade that reached ``completed``, the users' credit must equal its frozen
-central avoided grams net of the refunds made after completion (cumulative refunded share,
+central avoided grams net of its refunds (before completion too: they are reversed when it
+completes; cumulative refunded share,
 rounded half up, as the ledger posts it). Trades whose ``trade.completed`` / ``trade.refunded``
 records are still pending are reported as waiting, not as mismatches. Credits for trade ids
 absent from the trades table (records written by other means, e.g. imports) are checked
@@ -25,7 +26,7 @@ NAME = "credits to users equal completed trades' avoided emissions net of refund
 def expected_from_trades() -> dict[int, int]:
     refunded = dict(db.session.execute(
         select(TradeRefund.trade_id, func.sum(TradeRefund.amount))
-        .where(TradeRefund.after_completion.is_(True)).group_by(TradeRefund.trade_id)).all())
+        .group_by(TradeRefund.trade_id)).all())
     expected = {}
     for trade_id, grams, amount in db.session.execute(  # refunds are out of what was charged
             select(Trade.id, Trade.avoided_g, Trade.amount - Trade.discount_amount)

@@ -163,3 +163,54 @@ def test_transfer_to_a_connected_seller(env, fake_transfers):
     assert req["form"]["amount"] == "37050" and req["form"]["destination"] == "acct_seller1"
     assert req["form"]["transfer_group"] == f"trade-{trade['id']}"
     assert _payout(env, trade["id"]).status == "transferred"
+
+
+def test_refund_before_completion_is_reversed_when_the_trade_completes(env):
+    """Money refunded from Stripe's dashboard while the trade is shipped: completing it must
+    not credit carbon for a sale that was paid back."""
+    trade = env.shipped()
+    charged = trade["amount_charged"]["amount"]
+    charge = {"id": "ch_pre", "object": "charge",
+              "payment_intent": trade["payment"]["payment_intent_id"],
+              "amount_refunded": charged, "refunds": {"data": [
+                  {"id": "re_dashboard_pre", "amount": charged, "status": "succeeded"}]}}
+    env.deliver("charge.refunded", charge)
+    assert env.post(f"/trades/{trade['id']}/confirm", env.b).status_code == 200
+    env.drain()
+    assert _balance(env, env.b) == 0 and _balance(env, env.s) == 0
+    assert len(_outbox(env, "trade.refunded")) == 1
+    assert "ledger OK" in _verify(env)
+
+
+def test_refund_keys_count_our_refunds_only_and_adopt_a_known_refund(env, monkeypatch):
+    """Our refund whose response was lost, then recorded from Stripe's webhook as external:
+    the admin's retry must reuse the same Stripe idempotency key (so Stripe answers with the
+    same refund) and must not count it twice. localstripe ignores idempotency keys, so the spy
+    plays Stripe's part and replays the first refund for a reused key."""
+    from marketplace.payments import stripe_client
+
+    trade = env.completed()
+    real_refund, keys, replay = stripe_client.refund, [], {}
+
+    def spy(pi_id, amount, key, *args, **kwargs):
+        keys.append(key)
+        return replay.get(key) or real_refund(pi_id, amount, key, *args, **kwargs)
+
+    monkeypatch.setattr(stripe_client, "refund", spy)
+    with env.app.app_context():
+        from marketplace.trades.models import Trade
+
+        key = db.session.get(Trade, trade["id"]).stripe_key("refund", 1)
+        lost = real_refund(trade["payment"]["payment_intent_id"], 1000, key, {})  # "lost"
+    replay[key] = lost
+    charge = {"id": "ch_lost", "object": "charge",
+              "payment_intent": trade["payment"]["payment_intent_id"], "amount_refunded": 1000,
+              "refunds": {"data": [{"id": lost.id, "amount": 1000, "status": "succeeded"}]}}
+    env.deliver("charge.refunded", charge)
+    assert env.get(trade["id"])["refunded_amount"] == 1000
+    resp = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": 1000})
+    assert resp.status_code == 200, resp.get_json()
+    assert keys == [key]
+    assert resp.get_json()["refunded_amount"] == 1000  # counted once
+    env.drain()
+    assert "ledger OK" in _verify(env)

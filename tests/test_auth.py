@@ -189,3 +189,13 @@ def test_welcome_notification_is_written_by_a_job(client, drain_jobs):
     notes = client.get("/api/v1/users/me/notifications", headers=headers).get_json()
     assert [n["kind"] for n in notes] == ["welcome"]
     assert user["id"]
+
+
+def test_registrations_per_address_are_rate_limited(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "REGISTER_LIMIT_PER_ADDRESS", "3 per hour")
+    for i in range(3):
+        register(client, f"burst{i}@example.com")
+    resp = client.post("/api/v1/auth/register", json={
+        "email": "burst9@example.com", "password": "correct horse battery", "display_name": "B"})
+    assert_error_shape(resp, 429)
+    assert int(resp.headers["Retry-After"]) > 0

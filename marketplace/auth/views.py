@@ -34,10 +34,15 @@ def _per_address_limit() -> str:
     return current_app.config["LOGIN_LIMIT_PER_ADDRESS"]
 
 
+def _register_limit() -> str:
+    return current_app.config["REGISTER_LIMIT_PER_ADDRESS"]
+
+
 @blp.route("/auth/register", methods=["POST"])
+@limiter.limit(_register_limit, key_func=lambda: "register-addr:" + client_address())
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
-@blp.errors(409)
+@blp.errors(409, 429)
 def register(data):
     """Create an account."""
     return services.register(data["email"], data["password"], data["display_name"])

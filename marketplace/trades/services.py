@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from marketplace import cursors
 from marketplace.auth.models import User
@@ -61,6 +61,12 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
     listing = listings.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot buy your own listing.")
+    unpaid = db.session.scalar(select(func.count()).select_from(Trade).where(
+        Trade.buyer_id == buyer.id, Trade.status == "pending_payment"))
+    if unpaid >= current_app.config["MAX_UNPAID_TRADES_PER_BUYER"]:
+        # Otherwise one account could keep many listings reserved without ever paying.
+        raise Conflict(f"You already have {unpaid} trades awaiting payment; pay or let them "
+                       "expire first.")
     amount = listing.price_amount
     if offer_id is not None:
         amount = offer_for_purchase(offer_id, buyer.id, listing.id).amount

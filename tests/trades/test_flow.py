@@ -168,3 +168,18 @@ def test_fee_rounds_down_and_follows_config(env, monkeypatch):
         assert db.session.scalar(select(func.count()).select_from(Payout)) == 0
         assert stripe_client.trade_key(trade["id"], "create") in \
             db.session.get(Trade, trade["id"]).stripe_key("create")
+
+
+def test_a_buyer_cannot_hold_many_listings_without_paying(env, monkeypatch):
+    from tests.listing_utils import create_listing
+
+    monkeypatch.setitem(env.app.config, "MAX_UNPAID_TRADES_PER_BUYER", 2)
+    env.create()
+    second = create_listing(env.client, env.s)
+    env.create(listing_id=second["id"])
+    third = create_listing(env.client, env.s)
+    resp = env.client.post("/api/v1/trades", json={"listing_id": third["id"]}, headers=env.b)
+    body = assert_error_shape(resp, 409)
+    assert "awaiting payment" in body["message"]
+    listing = env.client.get(f"/api/v1/listings/{third['id']}").get_json()
+    assert listing["status"] == "active"

@@ -35,3 +35,11 @@ def test_huge_values_in_cursors_are_422(client):
     assert_error_shape(client.get(f"/api/v1/listings?sort=price_asc&cursor={cursor}"), 422)
     cursor = base64.urlsafe_b64encode(json.dumps([HUGE, 1]).encode()).decode().rstrip("=")
     assert_error_shape(client.get(f"/api/v1/listings?sort=price_asc&cursor={cursor}"), 422)
+
+
+@pytest.mark.parametrize("query", [
+    "from=0001-01-01T00:00:00%2B14:00&to=0001-01-02T00:00:00Z",
+    "from=9999-12-01T00:00:00%2B00:00&to=9999-12-31T23:59:59%2B00:00",
+])
+def test_carbon_summary_dates_out_of_range_are_422(client, user_headers, query):
+    assert_error_shape(client.get(f"/api/v1/carbon/summary?{query}", headers=user_headers), 422)

@@ -9,7 +9,8 @@ from marshmallow import validate
 class Instant(ma.fields.Field):
     """An ISO date (midnight UTC) or date-time (UTC when it has no offset)."""
 
-    default_error_messages = {"invalid": "Not a valid ISO date or date-time."}
+    default_error_messages = {"invalid": "Not a valid ISO date or date-time.",
+                              "range": "Must be between the years 1970 and 9000."}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
@@ -17,11 +18,16 @@ class Instant(ma.fields.Field):
         try:
             if len(value) == 10:
                 d = date.fromisoformat(value)
-                return datetime(d.year, d.month, d.day, tzinfo=UTC)
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
+                result = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            else:
+                parsed = datetime.fromisoformat(value)
+                result = (parsed.replace(tzinfo=UTC) if parsed.tzinfo is None
+                          else parsed.astimezone(UTC))
+        except (ValueError, OverflowError):
             raise self.make_error("invalid") from None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if not 1970 <= result.year <= 9000:
+            raise self.make_error("range")
+        return result
 
 
 class AccountSchema(ma.Schema):

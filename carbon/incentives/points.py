@@ -9,9 +9,10 @@ taken by evaluation and redemption (``FOR UPDATE``), so concurrent redemptions n
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace.dbtypes import utcnow
@@ -76,6 +77,35 @@ def post(key: str, kind: str, user_id: int, amount: int, meta: dict[str, Any]) -
     db.session.execute(update(PointsAccount).where(PointsAccount.id == user_acct)
                        .values(balance=PointsAccount.balance + amount))
     return inserted
+
+
+def post_many(postings: list[tuple[str, int, int, dict[str, Any]]], issuance_id: int) -> int:
+    """Bulk ``post`` of issuance rewards, ``(key, user account id, points, meta)`` each (the
+    accounts locked by the caller): one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of the
+    transactions per 1,000, one insert of their lines, balance updates in account-id order.
+    Keys already posted are skipped; return how many were posted."""
+    now, tx_ids = utcnow(), {}
+    for i in range(0, len(postings), 1000):
+        tx_ids.update({key: tx for tx, key in db.session.execute(
+            _insert(PointsTransaction).values([
+                {"idempotency_key": key, "kind": "reward", "meta": meta, "created_at": now}
+                for key, _, _, meta in postings[i:i + 1000]])
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(PointsTransaction.id, PointsTransaction.idempotency_key))})
+    lines, delta = [], defaultdict(int)
+    for key, account, amount, _ in postings:
+        if key in tx_ids:
+            lines += [{"transaction_id": tx_ids[key], "account_id": account, "amount": amount},
+                      {"transaction_id": tx_ids[key], "account_id": issuance_id,
+                       "amount": -amount}]
+            delta[account] += amount
+    if lines:
+        db.session.execute(PointsLine.__table__.insert(), lines)
+        table = PointsAccount.__table__
+        db.session.execute(update(table).where(table.c.id == bindparam("aid"))
+                           .values(balance=table.c.balance + bindparam("d")),
+                           [{"aid": a, "d": d} for a, d in sorted(delta.items())])
+    return len(tx_ids)
 
 
 def history(user_id: int, limit: int = 50) -> list[dict[str, Any]]:

@@ -47,7 +47,6 @@ from .models import (
     RuleType,
 )
 
-CHUNK = 1000  # rows per multi-row INSERT … RETURNING (bind parameter limits)
 _rules_cache: dict[tuple, list[ActiveRule]] = {}
 
 
@@ -146,27 +145,29 @@ class _Batch:
     def load(self) -> None:
         users, config = self.users, current_app.config
         self.accounts, self.issuance = _lock_accounts(users)
-        self.done = set(db.session.execute(
-            select(CreditEvaluation.transaction_id, CreditEvaluation.user_id).where(
-                CreditEvaluation.transaction_id.in_(self.tx_ids),
-                CreditEvaluation.user_id.in_(users))).all())
         self.cumulative = _cumulative([(u, tx.id) for tx, u in self.pairs])
         times = [tx.occurred_at for tx, _ in self.pairs]
         window = timedelta(days=config["INCENTIVE_PAIR_WINDOW_DAYS"])
-        lo = min(_day(min(times)), min(times) - window)
+        lo, hi = min(_day(min(times)), min(times) - window), _day(max(times)) + timedelta(1)
+        # One query: the users' evaluations within the anti-gaming windows (which hold those
+        # of the batch's credits already made), or all of them with a streak rule (months).
+        streak = any(r.type == RuleType.STREAK for r in self.rules)
+        query = select(CreditEvaluation.transaction_id, CreditEvaluation.user_id,
+                       CreditEvaluation.counterparty_id, CreditEvaluation.occurred_at,
+                       CreditEvaluation.eligible).where(CreditEvaluation.user_id.in_(users))
+        if not streak:
+            query = query.where(CreditEvaluation.occurred_at >= lo,
+                                CreditEvaluation.occurred_at < hi)
+        self.done: set[tuple[int, int]] = set()
         self.recent: dict[int, list[tuple[int, datetime, bool]]] = defaultdict(list)
-        for user, cp, at, ok in db.session.execute(
-                select(CreditEvaluation.user_id, CreditEvaluation.counterparty_id,
-                       CreditEvaluation.occurred_at, CreditEvaluation.eligible)
-                .where(CreditEvaluation.user_id.in_(users), CreditEvaluation.occurred_at >= lo,
-                       CreditEvaluation.occurred_at < _day(max(times)) + timedelta(days=1))):
-            self.recent[user].append((cp, at, ok))
         self.months: dict[int, set[int]] = defaultdict(set)
-        if any(r.type == RuleType.STREAK for r in self.rules):
-            for user, at in db.session.execute(
-                    select(CreditEvaluation.user_id, CreditEvaluation.occurred_at).where(
-                        CreditEvaluation.user_id.in_(users),
-                        CreditEvaluation.eligible.is_(True))):
+        batch_txs = set(self.tx_ids)
+        for tx_id, user, cp, at, ok in db.session.execute(query):
+            if tx_id in batch_txs:
+                self.done.add((tx_id, user))
+            if lo <= at < hi:
+                self.recent[user].append((cp, at, ok))
+            if ok:
                 self.months[user].add(month_index(at))
 
     def evaluate(self) -> list[dict[str, Any]]:
@@ -202,24 +203,26 @@ class _Batch:
         if not cands:
             return []
         rule_ids = sorted({rule.rule_id for _, rule, _, _ in cands})
-        issued = set(db.session.execute(select(Reward.rule_id, Reward.user_id, Reward.period_key)
-                     .where(Reward.rule_id.in_(rule_ids), Reward.user_id.in_(self.users),
-                            Reward.period_key.in_(sorted({k for _, _, k, _ in cands})))).all())
         capped = sorted({r.rule_id for _, r, _, _ in cands if r.reward["kind"] == RewardKind.POINTS
                          and (r.caps.get("points_per_day") is not None
                               or r.caps.get("points_per_month") is not None)})
-        day_pts: dict[tuple, int] = defaultdict(int)
-        month_pts: dict[tuple, int] = defaultdict(int)
-        if capped:
-            times = [e["credit"].occurred_at.astimezone(UTC) for e, *_ in cands]
-            lo = datetime(min(times).year, min(times).month, 1, tzinfo=UTC)
-            for rule_id, user, at, pts in db.session.execute(
-                    select(Reward.rule_id, Reward.user_id, Reward.occurred_at, Reward.points)
-                    .where(Reward.rule_id.in_(capped), Reward.user_id.in_(self.users),
-                           Reward.status == RewardStatus.ISSUED.value,
-                           Reward.occurred_at >= lo,
-                           Reward.occurred_at < _day(max(times)) + timedelta(days=32))):
-                at = at.astimezone(UTC)
+        # One query: the candidate keys already issued, and (capped rules) the points issued
+        # in the credits' months.
+        times = [e["credit"].occurred_at.astimezone(UTC) for e, *_ in cands]
+        lo = datetime(min(times).year, min(times).month, 1, tzinfo=UTC)
+        hi = _day(max(times)) + timedelta(days=32)
+        wanted = Reward.period_key.in_(sorted({k for _, _, k, _ in cands}))
+        in_caps = (Reward.rule_id.in_(capped) & (Reward.status == RewardStatus.ISSUED.value)
+                   & (Reward.occurred_at >= lo) & (Reward.occurred_at < hi))
+        issued, day_pts, month_pts = set(), defaultdict(int), defaultdict(int)
+        for rule_id, user, key, at, pts, status in db.session.execute(
+                select(Reward.rule_id, Reward.user_id, Reward.period_key, Reward.occurred_at,
+                       Reward.points, Reward.status)
+                .where(Reward.rule_id.in_(rule_ids), Reward.user_id.in_(self.users),
+                       (wanted | in_caps) if capped else wanted)):
+            issued.add((rule_id, user, key))
+            at = at.astimezone(UTC)
+            if rule_id in capped and status == RewardStatus.ISSUED and lo <= at < hi:
                 day_pts[(rule_id, user, at.date())] += pts
                 month_pts[(rule_id, user, at.year, at.month)] += pts
         budgeted = sorted({r.rule_id for _, r, _, _ in cands
@@ -265,14 +268,10 @@ class _Batch:
         return rows
 
     def write(self, evaluations: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
-        ids: dict[tuple, int] = {}
-        cols = [k for k in rows[0] if not k.startswith("_")] if rows else []
-        for i in range(0, len(rows), CHUNK):
-            ids.update({(r[1], r[2], r[3]): r[0] for r in db.session.execute(
-                points._insert(Reward).values([{k: row[k] for k in cols}
-                                               for row in rows[i:i + CHUNK]])
-                .on_conflict_do_nothing(index_elements=["rule_id", "user_id", "period_key"])
-                .returning(Reward.id, Reward.rule_id, Reward.user_id, Reward.period_key))})
+        ids = {(r[1], r[2], r[3]): r[0] for r in points.insert_returning(
+            Reward.__table__, [{k: v for k, v in row.items() if not k.startswith("_")}
+                               for row in rows],
+            ["rule_id", "user_id", "period_key"], ["id", "rule_id", "user_id", "period_key"])}
         postings, count = [], defaultdict(int)
         for row in rows:
             reward_id = ids.get((row["rule_id"], row["user_id"], row["period_key"]))

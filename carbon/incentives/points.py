@@ -9,10 +9,11 @@ taken by evaluation and redemption (``FOR UPDATE``), so concurrent redemptions n
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import JSON, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace.dbtypes import utcnow
@@ -27,6 +28,33 @@ REDEEMED = "system:points-redeemed"
 def _insert(model):
     pg = db.session.get_bind().dialect.name == "postgresql"
     return (postgresql.insert if pg else sqlite.insert)(model)
+
+
+def insert_returning(table: Table, rows: list[dict[str, Any]], conflict: list[str],
+                     returning: list[str]) -> list[Any]:
+    """``INSERT … ON CONFLICT (conflict) DO NOTHING RETURNING`` of many rows (same keys): on
+    PostgreSQL one statement with a typed array per column (``SELECT * FROM unnest(…)``: a
+    few parameters whatever the row count, nothing per row to render or parse); elsewhere an
+    executemany. The inserted rows only, in no guaranteed order."""
+    if not rows:
+        return []
+    cols = list(rows[0])
+    if db.session.get_bind().dialect.name != "postgresql":
+        return db.session.execute(
+            _insert(table).on_conflict_do_nothing(index_elements=conflict)
+            .returning(*(table.c[c] for c in returning)), rows).all()
+    dialect, params, arrays = postgresql.dialect(), {}, []
+    for i, c in enumerate(cols):
+        col_type = table.c[c].type
+        values = [r[c] for r in rows]
+        if isinstance(col_type, JSON):
+            values = [None if v is None else json.dumps(v) for v in values]
+        params[f"p{i}"] = values
+        arrays.append(f"CAST(:p{i} AS {col_type.compile(dialect=dialect)}[])")
+    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest("
+           f"{', '.join(arrays)}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
+           f"RETURNING {', '.join(returning)}")
+    return db.session.execute(text(sql), params).all()
 
 
 def _ensure(code: str, user_id: int | None) -> int:
@@ -81,17 +109,15 @@ def post(key: str, kind: str, user_id: int, amount: int, meta: dict[str, Any]) -
 
 def post_many(postings: list[tuple[str, int, int, dict[str, Any]]], issuance_id: int) -> int:
     """Bulk ``post`` of issuance rewards, ``(key, user account id, points, meta)`` each (the
-    accounts locked by the caller): one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of the
-    transactions per 1,000, one insert of their lines, balance updates in account-id order.
-    Keys already posted are skipped; return how many were posted."""
-    now, tx_ids = utcnow(), {}
-    for i in range(0, len(postings), 1000):
-        tx_ids.update({key: tx for tx, key in db.session.execute(
-            _insert(PointsTransaction).values([
-                {"idempotency_key": key, "kind": "reward", "meta": meta, "created_at": now}
-                for key, _, _, meta in postings[i:i + 1000]])
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(PointsTransaction.id, PointsTransaction.idempotency_key))})
+    accounts locked by the caller): ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of the
+    transactions (``insert_returning``), then their lines and the balances they change (one
+    statement on PostgreSQL; elsewhere balances updated in account-id order). Keys already
+    posted are skipped; return how many were posted."""
+    now = utcnow()
+    tx_ids = {key: tx for tx, key in insert_returning(
+        PointsTransaction.__table__,
+        [{"idempotency_key": key, "kind": "reward", "meta": meta, "created_at": now}
+         for key, _, _, meta in postings], ["idempotency_key"], ["id", "idempotency_key"])}
     lines, delta = [], defaultdict(int)
     for key, account, amount, _ in postings:
         if key in tx_ids:
@@ -99,7 +125,18 @@ def post_many(postings: list[tuple[str, int, int, dict[str, Any]]], issuance_id:
                       {"transaction_id": tx_ids[key], "account_id": issuance_id,
                        "amount": -amount}]
             delta[account] += amount
-    if lines:
+    if lines and db.session.get_bind().dialect.name == "postgresql":
+        # One statement: the lines, and the balances they change (rows the caller locked).
+        db.session.execute(text(
+            "WITH l AS (INSERT INTO points_lines (transaction_id, account_id, amount) "
+            "SELECT * FROM unnest(CAST(:t AS BIGINT[]), CAST(:a AS BIGINT[]), "
+            "CAST(:m AS BIGINT[])) RETURNING account_id, amount) "
+            "UPDATE points_accounts AS p SET balance = p.balance + d.total FROM "
+            "(SELECT account_id, sum(amount) AS total FROM l WHERE account_id <> :sys "
+            "GROUP BY account_id) AS d WHERE p.id = d.account_id"),
+            {"t": [r["transaction_id"] for r in lines], "a": [r["account_id"] for r in lines],
+             "m": [r["amount"] for r in lines], "sys": issuance_id})
+    elif lines:
         db.session.execute(PointsLine.__table__.insert(), lines)
         table = PointsAccount.__table__
         db.session.execute(update(table).where(table.c.id == bindparam("aid"))

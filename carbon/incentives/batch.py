@@ -202,7 +202,7 @@ class _Batch:
         cands = [(e, rule, key, amt) for e in evaluations for rule, key, amt in e["candidates"]]
         if not cands:
             return []
-        rule_ids = sorted({rule.rule_id for _, rule, _, _ in cands})
+        rule_ids = {rule.rule_id for _, rule, _, _ in cands}
         capped = sorted({r.rule_id for _, r, _, _ in cands if r.reward["kind"] == RewardKind.POINTS
                          and (r.caps.get("points_per_day") is not None
                               or r.caps.get("points_per_month") is not None)})
@@ -218,8 +218,10 @@ class _Batch:
         for rule_id, user, key, at, pts, status in db.session.execute(
                 select(Reward.rule_id, Reward.user_id, Reward.period_key, Reward.occurred_at,
                        Reward.points, Reward.status)
-                .where(Reward.rule_id.in_(rule_ids), Reward.user_id.in_(self.users),
+                .where(Reward.user_id.in_(self.users),  # (user_id, id) index: few rows
                        (wanted | in_caps) if capped else wanted)):
+            if rule_id not in rule_ids:
+                continue
             issued.add((rule_id, user, key))
             at = at.astimezone(UTC)
             if rule_id in capped and status == RewardStatus.ISSUED and lo <= at < hi:

@@ -34,7 +34,7 @@ from carbon.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
 from marketplace.dbtypes import utcnow
 from marketplace.extensions import db
 
-from . import antigaming, points, vouchers
+from . import antigaming, bulk, points, vouchers
 from .evaluate import ActiveRule, Credit, as_active, earned, month_index, streak_months_run
 from .models import (
     CreditEvaluation,
@@ -270,10 +270,15 @@ class _Batch:
         return rows
 
     def write(self, evaluations: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
-        ids = {(r[1], r[2], r[3]): r[0] for r in points.insert_returning(
-            Reward.__table__, [{k: v for k, v in row.items() if not k.startswith("_")}
-                               for row in rows],
-            ["rule_id", "user_id", "period_key"], ["id", "rule_id", "user_id", "period_key"])}
+        plain = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+        pg = db.session.get_bind().dialect.name == "postgresql"
+        if pg and rows:  # one statement: rewards, points, balances, budgets
+            ids = {(r[1], r[2], r[3]): r[0] for r in bulk.issue(
+                plain, self.accounts, self.issuance, sorted(self.spent))}
+        else:
+            ids = {(r[1], r[2], r[3]): r[0] for r in points.insert_returning(
+                Reward.__table__, plain, ["rule_id", "user_id", "period_key"],
+                ["id", "rule_id", "user_id", "period_key"])}
         postings, count = [], defaultdict(int)
         for row in rows:
             reward_id = ids.get((row["rule_id"], row["user_id"], row["period_key"]))
@@ -283,14 +288,14 @@ class _Batch:
                 continue
             count[id(row["_eval"])] += 1
             rule = row["_rule"]
-            if row["kind"] == RewardKind.POINTS:
+            if row["kind"] == RewardKind.POINTS and not pg:  # (on PostgreSQL: posted)
                 postings.append((reward_id, row, rule))
             elif row["kind"] == RewardKind.VOUCHER:
                 voucher = vouchers.issue(row["user_id"], rule.reward, f"reward:{reward_id}")
                 db.session.execute(update(Reward).where(Reward.id == reward_id)
                                    .values(voucher_id=voucher.id))
         changed = {k: v for k, v in self.spent.items() if v != self.spent_before.get(k)}
-        if changed:
+        if changed and not pg:
             table = IncentiveRule.__table__
             db.session.execute(update(table).where(table.c.id == bindparam("rid"))
                                .values(spent_points=bindparam("spent")),

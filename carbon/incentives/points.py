@@ -9,11 +9,10 @@ taken by evaluation and redemption (``FOR UPDATE``), so concurrent redemptions n
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace.dbtypes import utcnow
@@ -43,16 +42,11 @@ def insert_returning(table: Table, rows: list[dict[str, Any]], conflict: list[st
         return db.session.execute(
             _insert(table).on_conflict_do_nothing(index_elements=conflict)
             .returning(*(table.c[c] for c in returning)), rows).all()
-    dialect, params, arrays = postgresql.dialect(), {}, []
-    for i, c in enumerate(cols):
-        col_type = table.c[c].type
-        values = [r[c] for r in rows]
-        if isinstance(col_type, JSON):
-            values = [None if v is None else json.dumps(v) for v in values]
-        params[f"p{i}"] = values
-        arrays.append(f"CAST(:p{i} AS {col_type.compile(dialect=dialect)}[])")
+    from .bulk import arrays
+
+    cols, params, casts = arrays(table, rows)
     sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest("
-           f"{', '.join(arrays)}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
+           f"{casts}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
            f"RETURNING {', '.join(returning)}")
     return db.session.execute(text(sql), params).all()
 

@@ -193,8 +193,10 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=300)
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--skip-db", action="store_true")
+    parser.add_argument("--skip-simulation", action="store_true")
     args = parser.parse_args()
-    bench_simulation(args.accounts)
+    if not args.skip_simulation:
+        bench_simulation(args.accounts)
     if not args.skip_db:
         bench_evaluation(args.database, args.trades)
 

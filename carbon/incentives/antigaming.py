@@ -35,22 +35,38 @@ def _count(*conditions) -> int:
 
 
 def check(c: Credit) -> str | None:
-    """The reason the credit earns no rewards, or None."""
+    """The reason the credit earns no rewards, or None (from the user's evaluations)."""
+    window = timedelta(days=current_app.config["INCENTIVE_PAIR_WINDOW_DAYS"])
+    day = _day(c.occurred_at)
+    lo = min(day, c.occurred_at - window)
+    prior = db.session.execute(select(
+        CreditEvaluation.counterparty_id, CreditEvaluation.occurred_at,
+        CreditEvaluation.eligible).where(
+        CreditEvaluation.user_id == c.user_id, CreditEvaluation.occurred_at >= lo,
+        CreditEvaluation.occurred_at < day + timedelta(days=1))).all()
+    return check_against(c, [tuple(r) for r in prior])
+
+
+def _day(at: datetime) -> datetime:
+    at = at.astimezone(UTC)
+    return datetime(at.year, at.month, at.day, tzinfo=UTC)
+
+
+def check_against(c: Credit, prior: list[tuple[int, datetime, bool]]) -> str | None:
+    """``check`` given the user's other evaluations ``(counterparty, occurred_at, eligible)``
+    (at least those within the pair window and the credit's UTC day)."""
     config = current_app.config
     if c.user_id == c.counterparty_id:
         return SELF_TRADE
     window = timedelta(days=config["INCENTIVE_PAIR_WINDOW_DAYS"])
-    pair = _count(CreditEvaluation.user_id == c.user_id,
-                  CreditEvaluation.counterparty_id == c.counterparty_id,
-                  CreditEvaluation.occurred_at > c.occurred_at - window,
-                  CreditEvaluation.occurred_at <= c.occurred_at)
+    lo = c.occurred_at - window
+    pair = sum(1 for cp, at, _ in prior
+               if cp == c.counterparty_id and lo < at <= c.occurred_at)
     if pair >= config["INCENTIVE_PAIR_LIMIT"]:
         return PAIR_LIMIT
-    at = c.occurred_at.astimezone(UTC)
-    day = datetime(at.year, at.month, at.day, tzinfo=UTC)
-    today = _count(CreditEvaluation.user_id == c.user_id, CreditEvaluation.eligible.is_(True),
-                   CreditEvaluation.occurred_at >= day,
-                   CreditEvaluation.occurred_at < day + timedelta(days=1))
+    day = _day(c.occurred_at)
+    end = day + timedelta(days=1)
+    today = sum(1 for _, at, ok in prior if ok and day <= at < end)
     if today >= config["INCENTIVE_REWARDED_TRADES_PER_DAY"]:
         return DAILY_CAP
     return None

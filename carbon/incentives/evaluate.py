@@ -2,7 +2,8 @@
 
 The ledger's posting writes an ``incentives.evaluate`` outbox record in the transaction that
 posts a credit (``{"ledger_transaction_id", "trade_id", "user_ids"}``); this handler applies
-it on the ``incentives`` queue. For each credited user it:
+it on the ``incentives`` queue, a batch of records at a time, set-based (batch.py: a fixed number of
+statements per batch). For each credited user, in record order, it:
 
 1. locks the user's points account (evaluations and redemptions of one user are serialised);
 2. skips the credit if already evaluated (``incentive_evaluations`` unique on
@@ -17,19 +18,17 @@ Everything is deterministic given the order of credits, which is what simulate.p
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
-from carbon.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
+from carbon.ledger.models import LedgerAccount, LedgerLine
 from marketplace import outbox
 from marketplace.extensions import db
 
-from . import antigaming, points, rewards
-from .models import CreditEvaluation, IncentiveRule, IncentiveRuleVersion, RuleType
+from .models import IncentiveRuleVersion, RuleType
 from .rules import campaign_points, grams
 
 TOPIC = "incentives.evaluate"
@@ -69,36 +68,13 @@ def as_active(version: IncentiveRuleVersion) -> ActiveRule:
                       version.valid_to)
 
 
-def active_rules() -> list[ActiveRule]:
-    rows = db.session.execute(
-        select(IncentiveRuleVersion, IncentiveRule.spent_points)
-        .join(IncentiveRule, (IncentiveRule.id == IncentiveRuleVersion.rule_id)
-              & (IncentiveRule.version == IncentiveRuleVersion.version))
-        .where(IncentiveRule.active.is_(True)).order_by(IncentiveRule.id)).all()
-    out = []
-    for version, spent in rows:
-        budget = (version.caps or {}).get("budget_points")
-        if budget is not None and spent >= budget:
-            continue  # the budget is spent: the rule has stopped
-        out.append(as_active(version))
-    return out
-
-
 @outbox.handler(TOPIC, queue="incentives", batch=True)
 def evaluate_records(records: list[Any]) -> int:
-    """Evaluate a batch of credits (in record order); return the rewards issued."""
-    rules = active_rules()
-    tx_ids = [int(r.payload["ledger_transaction_id"]) for r in records]
-    txs = {tx.id: tx for tx in db.session.scalars(
-        select(LedgerTransaction).where(LedgerTransaction.id.in_(tx_ids)))}
-    issued = 0
-    for record in records:
-        tx = txs.get(int(record.payload["ledger_transaction_id"]))
-        if tx is None:
-            raise LookupError(f"ledger transaction {record.payload} not found")
-        for user_id in sorted(set(record.payload.get("user_ids") or ())):
-            issued += evaluate_credit(tx, int(user_id), rules)
-    return issued
+    """Evaluate a batch of credits (in record order); return the rewards issued. Set-based:
+    see batch.py."""
+    from . import batch
+
+    return batch.evaluate(records)
 
 
 def cumulative_g(user_id: int, up_to_transaction_id: int) -> int:
@@ -110,45 +86,10 @@ def cumulative_g(user_id: int, up_to_transaction_id: int) -> int:
     return int(total or 0)
 
 
-def credit_for(tx: LedgerTransaction, user_id: int) -> Credit:
-    meta = tx.meta or {}
-    buyer, seller = meta.get("buyer_id"), meta.get("seller_id")
-    amount = (meta.get("buyer_g", 0) if user_id == buyer else 0) + (
-        meta.get("seller_g", 0) if user_id == seller else 0)
-    counterparty = seller if user_id == buyer else buyer
-    return Credit(tx.id, tx.trade_id, user_id, int(counterparty), int(amount),
-                  cumulative_g(user_id, tx.id), tx.occurred_at,
-                  str(meta.get("category") or "other"))
-
-
-def evaluate_credit(tx: LedgerTransaction, user_id: int, rules: list[ActiveRule]) -> int:
-    points.lock_user(user_id)
-    done = db.session.scalar(select(CreditEvaluation.id).where(
-        CreditEvaluation.transaction_id == tx.id, CreditEvaluation.user_id == user_id))
-    if done is not None:
-        return 0
-    credit = credit_for(tx, user_id)
-    flag = antigaming.check(credit)
-    evaluation = CreditEvaluation(
-        transaction_id=credit.transaction_id, trade_id=credit.trade_id, user_id=user_id,
-        counterparty_id=credit.counterparty_id, occurred_at=credit.occurred_at,
-        amount_g=credit.amount_g, eligible=flag is None, flag=flag)
-    db.session.add(evaluation)
-    db.session.flush()
-    if flag is not None:
-        return 0
-    issued = 0
-    for rule in rules:
-        if rule.in_window(credit.occurred_at):
-            for key, amount in earned(rule, credit):
-                issued += rewards.issue(rule, credit, key, amount)
-    evaluation.rewards = issued
-    return issued
-
-
-def earned(rule: ActiveRule, c: Credit) -> list[tuple[str, int | None]]:
+def earned(rule: ActiveRule, c: Credit, run: int = 0) -> list[tuple[str, int | None]]:
     """(period key, points or None) pairs a credit earns under a rule, before caps and
-    before the uniqueness of keys already issued."""
+    before the uniqueness of keys already issued. ``run``: the credit's streak run
+    (``streak_months_run``)."""
     before = c.cum_after_g - c.amount_g
     if rule.type in (RuleType.THRESHOLD, RuleType.TREE):
         every = grams(rule.params["every_kg"])
@@ -169,7 +110,6 @@ def earned(rule: ActiveRule, c: Credit) -> list[tuple[str, int | None]]:
         return [(f"tx:{c.transaction_id}", pts)] if pts > 0 else []
     if rule.type == RuleType.STREAK:
         month = month_index(c.occurred_at)
-        run = streak_run(c, month)
         if run and run % int(rule.params["months"]) == 0:
             return [(f"streak:{month // 12}-{month % 12 + 1:02d}", rule.reward.get("amount"))]
     return []
@@ -180,25 +120,12 @@ def month_index(at: datetime) -> int:
     return at.year * 12 + at.month - 1
 
 
-def _month_start(index: int) -> datetime:
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
-
-
-def streak_run(c: Credit, month: int) -> int:
-    """Length of the run of consecutive months with an eligible credit ending with this
-    credit's month, if this credit is the month's first eligible one; else 0."""
-    start = _month_start(month)
-    end = start + timedelta(days=calendar.monthrange(start.year, start.month)[1])
-    earlier_this_month = db.session.scalar(select(CreditEvaluation.id).where(
-        CreditEvaluation.user_id == c.user_id, CreditEvaluation.eligible.is_(True),
-        CreditEvaluation.occurred_at >= start, CreditEvaluation.occurred_at < end,
-        CreditEvaluation.transaction_id != c.transaction_id).limit(1))
-    if earlier_this_month is not None:
+def streak_months_run(months: set[int], month: int) -> int:
+    """Length of the run of consecutive months with an eligible credit ending with ``month``,
+    given the months (indices) of the user's other eligible credits, if this credit is its
+    month's first eligible one; else 0."""
+    if month in months:
         return 0
-    months = {month_index(t) for t in db.session.scalars(select(CreditEvaluation.occurred_at)
-              .where(CreditEvaluation.user_id == c.user_id,
-                     CreditEvaluation.eligible.is_(True),
-                     CreditEvaluation.occurred_at < start))}
     run = 1
     while month - run in months:
         run += 1

@@ -9,9 +9,10 @@ taken by evaluation and redemption (``FOR UPDATE``), so concurrent redemptions n
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from marketplace.dbtypes import utcnow
@@ -26,6 +27,28 @@ REDEEMED = "system:points-redeemed"
 def _insert(model):
     pg = db.session.get_bind().dialect.name == "postgresql"
     return (postgresql.insert if pg else sqlite.insert)(model)
+
+
+def insert_returning(table: Table, rows: list[dict[str, Any]], conflict: list[str],
+                     returning: list[str]) -> list[Any]:
+    """``INSERT … ON CONFLICT (conflict) DO NOTHING RETURNING`` of many rows (same keys): on
+    PostgreSQL one statement with a typed array per column (``SELECT * FROM unnest(…)``: a
+    few parameters whatever the row count, nothing per row to render or parse); elsewhere an
+    executemany. The inserted rows only, in no guaranteed order."""
+    if not rows:
+        return []
+    cols = list(rows[0])
+    if db.session.get_bind().dialect.name != "postgresql":
+        return db.session.execute(
+            _insert(table).on_conflict_do_nothing(index_elements=conflict)
+            .returning(*(table.c[c] for c in returning)), rows).all()
+    from .bulk import arrays
+
+    cols, params, casts = arrays(table, rows)
+    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest("
+           f"{casts}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
+           f"RETURNING {', '.join(returning)}")
+    return db.session.execute(text(sql), params).all()
 
 
 def _ensure(code: str, user_id: int | None) -> int:
@@ -76,6 +99,44 @@ def post(key: str, kind: str, user_id: int, amount: int, meta: dict[str, Any]) -
     db.session.execute(update(PointsAccount).where(PointsAccount.id == user_acct)
                        .values(balance=PointsAccount.balance + amount))
     return inserted
+
+
+def post_many(postings: list[tuple[str, int, int, dict[str, Any]]], issuance_id: int) -> int:
+    """Bulk ``post`` of issuance rewards, ``(key, user account id, points, meta)`` each (the
+    accounts locked by the caller): ``INSERT … ON CONFLICT DO NOTHING RETURNING`` of the
+    transactions (``insert_returning``), then their lines and the balances they change (one
+    statement on PostgreSQL; elsewhere balances updated in account-id order). Keys already
+    posted are skipped; return how many were posted."""
+    now = utcnow()
+    tx_ids = {key: tx for tx, key in insert_returning(
+        PointsTransaction.__table__,
+        [{"idempotency_key": key, "kind": "reward", "meta": meta, "created_at": now}
+         for key, _, _, meta in postings], ["idempotency_key"], ["id", "idempotency_key"])}
+    lines, delta = [], defaultdict(int)
+    for key, account, amount, _ in postings:
+        if key in tx_ids:
+            lines += [{"transaction_id": tx_ids[key], "account_id": account, "amount": amount},
+                      {"transaction_id": tx_ids[key], "account_id": issuance_id,
+                       "amount": -amount}]
+            delta[account] += amount
+    if lines and db.session.get_bind().dialect.name == "postgresql":
+        # One statement: the lines, and the balances they change (rows the caller locked).
+        db.session.execute(text(
+            "WITH l AS (INSERT INTO points_lines (transaction_id, account_id, amount) "
+            "SELECT * FROM unnest(CAST(:t AS BIGINT[]), CAST(:a AS BIGINT[]), "
+            "CAST(:m AS BIGINT[])) RETURNING account_id, amount) "
+            "UPDATE points_accounts AS p SET balance = p.balance + d.total FROM "
+            "(SELECT account_id, sum(amount) AS total FROM l WHERE account_id <> :sys "
+            "GROUP BY account_id) AS d WHERE p.id = d.account_id"),
+            {"t": [r["transaction_id"] for r in lines], "a": [r["account_id"] for r in lines],
+             "m": [r["amount"] for r in lines], "sys": issuance_id})
+    elif lines:
+        db.session.execute(PointsLine.__table__.insert(), lines)
+        table = PointsAccount.__table__
+        db.session.execute(update(table).where(table.c.id == bindparam("aid"))
+                           .values(balance=table.c.balance + bindparam("d")),
+                           [{"aid": a, "d": d} for a, d in sorted(delta.items())])
+    return len(tx_ids)
 
 
 def history(user_id: int, limit: int = 50) -> list[dict[str, Any]]:

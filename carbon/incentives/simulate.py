@@ -61,22 +61,57 @@ def _clip_in_groups(p: np.ndarray, starts: np.ndarray, cap: int) -> np.ndarray:
     return clipped - prev
 
 
+def _cap_in_groups(pts: np.ndarray, user: np.ndarray, key: np.ndarray, cap: int) -> None:
+    """Clip ``pts`` in place as ``_clip_in_groups`` over groups of (user, key) (``key``: a day
+    or month index, non-decreasing within a user). Only rows with points matter (the others
+    neither take nor get any), and a row alone in its group just gets ``min(p, cap)``: the
+    grouped cumulative clipping runs on the rows sharing a group with another, usually few."""
+    idx = np.flatnonzero(pts > 0)
+    if not len(idx):
+        return
+    u, k, p = user[idx], key[idx], pts[idx]
+    same_next = (u[1:] == u[:-1]) & (k[1:] == k[:-1])  # row i and i + 1 share a group
+    multi = np.zeros(len(idx), dtype=bool)
+    multi[1:] |= same_next
+    multi[:-1] |= same_next
+    np.minimum(p, cap, out=p, where=~multi)
+    m = np.flatnonzero(multi)
+    if len(m):
+        first = np.ones(len(m), dtype=bool)
+        later = m > 0
+        first[later] = ~same_next[m[later] - 1]
+        p[m] = _clip_in_groups(p[m], np.flatnonzero(first), cap)
+    pts[idx] = p
+
+
 def _spend_budget(pts: np.ndarray, t: np.ndarray, budget: int) -> None:
     """Clip ``pts`` in place to a budget spent in time order: per-day totals find the day it
     runs out; only that day's rows are sorted (earlier days are paid, later ones get 0)."""
-    day = (t - t.min()) // DAY
-    spent_by_day = np.cumsum(np.bincount(day, weights=pts))
+    idx = np.flatnonzero(pts > 0)
+    p, tt = pts[idx], t[idx]
+    day = (tt - tt.min()) // DAY
+    spent_by_day = np.cumsum(np.bincount(day, weights=p))
     last = int(np.searchsorted(spent_by_day, budget, side="right"))
     before = int(round(spent_by_day[last - 1])) if last > 0 else 0
-    pts[day > last] = 0
-    idx = np.flatnonzero((day == last) & (pts > 0))
-    order = idx[np.argsort(t[idx], kind="stable")]
-    spent = np.minimum(np.cumsum(pts[order]), budget - before)
-    pts[order] = np.diff(spent, prepend=0)
+    p[day > last] = 0
+    on_last = np.flatnonzero(day == last)
+    order = on_last[np.argsort(tt[on_last], kind="stable")]
+    spent = np.minimum(np.cumsum(p[order]), budget - before)
+    p[order] = np.diff(spent, prepend=0)
+    pts[idx] = p
 
 
 def _months(t: np.ndarray) -> np.ndarray:
     return t.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+
+
+def _days_months(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UTC day and month indices of epoch seconds; months looked up per day (fast)."""
+    day = t // DAY
+    lo = int(day.min()) if len(day) else 0
+    table = np.arange(lo, int(day.max()) + 1 if len(day) else lo + 1).astype(
+        "datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return day, table[day - lo]
 
 
 def _ts(value) -> int | None:
@@ -136,12 +171,12 @@ def simulate_arrays(h: History, rule: dict[str, Any]) -> dict[str, Any]:
             count[hit[ok[hit]]] = 1
         pts = count * amount
     if kind == RewardKind.POINTS:
-        if caps.get("points_per_day") is not None:
-            pts = _clip_in_groups(pts, _group_starts(h.user, h.t // DAY),
-                                  caps["points_per_day"])
-        if caps.get("points_per_month") is not None:
-            pts = _clip_in_groups(pts, _group_starts(h.user, _months(h.t)),
-                                  caps["points_per_month"])
+        if caps.get("points_per_day") is not None or caps.get("points_per_month") is not None:
+            days, months = _days_months(h.t)
+            if caps.get("points_per_day") is not None:
+                _cap_in_groups(pts, h.user, days, caps["points_per_day"])
+            if caps.get("points_per_month") is not None:
+                _cap_in_groups(pts, h.user, months, caps["points_per_month"])
         budget = caps.get("budget_points")
         if budget is not None and int(pts.sum()) > budget:
             _spend_budget(pts, h.t, budget)

@@ -1,0 +1,327 @@
+"""Set-based evaluation of a batch of ledger credits (the ``incentives.evaluate`` handler).
+
+Same semantics as evaluating each (credit, user) pair one at a time, in record order and user
+order within a record (evaluate.py documents them), with a fixed number of statements per
+batch instead of ~10 per reward:
+
+1. the active rules come from a per-process cache keyed by the rules' signature (count, latest
+   ``updated_at``, versions, active flags), re-read when any rule changes;
+2. the batch's users' points accounts are created if needed and locked in id order (one
+   statement, which also reads the issuance account);
+3. one query each for: evaluations already made, the users' cumulative grams, their recent
+   evaluations (anti-gaming) and, with a streak rule, their eligible months;
+4. the rewards each credit earns are computed in Python, in order; then one query for the
+   keys already issued, one for the points already issued in the credits' months (caps) and
+   one locking the budget rows of budgeted rules, once per batch;
+5. rewards, evaluations, points transactions, lines and balances are written in bulk
+   (``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the unique keys).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import secrets
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.orm import aliased
+
+from carbon.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
+from marketplace.dbtypes import utcnow
+from marketplace.extensions import db
+
+from . import antigaming, bulk, points, vouchers
+from .evaluate import ActiveRule, Credit, as_active, earned, month_index, streak_months_run
+from .models import (
+    CreditEvaluation,
+    IncentiveRule,
+    IncentiveRuleVersion,
+    PointsAccount,
+    Reward,
+    RewardKind,
+    RewardStatus,
+    RuleType,
+)
+
+_rules_cache: dict[tuple, list[ActiveRule]] = {}
+
+
+def active_rules() -> list[ActiveRule]:
+    """The current versions of the active rules, cached per process until a rule changes
+    (create, update and (de)activation all bump ``updated_at``)."""
+    sig = tuple(db.session.execute(select(
+        func.count(), func.max(IncentiveRule.updated_at), func.max(IncentiveRule.id),
+        func.coalesce(func.sum(IncentiveRule.version), 0),
+        func.coalesce(func.sum(case((IncentiveRule.active.is_(True), IncentiveRule.id),
+                                    else_=0)), 0))).one())
+    key = (str(db.engine.url), *sig)
+    rules = _rules_cache.get(key)
+    if rules is None:
+        rules = [as_active(v) for v in db.session.scalars(
+            select(IncentiveRuleVersion)
+            .join(IncentiveRule, (IncentiveRule.id == IncentiveRuleVersion.rule_id)
+                  & (IncentiveRule.version == IncentiveRuleVersion.version))
+            .where(IncentiveRule.active.is_(True)).order_by(IncentiveRule.id))]
+        _rules_cache.clear()
+        _rules_cache[key] = rules
+    return rules
+
+
+def _lock_accounts(users: list[int]) -> tuple[dict[int, int], int]:
+    """Create (if needed) and lock the users' points accounts in id order; return them by user
+    and the issuance account's id (read in the same statement, not locked)."""
+    system = aliased(PointsAccount)
+    sys_id = select(system.id).where(system.code == points.ISSUANCE).scalar_subquery()
+    query = (select(PointsAccount.id, PointsAccount.user_id, sys_id)
+             .where(PointsAccount.user_id.in_(users)).order_by(PointsAccount.id)
+             .with_for_update(of=PointsAccount))
+    rows = db.session.execute(query).all()
+    if len(rows) < len(users) or not rows or rows[0][2] is None:
+        now = utcnow()
+        db.session.execute(points._insert(PointsAccount).values(
+            [{"code": f"user:{u}", "user_id": u, "balance": 0, "created_at": now}
+             for u in users] + [{"code": points.ISSUANCE, "user_id": None, "balance": 0,
+                                 "created_at": now}])
+            .on_conflict_do_nothing(index_elements=["code"]))
+        rows = db.session.execute(query).all()
+    return {r[1]: r[0] for r in rows}, rows[0][2]
+
+
+def _cumulative(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Each (user, transaction) pair's cumulative grams: the user's lines up to and including
+    the transaction (one query: lines before the batch summed, the batch's range per id)."""
+    users = sorted({u for u, _ in pairs})
+    lo, hi = min(t for _, t in pairs), max(t for _, t in pairs)
+    bucket = case((LedgerLine.transaction_id < lo, 0), else_=LedgerLine.transaction_id)
+    rows = db.session.execute(
+        select(LedgerAccount.user_id, bucket, func.sum(LedgerLine.amount_g))
+        .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
+        .where(LedgerAccount.user_id.in_(users), LedgerLine.transaction_id <= hi)
+        .group_by(LedgerAccount.user_id, bucket)).all()
+    per_user: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for user, tx, g in rows:
+        per_user[user].append((int(tx), int(g or 0)))
+    prefix: dict[int, tuple[list[int], list[int]]] = {}
+    for user, sums in per_user.items():
+        sums.sort()
+        prefix[user] = ([t for t, _ in sums], list(itertools.accumulate(g for _, g in sums)))
+    out = {}
+    for user, tx in pairs:
+        txs, cum = prefix.get(user, ([], []))
+        i = bisect.bisect_right(txs, tx)
+        out[(user, tx)] = cum[i - 1] if i else 0
+    return out
+
+
+def _day(at: datetime) -> datetime:
+    at = at.astimezone(UTC)
+    return datetime(at.year, at.month, at.day, tzinfo=UTC)
+
+
+class _Batch:
+    def __init__(self, records: list[Any]):
+        self.rules = active_rules()
+        tx_ids = sorted({int(r.payload["ledger_transaction_id"]) for r in records})
+        txs = {t.id: t for t in db.session.execute(
+            select(LedgerTransaction.id, LedgerTransaction.trade_id,
+                   LedgerTransaction.occurred_at, LedgerTransaction.meta)
+            .where(LedgerTransaction.id.in_(tx_ids)))}
+        self.pairs = []
+        for record in records:
+            tx = txs.get(int(record.payload["ledger_transaction_id"]))
+            if tx is None:
+                raise LookupError(f"ledger transaction {record.payload} not found")
+            self.pairs += [(tx, int(u)) for u in sorted(set(record.payload.get("user_ids")
+                                                              or ()))]
+        self.users = sorted({u for _, u in self.pairs})
+        self.tx_ids = tx_ids
+        self.spent: dict[int, int] = {}
+        self.spent_before: dict[int, int] = {}
+
+    def load(self) -> None:
+        users, config = self.users, current_app.config
+        self.accounts, self.issuance = _lock_accounts(users)
+        self.cumulative = _cumulative([(u, tx.id) for tx, u in self.pairs])
+        times = [tx.occurred_at for tx, _ in self.pairs]
+        window = timedelta(days=config["INCENTIVE_PAIR_WINDOW_DAYS"])
+        lo, hi = min(_day(min(times)), min(times) - window), _day(max(times)) + timedelta(1)
+        # One query: the users' evaluations within the anti-gaming windows (which hold those
+        # of the batch's credits already made), or all of them with a streak rule (months).
+        streak = any(r.type == RuleType.STREAK for r in self.rules)
+        query = select(CreditEvaluation.transaction_id, CreditEvaluation.user_id,
+                       CreditEvaluation.counterparty_id, CreditEvaluation.occurred_at,
+                       CreditEvaluation.eligible).where(CreditEvaluation.user_id.in_(users))
+        if not streak:
+            query = query.where(CreditEvaluation.occurred_at >= lo,
+                                CreditEvaluation.occurred_at < hi)
+        self.done: set[tuple[int, int]] = set()
+        self.recent: dict[int, list[tuple[int, datetime, bool]]] = defaultdict(list)
+        self.months: dict[int, set[int]] = defaultdict(set)
+        batch_txs = set(self.tx_ids)
+        for tx_id, user, cp, at, ok in db.session.execute(query):
+            if tx_id in batch_txs:
+                self.done.add((tx_id, user))
+            if lo <= at < hi:
+                self.recent[user].append((cp, at, ok))
+            if ok:
+                self.months[user].add(month_index(at))
+
+    def evaluate(self) -> list[dict[str, Any]]:
+        """The evaluation rows, each with the candidate rewards of its credit."""
+        evaluations = []
+        for tx, user in self.pairs:
+            if (tx.id, user) in self.done:
+                continue
+            self.done.add((tx.id, user))
+            meta = tx.meta or {}
+            buyer, seller = meta.get("buyer_id"), meta.get("seller_id")
+            amount = (meta.get("buyer_g", 0) if user == buyer else 0) + (
+                meta.get("seller_g", 0) if user == seller else 0)
+            c = Credit(tx.id, tx.trade_id, user, int(seller if user == buyer else buyer),
+                       int(amount), self.cumulative[(user, tx.id)], tx.occurred_at,
+                       str(meta.get("category") or "other"))
+            flag = antigaming.check_against(c, self.recent[user])
+            self.recent[user].append((c.counterparty_id, c.occurred_at, flag is None))
+            candidates = []
+            if flag is None:
+                month = month_index(c.occurred_at)
+                run = streak_months_run(self.months[user], month)
+                self.months[user].add(month)
+                candidates = [(rule, key, amt) for rule in self.rules
+                              if rule.in_window(c.occurred_at)
+                              for key, amt in earned(rule, c, run)]
+            evaluations.append({"credit": c, "flag": flag, "candidates": candidates})
+        return evaluations
+
+    def issue(self, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Apply keys already issued, caps and budgets in order; the reward rows to insert."""
+        cands = [(e, rule, key, amt) for e in evaluations for rule, key, amt in e["candidates"]]
+        if not cands:
+            return []
+        rule_ids = {rule.rule_id for _, rule, _, _ in cands}
+        capped = sorted({r.rule_id for _, r, _, _ in cands if r.reward["kind"] == RewardKind.POINTS
+                         and (r.caps.get("points_per_day") is not None
+                              or r.caps.get("points_per_month") is not None)})
+        # One query: the candidate keys already issued, and (capped rules) the points issued
+        # in the credits' months.
+        times = [e["credit"].occurred_at.astimezone(UTC) for e, *_ in cands]
+        lo = datetime(min(times).year, min(times).month, 1, tzinfo=UTC)
+        hi = _day(max(times)) + timedelta(days=32)
+        wanted = Reward.period_key.in_(sorted({k for _, _, k, _ in cands}))
+        in_caps = (Reward.rule_id.in_(capped) & (Reward.status == RewardStatus.ISSUED.value)
+                   & (Reward.occurred_at >= lo) & (Reward.occurred_at < hi))
+        issued, day_pts, month_pts = set(), defaultdict(int), defaultdict(int)
+        for rule_id, user, key, at, pts, status in db.session.execute(
+                select(Reward.rule_id, Reward.user_id, Reward.period_key, Reward.occurred_at,
+                       Reward.points, Reward.status)
+                .where(Reward.user_id.in_(self.users),  # (user_id, id) index: few rows
+                       (wanted | in_caps) if capped else wanted)):
+            if rule_id not in rule_ids:
+                continue
+            issued.add((rule_id, user, key))
+            at = at.astimezone(UTC)
+            if rule_id in capped and status == RewardStatus.ISSUED and lo <= at < hi:
+                day_pts[(rule_id, user, at.date())] += pts
+                month_pts[(rule_id, user, at.year, at.month)] += pts
+        budgeted = sorted({r.rule_id for _, r, _, _ in cands
+                           if r.caps.get("budget_points") is not None})
+        self.spent = dict(db.session.execute(
+            select(IncentiveRule.id, IncentiveRule.spent_points)
+            .where(IncentiveRule.id.in_(budgeted)).order_by(IncentiveRule.id)
+            .with_for_update()).all()) if budgeted else {}
+        self.spent_before = dict(self.spent)
+        rows, now = [], utcnow()
+        for e, rule, key, amt in cands:
+            c = e["credit"]
+            if (rule.rule_id, c.user_id, key) in issued:
+                continue
+            kind, pts = rule.reward["kind"], 0
+            at = c.occurred_at.astimezone(UTC)
+            dkey, mkey = (rule.rule_id, c.user_id, at.date()), (
+                rule.rule_id, c.user_id, at.year, at.month)
+            if kind == RewardKind.POINTS:
+                pts, caps = int(amt or 0), rule.caps
+                if caps.get("points_per_day") is not None:
+                    pts = min(pts, caps["points_per_day"] - day_pts[dkey])
+                if pts > 0 and caps.get("points_per_month") is not None:
+                    pts = min(pts, caps["points_per_month"] - month_pts[mkey])
+                pts = max(0, pts)
+                if pts and caps.get("budget_points") is not None:
+                    pts = max(0, min(pts, caps["budget_points"] - self.spent[rule.rule_id]))
+                    self.spent[rule.rule_id] += pts
+                if pts <= 0:
+                    continue
+                day_pts[dkey] += pts
+                month_pts[mkey] += pts
+            issued.add((rule.rule_id, c.user_id, key))
+            rows.append({
+                "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
+                "user_id": c.user_id, "period_key": key, "kind": kind, "points": pts,
+                "badge": rule.reward.get("badge"),
+                "certificate_id": ("TREE-" + secrets.token_hex(8).upper()
+                                   if kind == RewardKind.TREE else None),
+                "source_transaction_id": c.transaction_id, "trade_id": c.trade_id,
+                "occurred_at": c.occurred_at, "status": RewardStatus.ISSUED.value,
+                "issued_at": now, "_rule": rule, "_eval": e})
+        return rows
+
+    def write(self, evaluations: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
+        plain = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+        pg = db.session.get_bind().dialect.name == "postgresql"
+        if pg and rows:  # one statement: rewards, points, balances, budgets
+            ids = {(r[1], r[2], r[3]): r[0] for r in bulk.issue(
+                plain, self.accounts, self.issuance, sorted(self.spent))}
+        else:
+            ids = {(r[1], r[2], r[3]): r[0] for r in points.insert_returning(
+                Reward.__table__, plain, ["rule_id", "user_id", "period_key"],
+                ["id", "rule_id", "user_id", "period_key"])}
+        postings, count = [], defaultdict(int)
+        for row in rows:
+            reward_id = ids.get((row["rule_id"], row["user_id"], row["period_key"]))
+            if reward_id is None:  # issued concurrently: give the budget back
+                if row["rule_id"] in self.spent:
+                    self.spent[row["rule_id"]] -= row["points"]
+                continue
+            count[id(row["_eval"])] += 1
+            rule = row["_rule"]
+            if row["kind"] == RewardKind.POINTS and not pg:  # (on PostgreSQL: posted)
+                postings.append((reward_id, row, rule))
+            elif row["kind"] == RewardKind.VOUCHER:
+                voucher = vouchers.issue(row["user_id"], rule.reward, f"reward:{reward_id}")
+                db.session.execute(update(Reward).where(Reward.id == reward_id)
+                                   .values(voucher_id=voucher.id))
+        changed = {k: v for k, v in self.spent.items() if v != self.spent_before.get(k)}
+        if changed and not pg:
+            table = IncentiveRule.__table__
+            db.session.execute(update(table).where(table.c.id == bindparam("rid"))
+                               .values(spent_points=bindparam("spent")),
+                               [{"rid": k, "spent": v} for k, v in sorted(changed.items())])
+        points.post_many([(f"reward:{rid}", self.accounts[row["user_id"]], row["points"], {
+            "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
+            "period_key": row["period_key"], "trade_id": row["trade_id"]})
+            for rid, row, rule in postings], self.issuance)
+        now = utcnow()
+        if evaluations:
+            db.session.execute(CreditEvaluation.__table__.insert(), [{
+                "transaction_id": e["credit"].transaction_id, "trade_id": e["credit"].trade_id,
+                "user_id": e["credit"].user_id, "counterparty_id": e["credit"].counterparty_id,
+                "occurred_at": e["credit"].occurred_at, "amount_g": e["credit"].amount_g,
+                "eligible": e["flag"] is None, "flag": e["flag"], "rewards": count[id(e)],
+                "evaluated_at": now} for e in evaluations])
+        return sum(count.values())
+
+
+def evaluate(records: list[Any]) -> int:
+    """Evaluate a batch of ``incentives.evaluate`` records; return the rewards issued."""
+    if not records:
+        return 0
+    batch = _Batch(records)
+    if not batch.pairs:
+        return 0
+    batch.load()
+    evaluations = batch.evaluate()
+    return batch.write(evaluations, batch.issue(evaluations))

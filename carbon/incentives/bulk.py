@@ -1,0 +1,85 @@
+"""PostgreSQL: a batch's rewards and everything they entail in one statement.
+
+``issue`` inserts the reward rows (``ON CONFLICT DO NOTHING`` on (rule, user, key)) and, from
+the rows actually inserted, in data-modifying CTEs: the points transactions (``reward:<id>``,
+idempotent), their lines against the issuance account, the users' balances (accounts locked
+by the caller) and the spent points of budgeted rules (rows locked by the caller). Columns
+travel as typed arrays (``unnest``): a few parameters whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import JSON, Table, text
+from sqlalchemy.dialects import postgresql
+
+from marketplace.dbtypes import utcnow
+from marketplace.extensions import db
+
+from .models import Reward
+
+
+def arrays(table: Table, rows: list[dict[str, Any]]) -> tuple[list[str], dict, str]:
+    """Column names, parameters (one list per column) and ``CAST(:pN AS type[])`` list."""
+    dialect, params, casts = postgresql.dialect(), {}, []
+    cols = list(rows[0])
+    for i, c in enumerate(cols):
+        col_type = table.c[c].type
+        values = [r[c] for r in rows]
+        if isinstance(col_type, JSON):
+            values = [None if v is None else json.dumps(v) for v in values]
+        params[f"p{i}"] = values
+        casts.append(f"CAST(:p{i} AS {col_type.compile(dialect=dialect)}[])")
+    return cols, params, ", ".join(casts)
+
+
+SQL = """
+WITH r AS (
+  INSERT INTO incentive_rewards ({cols}) SELECT * FROM unnest({casts})
+  ON CONFLICT (rule_id, user_id, period_key) DO NOTHING
+  RETURNING id, rule_id, rule_version_id, user_id, period_key, kind, points, trade_id),
+t AS (
+  INSERT INTO points_transactions (idempotency_key, kind, meta, created_at)
+  SELECT 'reward:' || r.id, 'reward', json_build_object(
+    'rule_id', r.rule_id, 'rule_version_id', r.rule_version_id,
+    'period_key', r.period_key, 'trade_id', r.trade_id), CAST(:now AS TIMESTAMPTZ)
+  FROM r WHERE r.kind = 'points' ORDER BY r.id
+  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key),
+acct AS (
+  SELECT * FROM unnest(CAST(:users AS BIGINT[]), CAST(:accounts AS BIGINT[]))
+  AS acct(user_id, account_id)),
+l AS (
+  INSERT INTO points_lines (transaction_id, account_id, amount)
+  SELECT t.id, x.account_id, x.amount FROM t
+  JOIN r ON t.idempotency_key = 'reward:' || r.id
+  JOIN acct ON acct.user_id = r.user_id
+  CROSS JOIN LATERAL (VALUES (1, acct.account_id, r.points),
+                             (2, CAST(:sys AS BIGINT), -r.points)) AS x(n, account_id, amount)
+  ORDER BY t.id, x.n
+  RETURNING account_id, amount),
+b AS (
+  UPDATE points_accounts AS p SET balance = p.balance + d.total
+  FROM (SELECT account_id, sum(amount) AS total FROM l
+        WHERE account_id <> CAST(:sys AS BIGINT) GROUP BY account_id) AS d
+  WHERE p.id = d.account_id RETURNING p.id),
+s AS (
+  UPDATE incentive_rules AS i SET spent_points = i.spent_points + d.total
+  FROM (SELECT rule_id, sum(points) AS total FROM r
+        WHERE rule_id = ANY(CAST(:budgeted AS BIGINT[])) GROUP BY rule_id) AS d
+  WHERE i.id = d.rule_id RETURNING i.id)
+SELECT id, rule_id, user_id, period_key FROM r
+"""
+
+
+def issue(rows: list[dict[str, Any]], accounts: dict[int, int], issuance: int,
+          budgeted: list[int]) -> list[Any]:
+    """Insert ``rows`` (reward columns) and post their points; the inserted rewards' (id,
+    rule_id, user_id, period_key)."""
+    cols, params, casts = arrays(Reward.__table__, rows)
+    users = sorted(accounts)
+    params.update(now=utcnow(), users=users, accounts=[accounts[u] for u in users],
+                  sys=issuance, budgeted=budgeted)
+    return db.session.execute(text(SQL.format(cols=", ".join(cols), casts=casts)),
+                              params).all()

@@ -73,3 +73,30 @@ def run(echo: Callable[[str], None]) -> None:
             listing = listings.create(seller, dict(body))
             echo(f"seeded listing {listing.id}: {listing.title} "
                  f"({listing.footprint['avoided_kgco2e']['central']} kg CO2e avoided)")
+    _seed_rules(echo)
+
+
+DEMO_RULES: tuple[dict, ...] = (
+    {"name": "Every 5 kg saved: 50 points", "type": "threshold", "params": {"every_kg": 5},
+     "reward": {"kind": "points", "amount": 50}, "valid_from": None, "valid_to": None,
+     "caps": {"points_per_day": 500, "points_per_month": None, "budget_points": None},
+     "active": True},
+    {"name": "First trade badge", "type": "milestone", "params": {"event": "first_trade"},
+     "reward": {"kind": "badge", "badge": "first-trade"}, "valid_from": None, "valid_to": None,
+     "caps": {}, "active": True},
+    {"name": "A tree every 17.9 kg", "type": "tree", "params": {"every_kg": 17.9},
+     "reward": {"kind": "tree"}, "valid_from": None, "valid_to": None, "caps": {},
+     "active": True},
+)
+
+
+def _seed_rules(echo: Callable[[str], None]) -> None:
+    """A few incentive rules, so the demo's first trade earns something (only when none)."""
+    from carbon.incentives import manage
+    from carbon.incentives.models import IncentiveRule
+
+    if db.session.scalar(select(IncentiveRule.id).limit(1)) is not None:
+        return
+    for rule in DEMO_RULES:
+        created = manage.create(dict(rule))
+        echo(f"seeded incentive rule {created['id']}: {created['name']}")

@@ -16,20 +16,28 @@ class PayoutAccountSchema(ma.Schema):
     updated_at = ma.fields.AwareDateTime(dump_only=True)
 
 
+class CurrencyCode(ma.fields.String):
+    """ISO 4217 in upper case, as everywhere else in the API (stored lower case, as Stripe)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value).upper()
+
+
 class PayoutSchema(ma.Schema):
     id = ma.fields.Integer()
     trade_id = ma.fields.Integer()
     amount = ma.fields.Integer(metadata={"description": "Minor units (cents)."})
-    currency = ma.fields.String(metadata={"description": "ISO 4217, lower case."})
+    currency = CurrencyCode(metadata={"description": "ISO 4217"})
     status = ma.fields.String(metadata={
-        "description": "pending, transferred, accrued (no payout account yet) or failed"})
+        "description": "pending, transferred, accrued (no payout account yet), failed or "
+                       "cancelled (reduced to nothing by refunds)"})
     stripe_transfer_id = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
 
 
 class BalanceSchema(ma.Schema):
-    currency = ma.fields.String()
+    currency = CurrencyCode(metadata={"description": "ISO 4217"})
     accrued = ma.fields.Integer(metadata={
         "description": "Owed, waiting for a payout account (minor units)."})
     pending = ma.fields.Integer(metadata={"description": "Being transferred."})

@@ -52,8 +52,8 @@ def test_without_payout_account_the_payout_accrues(app, client, seller, fake_tra
     assert fake_transfers.requests == []
     body = client.get("/api/v1/users/me/payouts", headers=headers).get_json()
     assert [p["trade_id"] for p in body["payouts"]] == [101]
-    assert body["payouts"][0]["status"] == "accrued" and body["payouts"][0]["currency"] == "eur"
-    assert body["balances"] == [{"currency": "eur", "accrued": 9500, "pending": 0,
+    assert body["payouts"][0]["status"] == "accrued" and body["payouts"][0]["currency"] == "EUR"
+    assert body["balances"] == [{"currency": "EUR", "accrued": 9500, "pending": 0,
                                  "transferred": 0, "failed": 0}]
 
 
@@ -79,8 +79,8 @@ def test_setting_an_account_transfers_accrued_payouts(app, client, seller, fake_
     assert sent["trade-201"]["form"]["destination"] == "acct_1SellerABC"
     assert sent["trade-202"]["form"]["currency"] == "usd"
     body = client.get("/api/v1/users/me/payouts", headers=headers).get_json()
-    assert {b["currency"]: b["transferred"] for b in body["balances"]} == {"eur": 1000,
-                                                                          "usd": 2500}
+    assert {b["currency"]: b["transferred"] for b in body["balances"]} == {"EUR": 1000,
+                                                                          "USD": 2500}
     assert client.get("/api/v1/users/me/payout-account",
                       headers=headers).get_json()["stripe_account_id"] == "acct_1SellerABC"
 

@@ -61,8 +61,9 @@ class PayoutAccount(db.Model):
 class Payout(db.Model):
     """What a seller is owed for one trade (minor units), and how far paying it has got.
 
-    ``trade_id`` has no foreign key yet: the trades table lands with the trades feature,
-    whose migration should add it.
+    ``trade_id`` has no foreign key (payouts are also made by tests and tools for trades
+    that are not rows). ``source_charge_id`` is the buyer's charge: the transfer is tied to its
+    funds (``source_transaction``), so it does not wait for the platform's available balance.
     """
 
     __tablename__ = "payouts"
@@ -78,6 +79,7 @@ class Payout(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default=PayoutStatus.PENDING.value)
     stripe_transfer_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    source_charge_id: Mapped[str | None] = mapped_column(String(255), default=None)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -43,7 +43,8 @@ ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,250}$")
 CURRENCY = re.compile(r"^[a-z]{3}$")
 
 
-def schedule_payout(trade_id: int, seller_id: int, amount: int, currency: str) -> Payout:
+def schedule_payout(trade_id: int, seller_id: int, amount: int, currency: str,
+                    source_charge_id: str | None = None) -> Payout:
     """Add a payout of ``amount`` minor units for a trade to the current transaction.
 
     Does not commit. Idempotent per trade: calling it again with the same values returns the
@@ -61,7 +62,7 @@ def schedule_payout(trade_id: int, seller_id: int, amount: int, currency: str) -
             raise Conflict(f"Trade {trade_id} already has a different payout.")
         return existing
     payout = Payout(trade_id=trade_id, seller_id=seller_id, amount=amount, currency=currency,
-                    status=PayoutStatus.PENDING.value)
+                    status=PayoutStatus.PENDING.value, source_charge_id=source_charge_id)
     db.session.add(payout)
     db.session.flush()
     outbox.write("payout.requested", {"payout_id": payout.id})
@@ -102,7 +103,8 @@ def transfer(payout_id: int) -> str:
         result = stripe_client.create_transfer(
             payout.amount, payout.currency, account.stripe_account_id,
             stripe_client.transfer_group(payout.trade_id), stripe_client.payout_key(payout.id),
-            metadata={"payout_id": payout.id, "trade_id": payout.trade_id})
+            metadata={"payout_id": payout.id, "trade_id": payout.trade_id},
+            source_transaction=payout.source_charge_id)
     except PaymentProviderUnavailable as exc:
         payout.last_error = f"provider unavailable: {exc.__cause__ or exc}"[:2000]
         db.session.commit()

@@ -71,7 +71,8 @@ def schedule_payout(ctx: Context) -> None:
     trade = ctx.trade
     payable = trade.seller_payable
     if payable > 0:
-        payouts.schedule_payout(trade.id, trade.seller_id, payable, trade.currency)
+        payouts.schedule_payout(trade.id, trade.seller_id, payable, trade.currency,
+                                trade.charge_id)
     ctx.details["payout"] = payable
 
 

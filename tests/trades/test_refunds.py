@@ -162,6 +162,11 @@ def test_transfer_to_a_connected_seller(env, fake_transfers):
     [req] = fake_transfers.requests
     assert req["form"]["amount"] == "37050" and req["form"]["destination"] == "acct_seller1"
     assert req["form"]["transfer_group"] == f"trade-{trade['id']}"
+    with env.app.app_context():
+        from marketplace.trades.models import Trade
+
+        charge_id = db.session.get(Trade, trade["id"]).charge_id
+    assert charge_id and req["form"]["source_transaction"] == charge_id
     assert _payout(env, trade["id"]).status == "transferred"
 
 

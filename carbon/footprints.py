@@ -13,6 +13,7 @@ from carbon.estimator import (
     validate_fields,
 )
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
+from carbon.schemas import EstimateSchema, RangeSchema
 from marketplace.blueprint import Blueprint
 
 blp = Blueprint("footprints", __name__, url_prefix="/api/v1/footprints",
@@ -40,27 +41,6 @@ class DeviceSchema(ma.Schema):
         errors = validate_fields(data)
         if errors:
             raise ma.ValidationError(errors)
-
-
-class RangeSchema(ma.Schema):
-    low = ma.fields.Float()
-    central = ma.fields.Float()
-    high = ma.fields.Float()
-
-
-class MatchedReferenceSchema(ma.Schema):
-    manufacturer = ma.fields.String()
-    name = ma.fields.String()
-    source_url = ma.fields.String()
-
-
-class EstimateSchema(ma.Schema):
-    embodied_kgco2e = ma.fields.Nested(RangeSchema)
-    avoided_kgco2e = ma.fields.Nested(RangeSchema)
-    method = ma.fields.String(metadata={"enum": ["reference", "model", "category-default"]})
-    matched_reference = ma.fields.Nested(MatchedReferenceSchema, allow_none=True)
-    methodology_version = ma.fields.String()
-    assumptions = ma.fields.Dict()
 
 
 class CategorySchema(ma.Schema):

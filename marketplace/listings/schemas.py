@@ -7,6 +7,7 @@ from marshmallow import ValidationError, validate, validates_schema
 
 from carbon.estimator import validate_fields
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
+from carbon.schemas import EstimateSchema
 from marketplace.listings.models import DEVICE_FIELDS, ListingStatus
 from marketplace.money import ISO_4217, MAX_AMOUNT
 
@@ -32,21 +33,6 @@ class LocationSchema(ma.Schema):
     country = ma.fields.String(
         allow_none=True, validate=validate.Regexp(
             r"^[A-Z]{2}$", error="Must be an ISO 3166-1 alpha-2 country code (e.g. FR)."))
-
-
-class FootprintRangeSchema(ma.Schema):
-    low = ma.fields.Float()
-    central = ma.fields.Float()
-    high = ma.fields.Float()
-
-
-class FootprintSchema(ma.Schema):
-    embodied_kgco2e = ma.fields.Nested(FootprintRangeSchema)
-    avoided_kgco2e = ma.fields.Nested(FootprintRangeSchema)
-    method = ma.fields.String(metadata={"description": "reference, model or category-default"})
-    methodology_version = ma.fields.String()
-    matched_reference = ma.fields.Dict(allow_none=True)
-    assumptions = ma.fields.Dict()
 
 
 def _device_number(**kwargs):
@@ -109,7 +95,7 @@ class ListingSchema(ma.Schema):
     price = ma.fields.Nested(PriceSchema)
     photos = ma.fields.List(ma.fields.String())
     location = ma.fields.Nested(LocationSchema, allow_none=True)
-    footprint = ma.fields.Nested(FootprintSchema)
+    footprint = ma.fields.Nested(EstimateSchema)
     suspension_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()

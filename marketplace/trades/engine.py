@@ -28,18 +28,8 @@ from marketplace.listings.models import Listing, ListingStatus
 from marketplace.money import min_charge
 from marketplace.payments import stripe_client
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
-from marketplace.trades import machine
+from marketplace.trades import machine, settlement
 from marketplace.trades.models import Trade, TradeEvent, TradeRefund
-from marketplace.trades.settlement import (  # noqa: F401  (effects, used via EFFECTS)
-    apply_refund_to_payout,
-    credit_carbon,
-    reduce_payout,
-    refund_amount,
-    refund_full,
-    reverse_carbon,
-    schedule_payout,
-    write_reversal,
-)
 
 
 class PaymentArrived(Exception):
@@ -244,5 +234,10 @@ def open_reviews(ctx: Context) -> None:
     ctx.trade.review_deadline = ctx.now + _seconds("REVIEW_WINDOW_SECONDS")
 
 
+def _effect(name: str) -> Callable[[Context], None]:
+    """An effect named in the transitions table: defined here or in ``settlement``."""
+    return globals().get(name) or getattr(settlement, name)
+
+
 EFFECTS: dict[str, Callable[[Context], None]] = {
-    name: globals()[name] for t in machine.TRANSITIONS for name in t.effects}
+    name: _effect(name) for t in machine.TRANSITIONS for name in t.effects}

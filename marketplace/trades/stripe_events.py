@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.payments import webhooks
-from marketplace.trades import engine
+from marketplace.trades import engine, settlement
 from marketplace.trades.models import Trade, TradeRefund, TradeStatus
 
 log = logging.getLogger("marketplace.trades.stripe")
@@ -97,8 +97,8 @@ def charge_refunded(event: webhooks.WebhookEvent) -> None:
         db.session.add(row)
         trade.refunded_amount += amount
         if row.after_completion:
-            engine.apply_refund_to_payout(trade, row)
-            engine.write_reversal(trade, row)
+            settlement.apply_refund_to_payout(trade, row)
+            settlement.write_reversal(trade, row)
         engine.record(trade, "refund_reconciled", "stripe", _details(
             event, refund={"id": r["id"], "amount": amount},
             payout_reduced_by=row.payout_reduced_by if row.after_completion else None))

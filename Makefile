@@ -24,9 +24,9 @@ migrate: venv
 seed: migrate
 	$(BIN)/flask seed
 
-# Serves with a local Stripe (localstripe) unless STRIPE_API_BASE is set: see marketplace/demo.py.
+# Serves with a local Stripe (localstripe) unless STRIPE_API_BASE is set: see workers/demo.py.
 run: seed
-	$(BIN)/python -m marketplace.demo
+	$(BIN)/python -m workers.demo
 
 worker: venv
 	$(BIN)/python -m workers

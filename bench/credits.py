@@ -28,6 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
+from flask_migrate import upgrade
+from redis import Redis
+from rq import Worker
+from sqlalchemy import select
+
+from carbon.ledger import verify
+from carbon.ledger.models import LedgerAccount
+from marketplace.app import create_app
+from marketplace.core import outbox
+from marketplace.core.db import db
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/reloop_ledger_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
@@ -79,8 +89,6 @@ def worker_env(db_url: str, redis_url: str) -> dict:
 
 
 def wait_for_workers(redis_url: str, count: int) -> None:
-    from redis import Redis
-    from rq import Worker
 
     conn = Redis.from_url(redis_url)
     for _ in range(300):
@@ -101,7 +109,6 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 
 def credit_run(app, args, db_url: str) -> float:
-    from marketplace import outbox
 
     procs = [subprocess.Popen([sys.executable, "-m", "workers", "--simple", "--no-cron",
                                "ledger"], cwd=ROOT, env=worker_env(args.database, args.redis))
@@ -186,11 +193,7 @@ def raw_run(args, db_url: str) -> float:
 
 
 def latency_run(app, args, samples: int, simple: bool) -> list[float]:
-    from sqlalchemy import select
 
-    from carbon.ledger.models import LedgerAccount
-    from marketplace import outbox
-    from marketplace.extensions import db
 
     cmd = [sys.executable, "-m", "workers"] + (["--simple"] if simple else [])
     proc = subprocess.Popen(cmd, cwd=ROOT, env=worker_env(args.database, args.redis))
@@ -235,13 +238,10 @@ def main() -> None:
     db_url = plain_url(args.database)
     os.environ["OUTBOX_BATCH_SIZE"] = str(args.batch)
 
-    from redis import Redis
 
     Redis.from_url(args.redis).flushdb()
     recreate_database(db_url)
-    from flask_migrate import upgrade
 
-    from marketplace import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.database.replace(
         "postgresql://", "postgresql+psycopg://", 1), "REDIS_URL": args.redis,
@@ -261,7 +261,6 @@ def main() -> None:
           f"(load average before/after: {load:.1f}/{os.getloadavg()[0]:.1f})")
 
     with app.app_context():
-        from carbon.ledger import verify
 
         t = time.perf_counter()
         report = verify.run()

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from carbon.estimator import Device, estimate, estimate_batch, get_estimator
+from carbon.estimator.model import fit
+from carbon.estimator.reference import DATA_PATH, load_reference
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:
-    from carbon.estimator import Device, estimate, estimate_batch, get_estimator
-    from carbon.estimator.model import fit
-    from carbon.estimator.reference import DATA_PATH, load_reference
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=2_000_000)

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from marketplace.app import create_app
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -38,7 +40,6 @@ def summary(name: str, samples: list[float]) -> None:
 
 
 def bench_test_client(n: int, db_path: str) -> None:
-    from marketplace import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "LOG_LEVEL": "ERROR",
                       "REDIS_URL": None})

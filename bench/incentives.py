@@ -25,6 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+import psycopg
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from carbon.incentives import manage
+from carbon.incentives.rules import validate_rule
+from carbon.incentives.simulate import History, simulate_arrays
+from marketplace.app import create_app
+from marketplace.core import outbox
+from marketplace.core.db import db
+from marketplace.core.outbox import OutboxMessage
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/reloop_incentives_bench"
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -49,7 +60,6 @@ RULES = [
 
 
 def synthetic_history(accounts: int, seed: int = 1):
-    from carbon.incentives.simulate import History
 
     rng = np.random.default_rng(seed)
     counts = rng.integers(1, 24, size=accounts)  # mean 12 credits a year
@@ -65,8 +75,6 @@ def synthetic_history(accounts: int, seed: int = 1):
 
 
 def bench_simulation(accounts: int) -> None:
-    from carbon.incentives.rules import validate_rule
-    from carbon.incentives.simulate import simulate_arrays
 
     t0 = time.perf_counter()
     history = synthetic_history(accounts)
@@ -91,19 +99,12 @@ def _pct(values, p):
 
 
 def bench_evaluation(db_url: str, trades: int) -> None:
-    import psycopg
-    from sqlalchemy import select
 
     base, name = db_url.rsplit("/", 1)
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    from flask_migrate import upgrade
 
-    from carbon.incentives import manage
-    from marketplace import create_app, outbox
-    from marketplace.extensions import db
-    from marketplace.outbox import OutboxMessage
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url.replace(
         "postgresql://", "postgresql+psycopg://"), "REDIS_URL": None, "SECRET_KEY": "bench",

@@ -16,6 +16,15 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+from flask_migrate import upgrade
+from search_data import COLUMNS, rows, start_time
+from sqlalchemy.dialects import postgresql
+
+from marketplace.app import create_app
+from marketplace.core.db import db
+from marketplace.listings.search import build_query, encode_cursor
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -58,14 +67,12 @@ SCENARIOS: dict[str, list[dict]] = {
 
 
 def make_app(url: str):
-    from marketplace import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                        "TESTING": True, "LOG_LEVEL": "WARNING", "REDIS_URL": None})
 
 
 def recreate_database(admin_url: str, name: str) -> None:
-    import psycopg
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -75,7 +82,6 @@ def recreate_database(admin_url: str, name: str) -> None:
 def load(conn, start_id: int, count: int) -> float:
     """COPY ``count`` listings into an unlogged staging table (search text as text), then
     INSERT ... SELECT them with ``to_tsvector`` computed by PostgreSQL; rows per second."""
-    from search_data import COLUMNS, rows, start_time
 
     t = time.perf_counter()
     conn.execute("CREATE UNLOGGED TABLE IF NOT EXISTS listings_stage "
@@ -130,14 +136,12 @@ def rebuild_indexes(conn, defs) -> float:
 
 
 def compile_query(args: dict, dialect) -> tuple[str, dict]:
-    from marketplace.listings.search import build_query
 
     compiled = build_query(args, "postgresql").compile(dialect=dialect)
     return str(compiled), compiled.params
 
 
 def resolve(session, args: dict) -> dict:
-    from marketplace.listings.search import build_query, encode_cursor
 
     deep = args.get("_deep", 0)
     args = {k: v for k, v in args.items() if k != "_deep"} | {"limit": PAGE}
@@ -155,10 +159,7 @@ def _pct(values: list[float], pct: int) -> float:
 
 
 def run_scenarios(app, runs: int) -> list[dict]:
-    import psycopg
-    from sqlalchemy.dialects import postgresql
 
-    from marketplace.extensions import db
 
     dialect = postgresql.psycopg.dialect()
     results = []
@@ -210,8 +211,6 @@ def main() -> None:
     ap.add_argument("--plans", type=Path, help="write the first plan of each scenario here")
     args = ap.parse_args()
 
-    import psycopg
-    from flask_migrate import upgrade
 
     recreate_database(f"{args.server}/postgres", args.database)
     app = make_app(f"{args.server}/{args.database}".replace("postgresql://",

@@ -6,12 +6,9 @@ import click
 from flask.cli import AppGroup
 
 from carbon.estimator import estimate_csv
-from carbon.ledger.cli import verify_ledger
-from marketplace.listings.cli import register_reestimate
 
-carbon_cli = AppGroup("carbon", help="Carbon estimates and ledger.")
-register_reestimate(carbon_cli)
-carbon_cli.add_command(verify_ledger)
+carbon_cli = AppGroup("carbon", help="Carbon estimates and ledger. The ledger and listings "
+                      "features add their commands at start-up.")
 
 
 @carbon_cli.command("estimate-batch")
@@ -34,3 +31,7 @@ def estimate_batch_command(in_csv: str, out_csv: str) -> None:
                f"skipped {report['rows_skipped']}")
     if report["rows_skipped"]:
         raise SystemExit(1)
+
+
+def register(app) -> None:
+    app.cli.add_command(carbon_cli)

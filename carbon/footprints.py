@@ -14,7 +14,8 @@ from carbon.estimator import (
 )
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
 from carbon.schemas import EstimateSchema, RangeSchema
-from marketplace.blueprint import Blueprint
+from marketplace.core.http.api import api
+from marketplace.core.http.blueprint import Blueprint
 
 blp = Blueprint("footprints", __name__, url_prefix="/api/v1/footprints",
                 description="Avoided-emissions estimates of used devices")
@@ -88,3 +89,7 @@ def methodology():
 def categories():
     """Supported device categories with typical lifetime and default range."""
     return [{"name": name, **info} for name, info in CATEGORIES.items()]
+
+
+def register(app) -> None:
+    api.register_blueprint(blp)

@@ -6,8 +6,12 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from marketplace.auth.models import User
-from marketplace.extensions import db
+from carbon.incentives import manage
+from carbon.incentives.models import IncentiveRule
+from marketplace.accounts.models import User
+from marketplace.core.db import db
+from marketplace.listings import services as listings
+from marketplace.listings.models import Listing
 
 PHOTO = "https://images.reloop.test/demo/{}.jpg"
 
@@ -60,9 +64,6 @@ DEMO_LISTINGS: tuple[tuple[str, dict], ...] = (
 
 
 def run(echo: Callable[[str], None]) -> None:
-    from marketplace.listings import services as listings
-    from marketplace.listings.models import Listing
-
     for email, body in DEMO_LISTINGS:
         seller = db.session.scalar(select(User).where(User.email == email))
         if seller is None:
@@ -92,9 +93,6 @@ DEMO_RULES: tuple[dict, ...] = (
 
 def _seed_rules(echo: Callable[[str], None]) -> None:
     """A few incentive rules, so the demo's first trade earns something (only when none)."""
-    from carbon.incentives import manage
-    from carbon.incentives.models import IncentiveRule
-
     if db.session.scalar(select(IncentiveRule.id).limit(1)) is not None:
         return
     for rule in DEMO_RULES:

@@ -11,13 +11,19 @@ import os
 import uuid
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from marketplace import create_app
-from marketplace.extensions import db, limiter
+from marketplace.app import create_app
+from marketplace.core.config import _database_url
+from marketplace.core.db import db
+from marketplace.core.http.limiter import limiter
+from marketplace.core.jobs import QUEUES, redis_connection
+from tests import factories
+from workers.worker import AppSimpleWorker, use_app
 
 DATABASE_URL = os.environ.get("DATABASE_URL")
-REDIS_URL = os.environ.get("REDIS_URL")
+REDIS_URL = factories.REDIS_URL
 SERVICES = bool(DATABASE_URL and REDIS_URL)
 REQUIRE_SERVICES = os.environ.get("RELOOP_REQUIRE_SERVICES") == "1"
 
@@ -69,7 +75,6 @@ def base_config(tmp_dir) -> dict:
 
 
 def create_url(url: str) -> str:
-    from marketplace.config import _database_url
 
     return _database_url(url)
 
@@ -83,7 +88,6 @@ def app_config(tmp_path_factory):
 def app(app_config):
     app = create_app(app_config)
     with app.app_context():
-        from flask_migrate import downgrade, upgrade
 
         reset_schema()
         upgrade()
@@ -131,7 +135,6 @@ def _clean(request):
         limiter._storage, limiter._limiter, limiter.enabled = app.extensions["test_limiter_state"]
         limiter.reset()
         if REDIS_URL:
-            from workers.queues import redis_connection
 
             redis_connection(app).flushdb()
 
@@ -155,8 +158,6 @@ def drain_jobs(app):
     def drain() -> int:
         if not REDIS_URL:
             return 0
-        from workers.queues import QUEUES, redis_connection
-        from workers.worker import AppSimpleWorker, use_app
 
         use_app(app)
 
@@ -169,43 +170,11 @@ def drain_jobs(app):
     return drain
 
 
-def register(client, email=None, password="correct horse battery", name="Tester"):
-    email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
-    resp = client.post("/api/v1/auth/register",
-                       json={"email": email, "password": password, "display_name": name})
-    assert resp.status_code == 201, resp.get_json()
-    return resp.get_json()
-
-
-def login(client, email, password="correct horse battery") -> dict:
-    resp = client.post("/api/v1/auth/tokens", json={"email": email, "password": password})
-    assert resp.status_code == 201, resp.get_json()
-    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
-
-
 @pytest.fixture
 def user_headers(client):
-    user = register(client)
-    return login(client, user["email"])
-
-
-def assert_error_shape(resp, code: int) -> dict:
-    assert resp.status_code == code, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert set(body) == {"code", "status", "message", "errors"}, body
-    assert body["code"] == code
-    assert isinstance(body["status"], str) and body["status"]
-    assert isinstance(body["message"], str) and body["message"]
-    assert isinstance(body["errors"], dict)
-    return body
+    user = factories.register(client)
+    return factories.login(client, user["email"])
 
 
 # Stripe fixtures (localstripe, live server, fake transfers), shared by payments and trades.
-from tests.stripe_fixtures import (  # noqa: E402, F401
-    fake_transfers,
-    handlers,
-    live_server,
-    localstripe,
-    stripe_app,
-    stripe_config,
-)
+pytest_plugins = ["tests.stripe_fixtures"]

@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import stripe
 from werkzeug.serving import make_server
 
 from marketplace.payments import webhooks
@@ -67,7 +68,6 @@ class LocalStripe:
 
     def client(self):
         """A StripeClient acting as the buyer's side would (confirming intents)."""
-        import stripe
 
         return stripe.StripeClient(STRIPE_KEY, base_addresses={"api": self.url},
                                    max_network_retries=0,
@@ -128,11 +128,23 @@ def stripe_app(app, stripe_config, localstripe):
     return app
 
 
+class _TestHandlers:
+    def __init__(self, app):
+        self.app = app
+
+    def on(self, event_type: str):
+        def decorator(func):
+            webhooks.register_event_handler(self.app, event_type, func)
+            return func
+
+        return decorator
+
+
 @pytest.fixture
-def handlers(monkeypatch):
+def handlers(app, monkeypatch):
     """Register webhook handlers for one test only: ``handlers.on(type)(func)``."""
-    monkeypatch.setattr(webhooks, "_HANDLERS", {})
-    return webhooks
+    monkeypatch.setitem(app.extensions, webhooks.HANDLERS_EXTENSION, {})
+    return _TestHandlers(app)
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
 
-from marketplace.extensions import db
+from marketplace.core.db import db
 
 
 def test_head_matches_models(app_ctx):
@@ -15,8 +17,6 @@ def test_head_matches_models(app_ctx):
 
 
 def test_downgrade_to_base_leaves_no_tables(app_ctx):
-    from flask_migrate import downgrade, upgrade
-    from sqlalchemy import inspect
 
     downgrade(revision="base")
     try:

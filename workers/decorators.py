@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-from workers.queues import DEFAULT_RETRY, QUEUES, enqueue
+from marketplace.core.jobs import DEFAULT_RETRY, QUEUES, enqueue
 
 P = ParamSpec("P")
 R = TypeVar("R", covariant=True)

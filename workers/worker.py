@@ -1,8 +1,8 @@
 """Worker processes that run jobs inside the Flask application context.
 
 ``rq worker -w workers.worker.AppWorker -u $REDIS_URL ledger payments ...`` works as well as
-``python -m workers`` / ``flask worker`` (which also start RQ's scheduler for retries and the
-cron scheduler for periodic jobs).
+``python -m workers`` (which also starts RQ's scheduler for retries and the cron scheduler for
+periodic jobs).
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ import logging
 import multiprocessing
 import os
 
+from redis import Redis
 from rq import SimpleWorker, Worker
 from rq.cron import CronScheduler
 
-from marketplace.extensions import db
+from marketplace.app import create_app
+from marketplace.core.db import db
+from marketplace.core.jobs import QUEUES, redis_connection
+from workers.schedule import register_cron
 
 log = logging.getLogger("workers.worker")
 
@@ -25,8 +29,6 @@ _app_pid: int | None = None
 def get_app():
     """The process's Flask app, built once from the environment."""
     if _app is None:
-        from marketplace import create_app
-
         use_app(create_app())
     return _app
 
@@ -62,11 +64,7 @@ class AppSimpleWorker(AppContextMixin, SimpleWorker):
 
 def run_cron(redis_url: str) -> None:
     """Run RQ's cron scheduler with the periodic jobs of ``workers.schedule``."""
-    from workers.schedule import register_cron
-
     app = get_app()
-    from redis import Redis
-
     cron = CronScheduler(connection=Redis.from_url(redis_url), logging_level="INFO")
     register_cron(cron, app)
     cron.start()
@@ -75,7 +73,6 @@ def run_cron(redis_url: str) -> None:
 def run(queues: list[str] | None = None, *, burst: bool = False, cron: bool = True,
         simple: bool = False) -> bool:
     """Serve ``queues`` (default: all) until stopped; with ``cron``, also the periodic jobs."""
-    from workers.queues import QUEUES, redis_connection
 
     app = get_app()
     with app.app_context():

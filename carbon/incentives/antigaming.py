@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from marketplace.extensions import db
+from marketplace.core.db import db
 
 from .models import CreditEvaluation
 

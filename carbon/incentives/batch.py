@@ -31,8 +31,8 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import aliased
 
 from carbon.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
-from marketplace.dbtypes import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 
 from . import antigaming, bulk, points, vouchers
 from .evaluate import ActiveRule, Credit, as_active, earned, month_index, streak_months_run

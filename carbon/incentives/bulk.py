@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import JSON, Table, text
 from sqlalchemy.dialects import postgresql
 
-from marketplace.dbtypes import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 
 from .models import Reward
 

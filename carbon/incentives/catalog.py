@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from marketplace.errors import Conflict, InvalidInput, NotFound
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.errors import Conflict, InvalidInput, NotFound
 
 from . import points, vouchers
 from .models import CatalogItem

@@ -25,8 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from carbon.ledger.models import LedgerAccount, LedgerLine
-from marketplace import outbox
-from marketplace.extensions import db
+from marketplace.core.db import db
 
 from .models import IncentiveRuleVersion, RuleType
 from .rules import campaign_points, grams
@@ -66,15 +65,6 @@ def as_active(version: IncentiveRuleVersion) -> ActiveRule:
     return ActiveRule(version.rule_id, version.id, version.type, version.params or {},
                       version.reward or {}, version.caps or {}, version.valid_from,
                       version.valid_to)
-
-
-@outbox.handler(TOPIC, queue="incentives", batch=True)
-def evaluate_records(records: list[Any]) -> int:
-    """Evaluate a batch of credits (in record order); return the rewards issued. Set-based:
-    see batch.py."""
-    from . import batch
-
-    return batch.evaluate(records)
 
 
 def cumulative_g(user_id: int, up_to_transaction_id: int) -> int:

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from marketplace.dbtypes import utcnow
-from marketplace.errors import NotFound
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import NotFound
 
 from .models import IncentiveRule, IncentiveRuleVersion
 from .rules import validate_rule

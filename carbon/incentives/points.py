@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from marketplace.dbtypes import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 
+from .bulk import arrays
 from .models import PointsAccount, PointsLine, PointsTransaction
 
 ISSUANCE = "system:points-issuance"
@@ -42,8 +43,6 @@ def insert_returning(table: Table, rows: list[dict[str, Any]], conflict: list[st
         return db.session.execute(
             _insert(table).on_conflict_do_nothing(index_elements=conflict)
             .returning(*(table.c[c] for c in returning)), rows).all()
-    from .bulk import arrays
-
     cols, params, casts = arrays(table, rows)
     sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest("
            f"{casts}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING "

@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from carbon.ledger.models import EntryKind, LedgerAccount, LedgerLine, LedgerTransaction
-from marketplace import outbox
-from marketplace.extensions import db
+from marketplace.core.db import db
 
 from . import points, rewards
 from .evaluate import cumulative_g
@@ -29,7 +28,6 @@ class NotEvaluatedYet(RuntimeError):
     """The credit's evaluation has not run yet; the reversal waits (retried)."""
 
 
-@outbox.handler(TOPIC, queue="incentives")
 def reverse_record(message: Any) -> int:
     p = message.payload
     return reverse(int(p["credit_transaction_id"]), int(p["reversal_transaction_id"]))

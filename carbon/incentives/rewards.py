@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from marketplace.dbtypes import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 
 from . import points, vouchers
 from .models import Reward, RewardKind, RewardStatus, Voucher, VoucherStatus

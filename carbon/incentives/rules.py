@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marketplace.errors import InvalidInput
-from marketplace.money import MAX_AMOUNT, is_currency
+from marketplace.core.errors import InvalidInput
+from marketplace.core.money import MAX_AMOUNT, is_currency
 
 from .models import RewardKind, RuleType
 

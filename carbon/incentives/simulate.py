@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from carbon.ledger.models import EntryKind, LedgerAccount, LedgerLine, LedgerTransaction
-from marketplace.extensions import db
+from marketplace.core.db import db
 
 from .models import CreditEvaluation, RewardKind, RuleType
 from .rules import grams

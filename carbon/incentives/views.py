@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from marketplace.auth.security import current_user
-from marketplace.blueprint import Blueprint
+from marketplace.core.http.auth import current_user
+from marketplace.core.http.blueprint import Blueprint
 
 from . import antigaming, catalog, manage, rewards
 from .rules import validate_rule

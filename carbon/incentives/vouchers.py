@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from marketplace.dbtypes import utcnow
-from marketplace.errors import Conflict, InvalidInput
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, InvalidInput
 
 from .models import Voucher, VoucherStatus
 

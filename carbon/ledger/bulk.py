@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -22,8 +22,8 @@ from carbon.ledger.models import (
     LedgerTransaction,
     user_account_code,
 )
-from marketplace.dbtypes import utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 
 CHUNK = 1000
 
@@ -198,7 +198,5 @@ def as_utc(value: str | None, default: datetime) -> datetime:
     """Parse an ISO timestamp from a payload (naive means UTC); ``default`` when absent."""
     if not value:
         return default
-    from datetime import UTC
-
     parsed = datetime.fromisoformat(value)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
 
 
 class AccountKind(enum.StrEnum):

@@ -20,13 +20,15 @@ from sqlalchemy import select
 
 from carbon.ledger import bulk
 from carbon.ledger.models import EntryKind, LedgerLine, LedgerTransaction
-from marketplace import outbox
-from marketplace.dbtypes import utcnow
-from marketplace.extensions import db
+from marketplace.core import outbox
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 
 PPM = 1_000_000
 # Outbox topics the incentives handle (carbon/incentives): evaluate the rules after each
 # credit, revoke rewards after a reversal. Written in the posting's own transaction.
+COMPLETED_TOPIC = "trade.completed"  # written by the trades feature
+REFUNDED_TOPIC = "trade.refunded"
 EVALUATE_TOPIC = "incentives.evaluate"
 REVERSE_TOPIC = "incentives.reverse"
 
@@ -94,7 +96,6 @@ class Completion:
                    occurred)
 
 
-@outbox.handler("trade.completed", queue="ledger", batch=True)
 def post_credits(records: list[Any]) -> int:
     """Credit a batch of completed trades; return how many credits were new."""
     share = buyer_share_ppm()
@@ -135,7 +136,6 @@ def post_credits(records: list[Any]) -> int:
     return len(inserted)
 
 
-@outbox.handler("trade.refunded", queue="ledger", batch=True)
 def post_reversals(records: list[Any]) -> int:
     """Reverse credits for refunds (rare: one at a time, in id order)."""
     return sum(post_reversal(r.payload, r.created_at) for r in records)

@@ -6,15 +6,19 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, or_, select, table
 
 from carbon.ledger.equivalents import equivalents
 from carbon.ledger.models import EntryKind, LedgerAccount, LedgerLine, LedgerTransaction
 from carbon.ledger.posting import buyer_share_ppm, split
-from marketplace.dbtypes import utcnow
-from marketplace.errors import InvalidInput, NotFound
-from marketplace.extensions import db
-from marketplace.outbox import OutboxMessage
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import InvalidInput, NotFound
+from marketplace.core.outbox import OutboxMessage
+
+# The accounts feature's table, by name only: the ledger asks whether a user id exists and
+# nothing else (carbon depends on the platform, not on marketplace features).
+_USERS = table("users", column("id"))
 
 MAX_SUMMARY_SPAN = timedelta(days=5 * 366)
 
@@ -28,9 +32,7 @@ def account_of(user_id: int) -> LedgerAccount | None:
 
 
 def require_user(user_id: int) -> None:
-    from marketplace.auth.models import User
-
-    if db.session.get(User, user_id) is None:
+    if db.session.scalar(select(_USERS.c.id).where(_USERS.c.id == user_id)) is None:
         raise NotFound("No such user.")
 
 

@@ -1,8 +1,10 @@
 """``verify-ledger``: recompute the ledger from its lines and check it against the trades.
 
-Checks are pluggable: each is a function taking the ``Report`` and adding findings to it,
-registered with ``@check(name)`` (the trades feature registers its cross-check against the
-trades table the same way). A problem makes the report fail; info lines are context.
+Checks are pluggable: each is a function taking a ``Section`` and adding findings to it,
+registered per app with ``register_check(app, name, func)`` at start-up (the ledger registers
+its own in ``carbon.ledger.wiring``; the trades feature adds its cross-check against the trades
+table). Registering a name twice is an error. A problem makes the report fail; info lines are
+context.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask import Flask, current_app
 from sqlalchemy import func, select, text
 
 from carbon.ledger.models import AccountKind, LedgerAccount, LedgerLine, LedgerTransaction
-from marketplace.extensions import db
-from marketplace.outbox import OutboxMessage
+from marketplace.core.db import db
+from marketplace.core.outbox import OutboxMessage
 
 MAX_LISTED = 20
 
@@ -49,22 +52,25 @@ class Report:
 
 
 CheckFunc = Callable[[Section], None]
-CHECKS: dict[str, CheckFunc] = {}
+_EXTENSION = "reloop.ledger_checks"
 
 
-def check(name: str) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check; it adds ``info`` and ``problems`` to the section it is given."""
+def register_check(app: Flask, name: str, func: CheckFunc) -> None:
+    """Add a check to ``app``'s verify-ledger run (it adds ``info`` and ``problems`` to the
+    section it is given)."""
+    checks = app.extensions.setdefault(_EXTENSION, {})
+    if name in checks:
+        raise ValueError(f"two ledger checks named {name!r}")
+    checks[name] = func
 
-    def decorator(func: CheckFunc) -> CheckFunc:
-        CHECKS[name] = func
-        return func
 
-    return decorator
+def checks(app: Flask | None = None) -> dict[str, CheckFunc]:
+    return (app or current_app).extensions.get(_EXTENSION, {})
 
 
 def run(names: list[str] | None = None) -> Report:
     report = Report()
-    for name, run_check in CHECKS.items():
+    for name, run_check in checks().items():
         if names and name not in names:
             continue
         section = Section(name)
@@ -74,7 +80,6 @@ def run(names: list[str] | None = None) -> Report:
     return report
 
 
-@check("every transaction has two or more lines summing to zero")
 def transactions_sum_to_zero(section: Section) -> None:
     sums = (select(LedgerLine.transaction_id.label("tx"),
                    func.sum(LedgerLine.amount_g).label("total"),
@@ -91,7 +96,6 @@ def transactions_sum_to_zero(section: Section) -> None:
                          for i, key, total, n in bad]
 
 
-@check("cached balances equal the sum of each account's lines")
 def balances_match_lines(section: Section) -> None:
     sums = (select(LedgerLine.account_id.label("acct"),
                    func.sum(LedgerLine.amount_g).label("total"))
@@ -147,7 +151,6 @@ def expected_from_outbox() -> tuple[dict[int, int], int]:
     return expected, pending or 0
 
 
-@check("credits to users equal completed trades' avoided emissions net of refunds")
 def credits_match_trades(section: Section) -> None:
     expected, pending = expected_from_outbox()
     actual = dict(db.session.execute(
@@ -169,7 +172,6 @@ def credits_match_trades(section: Section) -> None:
             section.problems.append(f"trade {trade_id}: expected {want} g, credited {got or 0} g")
 
 
-@check("journal tables are append-only")
 def immutability_triggers(section: Section) -> None:
     if db.session.get_bind().dialect.name != "postgresql":
         section.info.append("not PostgreSQL: no triggers to check")
@@ -181,3 +183,11 @@ def immutability_triggers(section: Section) -> None:
         if name not in found:
             section.problems.append(f"trigger {name} is missing")
     section.info.append(f"{len(found)} ledger triggers in place")
+
+
+LEDGER_CHECKS: tuple[tuple[str, CheckFunc], ...] = (
+    ("every transaction has two or more lines summing to zero", transactions_sum_to_zero),
+    ("cached balances equal the sum of each account's lines", balances_match_lines),
+    ("credits to users equal the processed trade records net of refunds", credits_match_trades),
+    ("journal tables are append-only", immutability_triggers),
+)

@@ -10,8 +10,8 @@ from carbon.ledger.schemas import (
     SummaryQuerySchema,
     SummarySchema,
 )
-from marketplace.auth.security import current_user
-from marketplace.blueprint import Blueprint
+from marketplace.core.http.auth import current_user
+from marketplace.core.http.blueprint import Blueprint
 
 blp = Blueprint("carbon", __name__, url_prefix="/api/v1",
                 description="Personal carbon accounts (double-entry ledger)")

@@ -8,8 +8,8 @@ from marshmallow import ValidationError, validate, validates_schema
 from carbon.estimator import validate_fields
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
 from carbon.schemas import EstimateSchema
+from marketplace.core.money import ISO_4217, MAX_AMOUNT
 from marketplace.listings.models import DEVICE_FIELDS, ListingStatus
-from marketplace.money import ISO_4217, MAX_AMOUNT
 
 MAX_PHOTOS = 12
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import Select, and_, false, func, literal, select, tuple_
 
-from marketplace import cursors
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.http import cursors
 from marketplace.listings.models import TS_CONFIG, Listing, ListingStatus
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -9,10 +9,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from carbon import Device, estimate
 from carbon.estimator import METHODOLOGY_VERSION, InvalidDevice, validate_fields
-from marketplace.auth.models import User
-from marketplace.dbtypes import utcnow
-from marketplace.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from marketplace.extensions import db
+from marketplace.accounts.models import User
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from marketplace.listings import hooks
 from marketplace.listings.models import DEVICE_FIELDS, Listing, ListingStatus
 from marketplace.listings.search import document_value
 
@@ -112,7 +113,7 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
         raise Conflict(f"A {listing.status} listing cannot be edited"
                        + (" while a trade is pending." if listing.status == S.RESERVED else "."))
     currency = (data.get("price") or {}).get("currency")
-    if currency and currency != listing.price_currency and _has_live_offers(listing.id):
+    if currency and currency != listing.price_currency and hooks.currency_locked(listing.id):
         raise Conflict("The currency cannot change while offers on the listing are open.",
                        {"price": {"currency": ["Offers are open in " +
                                                listing.price_currency + "."]}})
@@ -140,15 +141,6 @@ def _commit_versioned() -> None:
             from None
 
 
-def _has_live_offers(listing_id: int) -> bool:
-    from marketplace.offers.models import Offer, OfferStatus
-
-    return db.session.scalar(select(Offer.id).where(
-        Offer.listing_id == listing_id,
-        Offer.status.in_([OfferStatus.PENDING.value, OfferStatus.ACCEPTED.value])).limit(1)
-    ) is not None
-
-
 def withdraw(listing_id: int, user: User) -> None:
     """DELETE: the listing is withdrawn (kept, gone from search). Idempotent."""
     listing = _own(listing_id, user)
@@ -159,7 +151,7 @@ def withdraw(listing_id: int, user: User) -> None:
                        + (": a trade is pending." if listing.status == S.RESERVED else "."))
     listing.status = S.WITHDRAWN.value
     listing.updated_at = utcnow()
-    _close_offers(listing.id)
+    hooks.closed(listing.id)
     _commit_versioned()
 
 
@@ -201,16 +193,10 @@ def release(listing: Listing) -> None:
 
 
 def mark_sold(listing: Listing) -> None:
-    """reserved -> sold; the listing's other open offers expire."""
+    """reserved -> sold; features told of closed listings react (offers expire)."""
     _transition(listing, S.RESERVED.value, S.SOLD.value, "The listing is not reserved.",
                 sold_at=utcnow())
-    _close_offers(listing.id)
-
-
-def _close_offers(listing_id: int) -> None:
-    from marketplace.offers.services import expire_for_listing
-
-    expire_for_listing(listing_id)
+    hooks.closed(listing.id)
 
 
 # ---- re-estimation -----------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import request
 
-from marketplace.auth.security import current_user, optional_user
-from marketplace.blueprint import Blueprint
+from marketplace.core.http.auth import current_user, optional_user
+from marketplace.core.http.blueprint import Blueprint
 from marketplace.listings import search, services
 from marketplace.listings.schemas import (
     ListingInputSchema,

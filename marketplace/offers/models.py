@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
 from marketplace.listings.models import Listing
 
 

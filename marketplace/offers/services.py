@@ -20,11 +20,11 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
-from marketplace import cursors
-from marketplace.auth.models import User
-from marketplace.dbtypes import utcnow
-from marketplace.errors import Conflict, Forbidden, NotFound
-from marketplace.extensions import db
+from marketplace.accounts.models import User
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, Forbidden, NotFound
+from marketplace.core.http import cursors
 from marketplace.listings import services as listings
 from marketplace.listings.models import ListingStatus
 from marketplace.offers.models import Offer, OfferKind, OfferStatus
@@ -195,6 +195,13 @@ def offer_for_purchase(offer_id: int, buyer_id: int, listing_id: int) -> Offer:
     if offer.purchase_deadline is None or offer.purchase_deadline <= utcnow():
         raise Conflict("The 24-hour purchase window of this accepted offer has closed.")
     return offer
+
+
+def has_open_offers(listing_id: int) -> bool:
+    """Pending or accepted offers exist on the listing (its currency must not change)."""
+    return db.session.scalar(select(Offer.id).where(
+        Offer.listing_id == listing_id,
+        Offer.status.in_([S.PENDING.value, S.ACCEPTED.value])).limit(1)) is not None
 
 
 def expire_for_listing(listing_id: int) -> int:

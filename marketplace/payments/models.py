@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
 
 
 class StripeEvent(db.Model):

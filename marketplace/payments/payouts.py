@@ -3,7 +3,7 @@
 ``schedule_payout`` is called by the trades feature when a trade completes, in the trade's own
 transaction: it writes the ``payouts`` row and an outbox record (``payout.requested``, queue
 ``payments``), so the payout exists if and only if the trade's completion committed. After
-commit the outbox handler enqueues ``workers.jobs.transfer_payout``, which calls ``transfer``:
+commit the outbox handler enqueues the ``transfer`` job (queue ``payments``):
 
 - seller with a connected account → a Stripe Transfer (``transfer_group`` ``trade-<id>``,
   idempotency key ``payout-<id>-transfer``) and status ``transferred``;
@@ -27,17 +27,22 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
+from rq import Retry
 from sqlalchemy import select, update
 
-from marketplace import outbox
-from marketplace.dbtypes import utcnow
-from marketplace.errors import Conflict, InvalidInput
-from marketplace.extensions import db
+from marketplace.core import jobs, outbox
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, InvalidInput
 from marketplace.payments import stripe_client
 from marketplace.payments.models import Payout, PayoutAccount, PayoutStatus
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
 
 log = logging.getLogger("marketplace.payments.payouts")
+
+TOPIC = "payout.requested"  # outbox topic: enqueue one payout's transfer
+# Stripe down: retry over ~1.5 h; after that the periodic ``reconcile`` takes over.
+TRANSFER_RETRY = Retry(max=6, interval=[10, 30, 120, 600, 1800, 3600])
 
 ACCOUNT_ID = re.compile(r"^acct_[A-Za-z0-9]{1,250}$")
 CURRENCY = re.compile(r"^[a-z]{3}$")
@@ -65,16 +70,15 @@ def schedule_payout(trade_id: int, seller_id: int, amount: int, currency: str,
                     status=PayoutStatus.PENDING.value, source_charge_id=source_charge_id)
     db.session.add(payout)
     db.session.flush()
-    outbox.write("payout.requested", {"payout_id": payout.id})
+    outbox.write(TOPIC, {"payout_id": payout.id})
     return payout
 
 
-@outbox.handler("payout.requested", queue="payments")
-def _requested(message: outbox.OutboxMessage) -> None:
-    from workers.jobs import transfer_payout  # workers import services: late import
-
-    # Raises if Redis is down: the outbox record stays unprocessed and is retried.
-    transfer_payout.delay(message.payload["payout_id"])
+def enqueue_transfer(message: outbox.OutboxMessage) -> None:
+    """The ``payout.requested`` outbox handler: enqueue ``transfer`` on the payments queue.
+    Raises if Redis is down: the outbox record stays unprocessed and is retried."""
+    jobs.enqueue(transfer, message.payload["payout_id"], queue="payments",
+                 retry=TRANSFER_RETRY)
 
 
 def transfer(payout_id: int) -> str:
@@ -124,8 +128,6 @@ def transfer(payout_id: int) -> str:
 
 def reconcile(grace: timedelta, limit: int = 1000) -> int:
     """Re-enqueue transfers for payouts still pending ``grace`` after their last change."""
-    from workers.jobs import transfer_payout
-
     cutoff = utcnow() - grace
     ids = db.session.scalars(
         select(Payout.id).where(Payout.status == PayoutStatus.PENDING.value,
@@ -139,7 +141,7 @@ def reconcile(grace: timedelta, limit: int = 1000) -> int:
     db.session.commit()
     for payout_id in ids:
         try:
-            transfer_payout.delay(payout_id)
+            jobs.enqueue(transfer, payout_id, queue="payments", retry=TRANSFER_RETRY)
         except Exception:
             log.warning("could not enqueue payout %s; next reconcile will", payout_id,
                         exc_info=True)
@@ -166,7 +168,7 @@ def set_payout_account(user_id: int, stripe_account_id: str) -> PayoutAccount:
     ).all()
     for payout in accrued:
         payout.status = PayoutStatus.PENDING.value
-        outbox.write("payout.requested", {"payout_id": payout.id})
+        outbox.write(TOPIC, {"payout_id": payout.id})
     db.session.commit()
     return account
 

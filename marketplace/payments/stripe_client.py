@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import stripe
 from flask import current_app
 
-from marketplace.errors import Conflict, PaymentRequired, ServiceUnavailable
+from marketplace.core.errors import Conflict, PaymentRequired, ServiceUnavailable
 
 log = logging.getLogger("marketplace.payments.stripe")
 

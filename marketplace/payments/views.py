@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import request
 
-from marketplace.auth.security import current_user
-from marketplace.blueprint import Blueprint
-from marketplace.errors import NotFound
+from marketplace.core.errors import NotFound
+from marketplace.core.http.auth import current_user
+from marketplace.core.http.blueprint import Blueprint
 from marketplace.payments import payouts, webhooks
 from marketplace.payments.schemas import PayoutAccountSchema, PayoutsSchema, WebhookAckSchema
 

@@ -12,9 +12,9 @@ Receiving (``POST /api/v1/payments/stripe/webhook``)
 Applying
     ``apply_event`` runs the type's handler and marks the event processed in one transaction,
     with the event row locked, so an event takes effect once however often it is delivered or
-    its outbox record is enqueued. Handlers are registered by the features that own the state::
+    its outbox record is enqueued. Handlers are registered at start-up by the features that own
+    the state (``register_event_handler(app, "payment_intent.succeeded", _paid)``)::
 
-        @webhooks.on("payment_intent.succeeded")
         def _paid(event: webhooks.WebhookEvent) -> None:
             trade = find_trade(event.object["metadata"]["trade_id"])
             if trade is None:
@@ -55,20 +55,21 @@ from datetime import timedelta
 from typing import Any
 
 import stripe
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import outbox
-from marketplace.dbtypes import utcnow
-from marketplace.errors import DomainError, ServiceUnavailable
-from marketplace.extensions import db
+from marketplace.core import outbox
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import DomainError, ServiceUnavailable
 from marketplace.payments.models import StripeEvent
 
 log = logging.getLogger("marketplace.payments.webhooks")
 
 TOLERANCE_SECONDS = 300
 MAX_DEFER = timedelta(hours=1)
+TOPIC = "stripe.event"  # outbox topic: apply one stored event
 
 
 class InvalidWebhook(DomainError):
@@ -89,19 +90,28 @@ class WebhookEvent:
 
 
 Handler = Callable[[WebhookEvent], None]
-_HANDLERS: dict[str, Handler] = {}
+HANDLERS_EXTENSION = "reloop.stripe_event_handlers"
 
 
-def on(event_type: str) -> Callable[[Handler], Handler]:
+def register_event_handler(app: Flask, event_type: str, func: Handler) -> None:
     """Register the handler applying events of ``event_type`` (one per type)."""
+    handlers = app.extensions.setdefault(HANDLERS_EXTENSION, {})
+    if event_type in handlers:
+        raise ValueError(f"two handlers for Stripe event type {event_type!r}")
+    handlers[event_type] = func
 
-    def decorator(func: Handler) -> Handler:
-        if event_type in _HANDLERS:
-            raise ValueError(f"two handlers for Stripe event type {event_type!r}")
-        _HANDLERS[event_type] = func
-        return func
 
-    return decorator
+def _handlers() -> dict[str, Handler]:
+    return current_app.extensions.get(HANDLERS_EXTENSION, {})
+
+
+def check(app: Flask) -> None:
+    """Fail loudly at start-up if an event type the app subscribes to
+    (``STRIPE_WEBHOOK_EVENTS``) has no handler."""
+    missing = sorted(set(app.config["STRIPE_WEBHOOK_EVENTS"])
+                     - app.extensions.get(HANDLERS_EXTENSION, {}).keys())
+    if missing:
+        raise RuntimeError(f"Stripe event types subscribed but not handled: {', '.join(missing)}")
 
 
 def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
@@ -141,7 +151,7 @@ def _object_id(payload: dict[str, Any]) -> str | None:
 def receive(payload: dict[str, Any]) -> tuple[StripeEvent, bool]:
     """Store a verified event once; return (row, created). Commits."""
     now = utcnow()
-    handled = payload["type"] in _HANDLERS
+    handled = payload["type"] in _handlers()
     record = StripeEvent(stripe_event_id=payload["id"], type=payload["type"][:128],
                          object_id=_object_id(payload), payload=payload, received_at=now,
                          processed_at=None if handled else now,
@@ -150,7 +160,7 @@ def receive(payload: dict[str, Any]) -> tuple[StripeEvent, bool]:
     try:
         db.session.flush()
         if handled:
-            outbox.write("stripe.event", {"stripe_event": record.id})
+            outbox.write(TOPIC, {"stripe_event": record.id})
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -175,7 +185,7 @@ def apply_event(record_id: int) -> bool:
     if record is None or record.processed_at is not None:
         return False
     now = utcnow()
-    handler = _HANDLERS.get(record.type)
+    handler = _handlers().get(record.type)
     if handler is None:  # handler unregistered since the event was stored
         record.processed_at, record.outcome = now, "ignored"
         return False
@@ -222,6 +232,6 @@ def apply_stored_events(object_id: str) -> int:
     return applied
 
 
-@outbox.handler("stripe.event", queue="payments")
-def _apply_from_outbox(message: outbox.OutboxMessage) -> None:
+
+def apply_from_outbox(message: outbox.OutboxMessage) -> None:
     apply_event(message.payload["stripe_event"])

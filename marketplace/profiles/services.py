@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from marketplace.auth.models import User
-from marketplace.errors import NotFound
-from marketplace.extensions import db
+from marketplace.accounts.models import User
+from marketplace.core.db import db
+from marketplace.core.errors import NotFound
 from marketplace.listings.models import Listing, ListingStatus
 from marketplace.trades import reviews
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marketplace.blueprint import Blueprint
+from marketplace.core.http.blueprint import Blueprint
 from marketplace.profiles import services
 from marketplace.profiles.schemas import PublicProfileSchema
 

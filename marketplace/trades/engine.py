@@ -20,12 +20,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from carbon.incentives import vouchers
-from marketplace.dbtypes import utcnow
-from marketplace.errors import Conflict, Forbidden, InvalidInput
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, Forbidden, InvalidInput
+from marketplace.core.money import min_charge
 from marketplace.listings import services as listings
 from marketplace.listings.models import Listing, ListingStatus
-from marketplace.money import min_charge
 from marketplace.payments import stripe_client
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
 from marketplace.trades import machine, settlement

@@ -1,10 +1,10 @@
 """verify-ledger's trade cross-check, against the trades table.
 
-Replaces the ledger's own check of the same name (which recomputes from the processed outbox
-records): for every trade that reached ``completed``, the users' credit must equal its frozen
-central avoided grams net of its refunds (before completion too: they are reversed when it
-completes; cumulative refunded share,
-rounded half up, as the ledger posts it). Trades whose ``trade.completed`` / ``trade.refunded``
+Registered by the trades feature beside the ledger's own checks (which recompute from the
+processed outbox records alone): for every trade that reached ``completed``, the users'
+credit must equal its frozen central avoided grams net of its refunds (before completion too:
+they are reversed when it completes; cumulative refunded share, rounded half up, as the
+ledger posts it). Trades whose ``trade.completed`` / ``trade.refunded``
 records are still pending are reported as waiting, not as mismatches. Credits for trade ids
 absent from the trades table (records written by other means, e.g. imports) are checked
 against their outbox records as before; with neither, they are a mismatch.
@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from carbon.ledger import verify
 from carbon.ledger.models import AccountKind, LedgerAccount, LedgerLine, LedgerTransaction
-from marketplace.extensions import db
-from marketplace.outbox import OutboxMessage
+from marketplace.core.db import db
+from marketplace.core.outbox import OutboxMessage
 from marketplace.trades.models import Trade, TradeRefund
 
 NAME = "credits to users equal completed trades' avoided emissions net of refunds"
@@ -43,7 +43,6 @@ def pending_trade_ids() -> set[int]:
                OutboxMessage.processed_at.is_(None)))}
 
 
-@verify.check(NAME)
 def credits_match_trades_table(section: verify.Section) -> None:
     from_trades = expected_from_trades()
     from_outbox, _ = verify.expected_from_outbox()

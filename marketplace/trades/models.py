@@ -19,8 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.dbtypes import BigIntPK, UTCDateTime, utcnow
-from marketplace.extensions import db
+from marketplace.core.db import db
+from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
+from marketplace.payments.stripe_client import trade_key
 
 
 class TradeStatus(enum.StrEnum):
@@ -120,8 +121,6 @@ class Trade(db.Model):
         return max(0, self.amount - self.platform_fee - self.at_price(self.refunded_amount))
 
     def stripe_key(self, action: str, n: int | None = None) -> str:
-        from marketplace.payments.stripe_client import trade_key
-
         return f"{trade_key(self.id, action, n)}-{self.key_salt}"
 
     def role_of(self, user_id: int) -> str | None:

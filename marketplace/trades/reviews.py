@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.auth.models import User
-from marketplace.dbtypes import utcnow
-from marketplace.errors import Conflict, NotFound
-from marketplace.extensions import db
+from marketplace.accounts.models import User
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, NotFound
 from marketplace.trades.models import Review, Trade
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.money import MAX_AMOUNT
+from marketplace.core.money import MAX_AMOUNT
 from marketplace.trades.models import TradeStatus
 
 

@@ -34,11 +34,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, or_, select
 
-from marketplace import cursors
-from marketplace.auth.models import User
-from marketplace.dbtypes import utcnow
-from marketplace.errors import Conflict, NotFound
-from marketplace.extensions import db
+from marketplace.accounts.models import User
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, NotFound
+from marketplace.core.http import cursors
 from marketplace.listings import services as listings
 from marketplace.offers.services import offer_for_purchase
 from marketplace.payments import webhooks

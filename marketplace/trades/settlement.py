@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from marketplace import outbox
-from marketplace.errors import Conflict, InvalidInput
-from marketplace.extensions import db
+from carbon.ledger import posting
+from marketplace.core import outbox
+from marketplace.core.db import db
+from marketplace.core.errors import Conflict, InvalidInput
 from marketplace.payments import payouts, stripe_client
 from marketplace.payments.models import Payout, PayoutStatus
 from marketplace.trades.models import Trade, TradeRefund
@@ -79,7 +80,7 @@ def schedule_payout(ctx: Context) -> None:
 def credit_carbon(ctx: Context) -> None:
     trade = ctx.trade
     trade.completed_at = ctx.now
-    outbox.write("trade.completed", {
+    outbox.write(posting.COMPLETED_TOPIC, {
         "trade_id": trade.id, "buyer_id": trade.buyer_id, "seller_id": trade.seller_id,
         "avoided_g": trade.avoided_g, "category": trade.category,
         "listing_id": trade.listing_id, "listing_title": trade.listing_title,
@@ -127,7 +128,7 @@ def reverse_carbon(ctx: Context) -> None:
 
 
 def write_reversal(trade: Trade, refund: TradeRefund) -> None:
-    outbox.write("trade.refunded", {
+    outbox.write(posting.REFUNDED_TOPIC, {
         "trade_id": trade.id, "refund_id": refund.stripe_refund_id,
         # The reversed share is refunded / charged (a discounted trade's full refund reverses
         # all of its credit).

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from marketplace.extensions import db
+from marketplace.core.db import db
 from marketplace.payments import webhooks
 from marketplace.trades import engine, settlement
 from marketplace.trades.models import Trade, TradeRefund, TradeStatus
@@ -44,7 +44,6 @@ def _details(event: webhooks.WebhookEvent, **extra: Any) -> dict[str, Any]:
     return {"stripe_event": event.id, **{k: v for k, v in extra.items() if v is not None}}
 
 
-@webhooks.on("payment_intent.succeeded")
 def payment_succeeded(event: webhooks.WebhookEvent) -> None:
     obj = event.object
     trade = _trade(obj.get("id"))
@@ -62,7 +61,6 @@ def payment_succeeded(event: webhooks.WebhookEvent) -> None:
         log.info("trade %s is %s: %s ignored", trade.id, trade.status, event.type)
 
 
-@webhooks.on("payment_intent.payment_failed")
 def payment_failed(event: webhooks.WebhookEvent) -> None:
     trade = _trade(event.object.get("id"))
     error = event.object.get("last_payment_error") or {}
@@ -71,7 +69,6 @@ def payment_failed(event: webhooks.WebhookEvent) -> None:
             event, reason=error.get("code") or error.get("message") or "payment_failed"))
 
 
-@webhooks.on("payment_intent.canceled")
 def payment_canceled(event: webhooks.WebhookEvent) -> None:
     trade = _trade(event.object.get("id"))
     if trade.status == TradeStatus.PENDING_PAYMENT.value:
@@ -79,7 +76,6 @@ def payment_canceled(event: webhooks.WebhookEvent) -> None:
                      details=_details(event, reason="canceled", payment_intent="canceled"))
 
 
-@webhooks.on("charge.refunded")
 def charge_refunded(event: webhooks.WebhookEvent) -> None:
     obj = event.object
     trade = _trade(obj.get("payment_intent"))
@@ -102,3 +98,11 @@ def charge_refunded(event: webhooks.WebhookEvent) -> None:
         engine.record(trade, "refund_reconciled", "stripe", _details(
             event, refund={"id": r["id"], "amount": amount},
             payout_reduced_by=row.payout_reduced_by if row.after_completion else None))
+
+
+EVENT_HANDLERS: dict[str, webhooks.Handler] = {
+    "payment_intent.succeeded": payment_succeeded,
+    "payment_intent.payment_failed": payment_failed,
+    "payment_intent.canceled": payment_canceled,
+    "charge.refunded": charge_refunded,
+}

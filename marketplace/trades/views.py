@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from marketplace.auth.security import current_user
-from marketplace.blueprint import Blueprint
+from marketplace.core.http.auth import current_user
+from marketplace.core.http.blueprint import Blueprint
 from marketplace.trades import reviews, services
 from marketplace.trades.models import Trade
 from marketplace.trades.schemas import (

@@ -8,7 +8,7 @@ Create Date: 2026-11-22 21:49:39.553109
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.dbtypes
+import marketplace.core.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -24,9 +24,9 @@ def upgrade():
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('topic', sa.String(length=64), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('enqueued_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('processed_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('enqueued_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('processed_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages'))
@@ -40,7 +40,7 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('display_name', sa.String(length=80), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
@@ -48,10 +48,10 @@ def upgrade():
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_used_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -65,8 +65,8 @@ def upgrade():
     sa.Column('kind', sa.String(length=64), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
     )

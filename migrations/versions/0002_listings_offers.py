@@ -13,7 +13,7 @@ Create Date: 2026-11-22 22:13:01.424465
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.dbtypes
+import marketplace.core.dbtypes
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -58,9 +58,9 @@ def upgrade():
     sa.Column('footprint_assumptions', sa.JSON(), nullable=False),
     sa.Column('matched_reference', sa.JSON(), nullable=True),
     sa.Column('suspension_reason', sa.Text(), nullable=True),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sold_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sold_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['seller_id'], ['users.id'], name=op.f('fk_listings_seller_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_listings'))
     )
@@ -84,11 +84,11 @@ def upgrade():
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('expires_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('purchase_deadline', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('purchase_deadline', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], name=op.f('fk_offers_buyer_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['listing_id'], ['listings.id'], name=op.f('fk_offers_listing_id_listings'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['parent_offer_id'], ['offers.id'], name=op.f('fk_offers_parent_offer_id_offers'), ondelete='SET NULL'),

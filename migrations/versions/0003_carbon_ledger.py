@@ -10,7 +10,7 @@ Chained on 0001 (0002, listings, is written in parallel; re-chained at merge).
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.dbtypes
+import marketplace.core.dbtypes
 
 
 # Journal transactions and lines are append-only: corrections are new reversing transactions.
@@ -47,8 +47,8 @@ def upgrade():
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('trade_id', sa.BigInteger(), nullable=True),
     sa.Column('meta', sa.JSON(), nullable=False),
-    sa.Column('occurred_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('posted_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('posted_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_transactions')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_transactions_idempotency_key'))
     )
@@ -61,7 +61,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('balance_g', sa.BigInteger(), nullable=True),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ledger_accounts_user_id_users'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_accounts')),
     sa.UniqueConstraint('code', name=op.f('uq_ledger_accounts_code')),

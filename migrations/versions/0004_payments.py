@@ -8,7 +8,7 @@ Create Date: 2026-11-22 22:07:55.524354
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.dbtypes
+import marketplace.core.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -26,8 +26,8 @@ def upgrade():
     sa.Column('type', sa.String(length=128), nullable=False),
     sa.Column('object_id', sa.String(length=255), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('received_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('processed_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stripe_events')),
@@ -48,9 +48,9 @@ def upgrade():
     sa.Column('response_status', sa.Integer(), nullable=True),
     sa.Column('response_body', sa.LargeBinary(), nullable=True),
     sa.Column('response_headers', sa.JSON(), nullable=True),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('locked_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idempotency_keys_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
     sa.UniqueConstraint('user_id', 'key', name='uq_idempotency_keys_user_id_key')
@@ -62,8 +62,8 @@ def upgrade():
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('stripe_account_id', sa.String(length=255), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payout_accounts_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_accounts')),
     sa.UniqueConstraint('user_id', name=op.f('uq_payout_accounts_user_id'))
@@ -78,8 +78,8 @@ def upgrade():
     sa.Column('stripe_transfer_id', sa.String(length=255), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['seller_id'], ['users.id'], name=op.f('fk_payouts_seller_id_users'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payouts')),
     sa.UniqueConstraint('trade_id', name=op.f('uq_payouts_trade_id'))

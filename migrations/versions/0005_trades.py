@@ -8,7 +8,7 @@ Create Date: 2026-11-22 22:37:33.967697
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.dbtypes
+import marketplace.core.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -42,17 +42,17 @@ def upgrade():
     sa.Column('carrier', sa.String(length=64), nullable=True),
     sa.Column('tracking_number', sa.String(length=128), nullable=True),
     sa.Column('dispute_reason', sa.Text(), nullable=True),
-    sa.Column('expires_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ship_by', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('confirm_by', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('due_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('review_deadline', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('paid_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('shipped_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ship_by', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('confirm_by', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_deadline', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('shipped_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], name=op.f('fk_trades_buyer_id_users'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['listing_id'], ['listings.id'], name=op.f('fk_trades_listing_id_listings'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['offer_id'], ['offers.id'], name=op.f('fk_trades_offer_id_offers'), ondelete='SET NULL'),
@@ -74,8 +74,8 @@ def upgrade():
     sa.Column('author_role', sa.String(length=8), nullable=False),
     sa.Column('rating', sa.SmallInteger(), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),
-    sa.Column('published_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_reviews_author_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['subject_id'], ['users.id'], name=op.f('fk_reviews_subject_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['trade_id'], ['trades.id'], name=op.f('fk_reviews_trade_id_trades'), ondelete='CASCADE'),
@@ -94,7 +94,7 @@ def upgrade():
     sa.Column('actor', sa.String(length=16), nullable=False),
     sa.Column('actor_id', sa.BigInteger(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['trade_id'], ['trades.id'], name=op.f('fk_trade_events_trade_id_trades'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_trade_events'))
     )
@@ -110,7 +110,7 @@ def upgrade():
     sa.Column('after_completion', sa.Boolean(), nullable=False),
     sa.Column('payout_reduced_by', sa.BigInteger(), nullable=False),
     sa.Column('platform_borne', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['trade_id'], ['trades.id'], name=op.f('fk_trade_refunds_trade_id_trades'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_trade_refunds')),
     sa.UniqueConstraint('stripe_refund_id', name=op.f('uq_trade_refunds_stripe_refund_id'))

@@ -8,7 +8,7 @@ Create Date: 2026-11-22 22:41:06.963907
 from alembic import op
 import sqlalchemy as sa
 
-import marketplace.dbtypes
+import marketplace.core.dbtypes
 
 
 # revision identifiers, used by Alembic.
@@ -26,12 +26,12 @@ def upgrade():
     sa.Column('trade_id', sa.BigInteger(), nullable=True),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
     sa.Column('counterparty_id', sa.BigInteger(), nullable=False),
-    sa.Column('occurred_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('amount_g', sa.BigInteger(), nullable=False),
     sa.Column('eligible', sa.Boolean(), nullable=False),
     sa.Column('flag', sa.String(length=32), nullable=True),
     sa.Column('rewards', sa.Integer(), nullable=False),
-    sa.Column('evaluated_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('evaluated_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incentive_evaluations')),
     sa.UniqueConstraint('transaction_id', 'user_id', name='uq_incentive_evaluations_transaction_id_user_id')
     )
@@ -45,8 +45,8 @@ def upgrade():
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('spent_points', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incentive_rules'))
     )
     op.create_table('points_transactions',
@@ -54,7 +54,7 @@ def upgrade():
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('meta', sa.JSON(), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_points_transactions')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_points_transactions_idempotency_key'))
     )
@@ -64,7 +64,7 @@ def upgrade():
     sa.Column('cost_points', sa.BigInteger(), nullable=False),
     sa.Column('reward', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reward_catalog_items'))
     )
     op.create_table('incentive_rule_versions',
@@ -76,10 +76,10 @@ def upgrade():
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('reward', sa.JSON(), nullable=False),
     sa.Column('caps', sa.JSON(), nullable=False),
-    sa.Column('valid_from', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('valid_to', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_from', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_to', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by', sa.BigInteger(), nullable=True),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['rule_id'], ['incentive_rules.id'], name=op.f('fk_incentive_rule_versions_rule_id_incentive_rules'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incentive_rule_versions')),
     sa.UniqueConstraint('rule_id', 'version', name='uq_incentive_rule_versions_rule_id_version')
@@ -89,7 +89,7 @@ def upgrade():
     sa.Column('code', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('balance', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_points_accounts_user_id_users'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_points_accounts')),
     sa.UniqueConstraint('code', name=op.f('uq_points_accounts_code')),
@@ -104,14 +104,14 @@ def upgrade():
     sa.Column('max_off', sa.BigInteger(), nullable=True),
     sa.Column('min_price', sa.BigInteger(), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=True),
-    sa.Column('expires_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('trade_id', sa.BigInteger(), nullable=True),
     sa.Column('discount', sa.BigInteger(), nullable=True),
     sa.Column('source', sa.String(length=64), nullable=False),
-    sa.Column('created_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('reserved_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('used_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reserved_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('used_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_vouchers_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vouchers')),
     sa.UniqueConstraint('code', name=op.f('uq_vouchers_code'))
@@ -133,10 +133,10 @@ def upgrade():
     sa.Column('voucher_id', sa.BigInteger(), nullable=True),
     sa.Column('source_transaction_id', sa.BigInteger(), nullable=False),
     sa.Column('trade_id', sa.BigInteger(), nullable=True),
-    sa.Column('occurred_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('issued_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', marketplace.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('issued_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', marketplace.core.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['rule_id'], ['incentive_rules.id'], name=op.f('fk_incentive_rewards_rule_id_incentive_rules'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['rule_version_id'], ['incentive_rule_versions.id'], name=op.f('fk_incentive_rewards_rule_version_id_incentive_rule_versions'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_incentive_rewards_user_id_users'), ondelete='CASCADE'),

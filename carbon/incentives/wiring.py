@@ -1,0 +1,16 @@
+"""Wiring of incentives: the API and the outbox handlers that evaluate and reverse rewards."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from carbon.incentives import batch, evaluate, reversal, views
+from marketplace.core import outbox
+from marketplace.core.http.api import api
+
+
+def register(app: Flask) -> None:
+    api.register_blueprint(views.blp)
+    outbox.register_handler(app, evaluate.TOPIC, batch.evaluate, queue="incentives",
+                            batch=True)
+    outbox.register_handler(app, reversal.TOPIC, reversal.reverse_record, queue="incentives")

@@ -1,0 +1,106 @@
+"""Accounts and tokens: registration, login, revocation, token lookup, admins."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.accounts.models import ApiToken, Role, User
+from marketplace.core import outbox
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, Unauthorized
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+BAD_CREDENTIALS = "Invalid email or password."
+REGISTERED_TOPIC = "user.registered"  # outbox topic: a new account (welcome notification)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def register(email: str, password: str, display_name: str, role: Role = Role.USER) -> User:
+    user = User(email=normalize_email(email), password_hash=_hasher.hash(password),
+                display_name=display_name.strip(), role=role.value)
+    db.session.add(user)
+    try:
+        db.session.flush()
+        outbox.write(REGISTERED_TOPIC, {"user_id": user.id})
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("An account with this email already exists.",
+                       {"email": ["Already registered."]}) from None
+    return user
+
+
+def check_password(email: str, password: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized(BAD_CREDENTIALS) from None
+    if user is None:
+        raise Unauthorized(BAD_CREDENTIALS)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    raw = secrets.token_urlsafe(32)
+    ttl = timedelta(days=current_app.config["TOKEN_TTL_DAYS"])
+    token = ApiToken(token_hash=hash_token(raw), user=user, expires_at=utcnow() + ttl)
+    db.session.add(token)
+    db.session.commit()
+    return raw, token
+
+
+def login(email: str, password: str) -> tuple[str, ApiToken]:
+    return issue_token(check_password(email, password))
+
+
+def resolve_token(raw: str) -> ApiToken | None:
+    """The live token for a bearer string, or None (unknown, revoked or expired)."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+        return None
+    return token
+
+
+def revoke(token: ApiToken, at: datetime | None = None) -> None:
+    token.revoked_at = at or utcnow()
+    db.session.commit()
+
+
+def create_or_promote_admin(email: str, password: str | None) -> tuple[User, bool]:
+    """Return (user, created). Promotes an existing user; creates one with ``password``."""
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is not None:
+        user.role = Role.ADMIN.value
+        if password:
+            user.password_hash = _hasher.hash(password)
+        db.session.commit()
+        return user, False
+    if not password:
+        raise ValueError("a password is needed to create a new admin")
+    return register(email, password, email.split("@")[0], role=Role.ADMIN), True
+
+
+def list_users(limit: int = 1000) -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.id).limit(limit)))

@@ -1,0 +1,93 @@
+"""HTTP API for accounts and tokens."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from marketplace.accounts import services
+from marketplace.accounts.schemas import (
+    LoginSchema,
+    NotificationSchema,
+    RegisterSchema,
+    TokenSchema,
+    UserSchema,
+)
+from marketplace.core.http.auth import current_token, current_user
+from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.limiter import client_address, limiter
+from marketplace.notifications import models as notifications
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and tokens")
+
+
+def _login_email() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return "login-email:" + (services.normalize_email(email) if isinstance(email, str) else "")
+
+
+def _per_email_limit() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_EMAIL"]
+
+
+def _per_address_limit() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ADDRESS"]
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_LIMIT_PER_ADDRESS"]
+
+
+@blp.route("/auth/register", methods=["POST"])
+@limiter.limit(_register_limit, key_func=lambda: "register-addr:" + client_address())
+@blp.arguments(RegisterSchema)
+@blp.response(201, UserSchema)
+@blp.errors(409, 429)
+def register(data):
+    """Create an account."""
+    return services.register(data["email"], data["password"], data["display_name"])
+
+
+@blp.route("/auth/tokens", methods=["POST"])
+@limiter.limit(_per_address_limit, key_func=lambda: "login-addr:" + client_address())
+@limiter.limit(_per_email_limit, key_func=_login_email,
+               deduct_when=lambda response: response.status_code == 401)
+@blp.arguments(LoginSchema)
+@blp.response(201, TokenSchema)
+@blp.errors(401, 429)
+def create_token(data):
+    """Log in: exchange email and password for a bearer token."""
+    raw, token = services.login(data["email"], data["password"])
+    return {"token": raw, "expires_at": token.expires_at}
+
+
+@blp.route("/auth/tokens/current", methods=["DELETE"])
+@blp.auth()
+@blp.response(204)
+def revoke_token():
+    """Log out: revoke the token used for this request."""
+    services.revoke(current_token())
+
+
+@blp.route("/users/me", methods=["GET"])
+@blp.auth()
+@blp.response(200, UserSchema)
+def me():
+    """The caller's profile."""
+    return current_user()
+
+
+@blp.route("/users/me/notifications", methods=["GET"])
+@blp.auth()
+@blp.response(200, NotificationSchema(many=True))
+def my_notifications():
+    """The caller's latest notifications, newest first."""
+    return notifications.for_user(current_user().id)
+
+
+@blp.route("/admin/users", methods=["GET"])
+@blp.auth(role="admin")
+@blp.response(200, UserSchema(many=True))
+def list_users():
+    """All users, oldest first (admin only)."""
+    return services.list_users()

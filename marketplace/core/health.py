@@ -1,0 +1,51 @@
+"""Liveness and readiness: ``GET /healthz``."""
+
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from sqlalchemy import text
+
+from marketplace.core.db import db
+from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.jobs import redis_connection
+
+log = logging.getLogger("marketplace.core.health")
+blp = Blueprint("health", __name__, description="Service health")
+
+
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "ok or unavailable"})
+    database = ma.fields.String(metadata={"description": "ok or down"})
+    queue = ma.fields.String(metadata={"description": "ok, inline (no Redis) or down"})
+
+
+def check() -> dict[str, str]:
+    result = {"status": "ok", "database": "ok", "queue": "inline"}
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        log.warning("database health check failed", exc_info=True)
+        db.session.rollback()
+        result["database"] = "down"
+    conn = redis_connection()
+    if conn is not None:
+        try:
+            conn.ping()
+            result["queue"] = "ok"
+        except Exception:
+            log.warning("redis health check failed", exc_info=True)
+            result["queue"] = "down"
+    if "down" in result.values():
+        result["status"] = "unavailable"
+    return result
+
+
+@blp.route("/healthz", methods=["GET"])
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema, description="A dependency is down")
+def healthz():
+    """Health of the API and its database and queue."""
+    result = check()
+    return result, (200 if result["status"] == "ok" else 503)

@@ -1,0 +1,77 @@
+"""Job enqueueing: the Redis connection, queues named by purpose, and the one enqueue path.
+
+With ``REDIS_URL`` unset (the embedded default) an enqueued job runs at once, in-process, in
+its own application context and database session. With it set, jobs go to Redis and separate
+``rq worker`` processes run them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+from rq import Queue, Retry
+
+log = logging.getLogger("marketplace.jobs")
+
+# Queues named by purpose (as Redash does), listed in the order a worker serves them.
+QUEUES: tuple[str, ...] = (
+    "ledger", "incentives", "payments", "notifications", "default", "periodic")
+
+DEFAULT_RETRY = Retry(max=5, interval=[5, 15, 60, 300, 900])
+
+
+def redis_connection(app=None) -> Redis | None:
+    app = app or current_app._get_current_object()
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    conn = app.extensions.get("reloop_redis")
+    if conn is None:
+        conn = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        app.extensions["reloop_redis"] = conn
+    return conn
+
+
+def get_queue(name: str, app=None) -> Queue:
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    conn = redis_connection(app)
+    if conn is None:
+        raise RuntimeError("REDIS_URL is not set: jobs run in-process")
+    return Queue(name, connection=conn)
+
+
+def is_inline(app=None) -> bool:
+    app = app or current_app._get_current_object()
+    return not app.config.get("REDIS_URL")
+
+
+def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default",
+            job_id: str | None = None, retry: Retry | None = DEFAULT_RETRY,
+            timeout: int = 300) -> str | None:
+    """Enqueue ``func(*args)`` and return the job id, or run it now when inline.
+
+    Raises when Redis is unreachable; callers that must not fail (the outbox) catch that.
+    """
+    app = current_app._get_current_object()
+    if is_inline(app):
+        run_inline(app, func, args)
+        return None
+    job = get_queue(queue, app).enqueue(
+        func, *args, job_id=job_id, retry=retry, job_timeout=timeout,
+        result_ttl=3600, failure_ttl=7 * 86400,
+    )
+    return job.id
+
+
+def run_inline(app, func: Callable[..., Any], args: tuple) -> None:
+    """Run a job in a fresh app context (and so a fresh DB session); log, never raise."""
+    try:
+        with app.app_context():
+            func(*args)
+    except Exception:
+        log.exception("inline job %s failed; the reconciler will retry it", func.__name__)

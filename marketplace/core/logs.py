@@ -1,0 +1,58 @@
+"""Structured JSON logs: one line per request, with a request id."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+access_log = logging.getLogger("marketplace.access")
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context() and not hasattr(record, "request_id"):
+            record.request_id = getattr(g, "request_id", None)
+        return True
+
+
+def configure(level: str) -> None:
+    """JSON lines on stderr for the root logger (idempotent)."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_reloop", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        ))
+        handler.addFilter(_RequestIdFilter())
+        handler._reloop = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
+        response.headers["X-Request-ID"] = request_id
+        started = getattr(g, "request_started", None)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+        access_log.info("request", extra={
+            "method": request.method, "path": request.path, "status": response.status_code,
+            "duration_ms": duration_ms, "request_id": request_id,
+            "remote_addr": request.remote_addr,
+        })
+        return response

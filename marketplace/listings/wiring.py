@@ -1,0 +1,14 @@
+"""Wiring of listings and search: the API and ``flask carbon reestimate``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from carbon.commands import carbon_cli
+from marketplace.core.http.api import api
+from marketplace.listings import cli, views
+
+
+def register(app: Flask) -> None:
+    api.register_blueprint(views.blp)
+    carbon_cli.add_command(cli.reestimate)

@@ -1,0 +1,1 @@
+"""Offers and counter-offers on listings."""

@@ -1,0 +1,108 @@
+"""``/api/v1/carbon``: account, entries, summary; admins see any account."""
+
+from datetime import UTC, datetime
+
+from marketplace.accounts.models import User
+from marketplace.accounts.services import Role
+from marketplace.core.db import db
+from marketplace.core.outbox import OutboxMessage
+from tests.carbon.ledger.helpers import PASSWORD, completion, make_users, refund
+from tests.factories import assert_error_shape, login
+
+
+def _headers(client, app, user_id):
+
+    with app.app_context():
+        email = db.session.get(User, user_id).email
+    return login(client, email, PASSWORD)
+
+
+def _setup(app, drain_jobs, trades=3):
+    with app.app_context():
+        me, other = make_users(2)
+        for i in range(1, trades + 1):
+            completion(i, me, other, 1000 * i, category="laptop" if i % 2 else "smartphone",
+                       title=f"Item {i}", completed_at=datetime(2026, i, 10, tzinfo=UTC))
+        db.session.commit()
+    drain_jobs()
+    return me, other
+
+
+def test_account_shows_balance_credited_trades_and_pending(client, app, drain_jobs):
+    me, other = _setup(app, drain_jobs)
+    headers = _headers(client, app, me)
+    with app.app_context():  # a completion whose credit has not run yet
+        db.session.add(OutboxMessage(topic="trade.completed", payload={
+            "trade_id": 99, "buyer_id": other, "seller_id": me, "avoided_g": 801}))
+        db.session.commit()
+    body = client.get("/api/v1/carbon/account", headers=headers).get_json()
+    assert body["balance_g"] == 3000 and body["balance_kgco2e"] == 3.0
+    assert body["credited_trades"] == 3
+    assert body["pending_g"] == 400 and body["pending_kgco2e"] == 0.4  # seller's half
+    assert body["as_of"].endswith("+00:00")
+
+
+def test_account_of_a_new_user_is_empty(client, app):
+    with app.app_context():
+        (me,) = make_users(1)
+    body = client.get("/api/v1/carbon/account", headers=_headers(client, app, me)).get_json()
+    assert body["balance_g"] == 0 and body["credited_trades"] == 0 and body["pending_g"] == 0
+
+
+def test_entries_page_with_a_cursor(client, app, drain_jobs):
+    me, _ = _setup(app, drain_jobs)
+    with app.app_context():
+        refund(3, "re_9", 50, 100)
+        db.session.commit()
+    drain_jobs()
+    headers = _headers(client, app, me)
+    first = client.get("/api/v1/carbon/entries?limit=2", headers=headers).get_json()
+    assert [e["kind"] for e in first["entries"]] == ["reversal", "credit"]
+    rev, credit = first["entries"]
+    assert rev["amount_g"] == -750 and rev["trade_id"] == 3 and rev["listing_title"] == "Item 3"
+    assert credit["amount_g"] == 1500 and credit["category"] == "laptop"
+    assert credit["occurred_at"].startswith("2026-03-10")
+    second = client.get(f"/api/v1/carbon/entries?limit=2&cursor={first['next_cursor']}",
+                        headers=headers).get_json()
+    assert [e["trade_id"] for e in second["entries"]] == [2, 1]
+    assert second["next_cursor"] is None
+    assert_error_shape(client.get("/api/v1/carbon/entries?limit=0", headers=headers), 422)
+
+
+def test_summary_per_month_and_category_with_equivalents(client, app, drain_jobs):
+    me, _ = _setup(app, drain_jobs)
+    headers = _headers(client, app, me)
+    body = client.get("/api/v1/carbon/summary?from=2026-01-01&to=2026-04-01",
+                      headers=headers).get_json()
+    assert [p["net_g"] for p in body["periods"]] == [500, 1000, 1500]
+    assert body["periods"][0]["start"].startswith("2026-01-01")
+    assert body["net_g"] == 3000
+    assert {c["category"]: c["net_g"] for c in body["by_category"]} == {
+        "laptop": 2000, "smartphone": 1000}
+    car = next(e for e in body["equivalents"] if e["key"] == "car_km")
+    assert car["value"] == round(3000 / car["factor_g_per_unit"], 1)
+    assert all(e["source"] and e["factor"] for e in body["equivalents"])
+    weeks = client.get("/api/v1/carbon/summary?from=2026-02-01&to=2026-03-01&granularity=week",
+                       headers=headers).get_json()
+    assert sum(p["net_g"] for p in weeks["periods"]) == 1000 and len(weeks["periods"]) == 5
+    assert_error_shape(client.get("/api/v1/carbon/summary?from=2026-05-01&to=2026-01-01",
+                                  headers=headers), 422)
+    assert_error_shape(client.get("/api/v1/carbon/summary?granularity=day", headers=headers),
+                       422)
+
+
+def test_only_admins_see_other_accounts(client, app, drain_jobs):
+    me, other = _setup(app, drain_jobs)
+    with app.app_context():
+        (admin,) = make_users(1, role=Role.ADMIN)
+    url = f"/api/v1/admin/carbon/accounts/{other}"
+    assert_error_shape(client.get(url), 401)
+    assert_error_shape(client.get(url, headers=_headers(client, app, me)), 403)
+    admin_headers = _headers(client, app, admin)
+    body = client.get(url, headers=admin_headers).get_json()
+    assert body["user_id"] == other and body["balance_g"] == 3000
+    entries = client.get(url + "/entries", headers=admin_headers).get_json()["entries"]
+    assert len(entries) == 3
+    assert_error_shape(client.get("/api/v1/admin/carbon/accounts/999999",
+                                  headers=admin_headers), 404)
+    assert_error_shape(client.get("/api/v1/carbon/account"), 401)

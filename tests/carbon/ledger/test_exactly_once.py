@@ -1,0 +1,142 @@
+"""Exactly once, with real processes: PostgreSQL, Redis and ``rq worker`` subprocesses."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from carbon.ledger.models import LedgerTransaction
+from marketplace.app import create_app
+from marketplace.core import outbox
+from marketplace.core.db import db
+from marketplace.core.jobs import enqueue, get_queue
+from marketplace.core.outbox import OutboxMessage
+from tests.carbon.ledger.helpers import (
+    assert_ledger_ok,
+    balance,
+    completion,
+    line_count,
+    make_users,
+)
+from tests.factories import REDIS_URL
+
+pytestmark = pytest.mark.services
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _env(**extra) -> dict:
+    return {**os.environ, "SECRET_KEY": "test-secret", "LOG_LEVEL": "WARNING", **extra}
+
+
+def _worker(*args: str, **extra) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=_env(**extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _rq_worker(worker_class="AppWorker") -> subprocess.Popen:
+    return _worker("-m", "rq.cli", "worker", "--burst", "-w", f"workers.worker.{worker_class}",
+                   "-u", REDIS_URL, "ledger")
+
+
+def _finish(proc: subprocess.Popen, timeout=180) -> None:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-3000:]
+
+
+def _trades(n: int, users: list[int], start: int = 1) -> dict[int, int]:
+    """Write ``n`` completions (commit every 500); return the expected balance per user."""
+    expected = dict.fromkeys(users, 0)
+    for i in range(start, start + n):
+        buyer, seller = users[i % len(users)], users[(i * 7 + 1) % len(users)]
+        grams = 1000 + i % 997
+        completion(i, buyer, seller, grams)
+        expected[buyer] += (grams + 1) // 2
+        expected[seller] += grams // 2
+        if i % 500 == 0:
+            db.session.commit()
+    db.session.commit()
+    return expected
+
+
+def _ledger_pending() -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.topic.like("trade.%"), OutboxMessage.processed_at.is_(None)))
+
+
+def _assert_exact(expected: dict[int, int], trades: int) -> None:
+    db.session.rollback()
+    assert _ledger_pending() == 0
+    assert {u: balance(u) for u in expected} == expected
+    assert db.session.scalar(select(func.count()).select_from(LedgerTransaction)) == trades
+    assert line_count() == 3 * trades
+    assert_ledger_ok()
+
+
+def test_same_record_enqueued_ten_times_is_credited_once(app_ctx):
+
+    users = make_users(2)
+    expected = _trades(1, users)
+    message_id = db.session.scalar(select(OutboxMessage.id)
+                                   .where(OutboxMessage.topic == "trade.completed"))
+    for _ in range(9):  # ten in all with the one enqueued after commit
+        enqueue(outbox.process, [message_id], queue="ledger")
+    assert get_queue("ledger").count == 10
+    _finish(_rq_worker())
+    _assert_exact(expected, 1)
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "carbon",
+                             "verify-ledger"], cwd=ROOT, env=_env(), capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and "ledger OK" in result.stdout, result.stdout + result.stderr
+
+
+def test_worker_killed_mid_batch_then_reconciled(app, app_ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_BATCH_SIZE", 100)
+    users = make_users(4)
+    expected = _trades(1200, users)  # 12 jobs of 100 on the ledger queue
+    worker = _worker("-m", "tests.carbon.ledger.slow_worker", SLOW_BATCH_SECONDS="0.4")
+    deadline = time.monotonic() + 120
+    while _ledger_pending() > 1200 - 200 and time.monotonic() < deadline:
+        db.session.rollback()
+        time.sleep(0.05)
+    os.killpg(worker.pid, signal.SIGKILL)  # in the middle of a later batch's transaction
+    worker.wait(30)
+    db.session.rollback()
+    left = _ledger_pending()
+    assert 0 < left < 1200, left
+    # The reconciler re-enqueues what is left (grace 0); a fresh worker drains everything,
+    # including the dead worker's queued jobs, which are now partly duplicates.
+    assert outbox.reconcile(timedelta(seconds=0)) >= left  # (+ the users' welcome notes)
+    _finish(_rq_worker())
+    _assert_exact(expected, 1200)
+
+
+def test_trades_complete_while_redis_is_down(app_config, app, app_ctx):
+
+    users = make_users(3)
+    down = create_app({**app_config, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    with down.app_context():
+        expected = _trades(300, users)  # commits succeed; enqueueing fails quietly
+        assert _ledger_pending() == 300
+    db.session.rollback()
+    assert outbox.reconcile(timedelta(seconds=60)) == 0  # within the grace period
+    assert outbox.reconcile(timedelta(seconds=0)) >= 300  # Redis is back: the reconciler
+    _finish(_rq_worker())
+    _assert_exact(expected, 300)
+
+
+def test_two_workers_drain_the_same_backlog(app, app_ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_BATCH_SIZE", 100)
+    users = make_users(6)  # few accounts: the two workers' batches share every one
+    expected = _trades(3000, users)
+    assert outbox.reconcile(timedelta(seconds=0)) >= 3000  # every record enqueued twice
+    workers = [_rq_worker("AppSimpleWorker"), _worker("-m", "workers", "--burst", "ledger")]
+    for proc in workers:
+        _finish(proc)
+    _assert_exact(expected, 3000)

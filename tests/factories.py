@@ -1,0 +1,73 @@
+"""Test helpers: users, tokens, listings and the error-shape assertion (no fixtures here)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from marketplace.accounts import services as auth_services
+
+REDIS_URL = os.environ.get("REDIS_URL")
+
+
+def register(client, email=None, password="correct horse battery", name="Tester"):
+    email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+    resp = client.post("/api/v1/auth/register",
+                       json={"email": email, "password": password, "display_name": name})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def login(client, email, password="correct horse battery") -> dict:
+    resp = client.post("/api/v1/auth/tokens", json={"email": email, "password": password})
+    assert resp.status_code == 201, resp.get_json()
+    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
+
+
+
+def assert_error_shape(resp, code: int) -> dict:
+    assert resp.status_code == code, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert set(body) == {"code", "status", "message", "errors"}, body
+    assert body["code"] == code
+    assert isinstance(body["status"], str) and body["status"]
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["errors"], dict)
+    return body
+
+
+def make_user(client, name="Tester") -> tuple[dict, dict]:
+    user = register(client, name=name)
+    return user, login(client, user["email"])
+
+
+def make_admin(client, app) -> dict:
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    with app.app_context():
+        auth_services.create_or_promote_admin(email, "correct horse battery")
+    return login(client, email)
+
+
+def listing_body(**overrides) -> dict:
+    body = {
+        "title": "iPhone 13 128GB, battery 88%",
+        "description": "Always in a case. Charger not included.",
+        "category": "smartphone",
+        "brand": "Apple",
+        "model": "iPhone 13",
+        "storage_gb": 128,
+        "release_year": 2024,
+        "condition": "good",
+        "battery_health_pct": 88,
+        "price": {"amount": 39000, "currency": "EUR"},
+        "photos": ["https://img.example.com/a.jpg"],
+        "location": {"city": "Lyon", "country": "FR"},
+    }
+    body.update(overrides)
+    return body
+
+
+def create_listing(client, headers, **overrides) -> dict:
+    resp = client.post("/api/v1/listings", json=listing_body(**overrides), headers=headers)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()

@@ -1,0 +1,165 @@
+"""Offers: the state machine, expiry on read, write and by the periodic job."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.listings import services as listings
+from marketplace.listings.models import Listing
+from marketplace.offers.models import Offer
+from tests.factories import assert_error_shape, create_listing, make_user
+from workers import jobs
+from workers.schedule import PERIODIC
+
+
+@pytest.fixture
+def deal(client):
+    seller, s = make_user(client, "Seller")
+    buyer, b = make_user(client, "Buyer")
+    listing = create_listing(client, s)
+    return {"seller": seller, "s": s, "buyer": buyer, "b": b, "listing": listing}
+
+
+def offer(client, deal, amount=30000, headers=None):
+    resp = client.post(f"/api/v1/listings/{deal['listing']['id']}/offers",
+                       json={"amount": amount}, headers=headers or deal["b"])
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def act(client, offer_id, action, headers, **body):
+    return client.post(f"/api/v1/offers/{offer_id}/{action}", json=body or None,
+                       headers=headers)
+
+
+def age(app, offer_id, hours):
+    with app.app_context():
+        db.session.execute(update(Offer).where(Offer.id == offer_id).values(
+            expires_at=utcnow() - timedelta(hours=hours)))
+        db.session.commit()
+
+
+def test_make_offer(client, deal):
+    body = offer(client, deal)
+    assert body["listing_id"] == deal["listing"]["id"]
+    assert body["buyer_id"] == deal["buyer"]["id"] and body["seller_id"] == deal["seller"]["id"]
+    assert body["amount"] == 30000 and body["currency"] == "EUR"
+    assert body["status"] == "pending" and body["kind"] == "offer"
+    assert body["expires_at"] > body["created_at"]
+
+
+@pytest.mark.parametrize("amount", [0, -1, 1.5, "100", None])
+def test_offer_amount_is_validated(client, deal, amount):
+    resp = client.post(f"/api/v1/listings/{deal['listing']['id']}/offers",
+                       json={"amount": amount}, headers=deal["b"])
+    assert "amount" in assert_error_shape(resp, 422)["errors"]
+
+
+def test_illegal_offers_say_why(client, app, deal):
+    url = f"/api/v1/listings/{deal['listing']['id']}/offers"
+    body = assert_error_shape(client.post(url, json={"amount": 1}, headers=deal["s"]), 409)
+    assert "own listing" in body["message"]
+    assert_error_shape(client.post(url, json={"amount": 1}), 401)
+    assert_error_shape(client.post("/api/v1/listings/999999/offers", json={"amount": 1},
+                                   headers=deal["b"]), 404)
+
+    with app.app_context():
+        listings.reserve(db.session.get(Listing, deal["listing"]["id"]))
+        db.session.commit()
+    body = assert_error_shape(client.post(url, json={"amount": 1}, headers=deal["b"]), 409)
+    assert "reserved" in body["message"]
+    client.delete(f"/api/v1/listings/{deal['listing']['id']}", headers=deal["s"])
+
+
+def test_accept_by_the_seller_opens_a_24h_purchase_window(client, deal):
+    o = offer(client, deal)
+    assert_error_shape(act(client, o["id"], "accept", deal["b"]), 403)
+    resp = act(client, o["id"], "accept", deal["s"])
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["status"] == "accepted"
+    assert body["purchase_deadline"] > body["accepted_at"]
+    for action in ("accept", "decline", "withdraw"):
+        msg = assert_error_shape(act(client, o["id"], action, deal["s"] if action != "withdraw"
+                                     else deal["b"]), 409)["message"]
+        assert "accepted" in msg
+
+
+def test_decline_and_withdraw(client, deal):
+    o1, o2 = offer(client, deal), offer(client, deal, 31000)
+    assert act(client, o1["id"], "decline", deal["s"]).get_json()["status"] == "declined"
+    assert_error_shape(act(client, o2["id"], "withdraw", deal["s"]), 403)
+    assert act(client, o2["id"], "withdraw", deal["b"]).get_json()["status"] == "withdrawn"
+    body = assert_error_shape(act(client, o2["id"], "accept", deal["s"]), 409)
+    assert "withdrawn" in body["message"]
+
+
+def test_counter_offer_flow(client, deal):
+    o = offer(client, deal, 30000)
+    assert_error_shape(act(client, o["id"], "counter", deal["b"], amount=35000), 403)
+    assert "amount" in assert_error_shape(
+        act(client, o["id"], "counter", deal["s"], amount=0), 422)["errors"]
+    resp = act(client, o["id"], "counter", deal["s"], amount=35000)
+    assert resp.status_code == 201
+    c = resp.get_json()
+    assert c["kind"] == "counter" and c["parent_offer_id"] == o["id"]
+    assert c["amount"] == 35000 and c["buyer_id"] == deal["buyer"]["id"]
+    assert client.get(f"/api/v1/offers/{o['id']}", headers=deal["b"]).get_json()["status"] \
+        == "countered"
+    assert_error_shape(act(client, c["id"], "counter", deal["s"], amount=34000), 409)
+    # The buyer answers a counter; the seller cannot accept their own counter.
+    assert_error_shape(act(client, c["id"], "accept", deal["s"]), 403)
+    assert act(client, c["id"], "accept", deal["b"]).get_json()["status"] == "accepted"
+
+
+def test_expired_offer_cannot_be_accepted_even_before_the_job_runs(client, app, deal):
+    o = offer(client, deal)
+    age(app, o["id"], 1)
+    seen = client.get(f"/api/v1/offers/{o['id']}", headers=deal["b"]).get_json()
+    assert seen["status"] == "expired"
+    body = assert_error_shape(act(client, o["id"], "accept", deal["s"]), 409)
+    assert "expired" in body["message"]
+    # The failed write recorded the expiry.
+    with app.app_context():
+        assert db.session.get(Offer, o["id"]).status == "expired"
+
+
+def test_periodic_job_marks_lapsed_offers(client, app, deal):
+
+    assert any(p.func is jobs.expire_offers for p in PERIODIC)
+    o1, o2 = offer(client, deal), offer(client, deal, 31000)
+    age(app, o1["id"], 2)
+    with app.app_context():
+        assert jobs.expire_offers() == 1
+        assert db.session.get(Offer, o1["id"]).status == "expired"
+        assert db.session.get(Offer, o2["id"]).status == "pending"
+
+
+def test_list_my_offers_by_role_and_status(client, app, deal):
+    o1, o2, o3 = offer(client, deal, 1), offer(client, deal, 2), offer(client, deal, 3)
+    act(client, o2["id"], "decline", deal["s"])
+    age(app, o3["id"], 1)
+
+    def ids(query, headers):
+        resp = client.get(f"/api/v1/offers?{query}", headers=headers)
+        assert resp.status_code == 200, resp.get_json()
+        return [i["id"] for i in resp.get_json()["items"]]
+
+    assert ids("role=buyer", deal["b"]) == [o3["id"], o2["id"], o1["id"]]
+    assert ids("role=seller", deal["b"]) == []
+    assert ids("role=seller", deal["s"]) == [o3["id"], o2["id"], o1["id"]]
+    assert ids("role=buyer&status=pending", deal["b"]) == [o1["id"]]
+    assert ids("status=expired", deal["s"]) == [o3["id"]]
+    assert ids("status=declined", deal["s"]) == [o2["id"]]
+    _, stranger = make_user(client)
+    assert ids("", stranger) == []
+    assert_error_shape(client.get(f"/api/v1/offers/{o1['id']}", headers=stranger), 404)
+    page = client.get("/api/v1/offers?limit=2", headers=deal["b"]).get_json()
+    rest = client.get(f"/api/v1/offers?limit=2&cursor={page['next_cursor']}",
+                      headers=deal["b"]).get_json()
+    assert [i["id"] for i in page["items"] + rest["items"]] == [o3["id"], o2["id"], o1["id"]]
+    assert rest["next_cursor"] is None
+    assert "role" in assert_error_shape(
+        client.get("/api/v1/offers?role=admin", headers=deal["b"]), 422)["errors"]

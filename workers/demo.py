@@ -1,0 +1,108 @@
+"""``make run``: serve the API with a local Stripe (localstripe), so the whole trade flow works
+offline.
+
+Unless ``STRIPE_API_BASE`` is already set (then the configured Stripe is used as is), this
+starts ``python -m localstripe`` on port 8420 (or a free port when 8420 is taken), registers
+its webhook to ``http://127.0.0.1:$PORT/api/v1/payments/stripe/webhook`` with a demo signing
+secret, points the app at it, serves, and stops localstripe on exit. localstripe keeps its
+state in one pickle file in the system temp directory, shared by every instance on the
+machine; the demo starts it ``--from-scratch``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+from werkzeug.serving import run_simple
+
+from marketplace.app import create_app
+from marketplace.core.config import from_env
+from marketplace.core.jobs import is_inline
+from workers.schedule import run_inline_ticker
+
+DEMO_KEY = "sk_test_reloop_demo"
+DEMO_SECRET = "whsec_reloop_demo"
+PREFERRED_PORT = 8420
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _call(method: str, url: str, data: dict | None = None) -> int:
+    body = urllib.parse.urlencode(data).encode() if data else None
+    req = urllib.request.Request(url, data=body, method=method,
+                                 headers={"Authorization": f"Bearer {DEMO_KEY}"})
+    with urllib.request.urlopen(req, timeout=2) as resp:
+        return resp.status
+
+
+def start_localstripe(app_port: int) -> tuple[subprocess.Popen, str]:
+    port = PREFERRED_PORT if _port_free(PREFERRED_PORT) else _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port),
+                             "--from-scratch"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit("localstripe exited at start-up")
+        try:
+            if _call("GET", f"{url}/v1/customers") == 200:
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.terminate()
+                raise SystemExit("localstripe did not start within 30 s") from None
+            time.sleep(0.2)
+    hook = f"http://127.0.0.1:{app_port}/api/v1/payments/stripe/webhook"
+    _call("POST", f"{url}/_config/webhooks/reloop", {"url": hook, "secret": DEMO_SECRET})
+    return proc, url
+
+
+def main() -> None:
+    port = from_env()["PORT"]
+    proc = None
+    # Stopped with SIGTERM too (not only Ctrl+C): exit through ``finally`` to stop localstripe.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if not os.environ.get("STRIPE_API_BASE"):
+        if importlib.util.find_spec("localstripe") is None:
+            print("localstripe is not installed (pip install -e '.[dev]'): payments disabled")
+        else:
+            proc, url = start_localstripe(port)
+            os.environ.update(STRIPE_API_BASE=url, STRIPE_API_KEY=DEMO_KEY,
+                              STRIPE_WEBHOOK_SECRET=DEMO_SECRET)
+            print(f"localstripe on {url} (key {DEMO_KEY}); webhook registered to "
+                  f"http://127.0.0.1:{port}/api/v1/payments/stripe/webhook")
+    try:
+        app = create_app()
+        if is_inline(app):
+            run_inline_ticker(app, threading.Event())
+        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -36,6 +36,7 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ci:
 	bash .ci/run

@@ -22,7 +22,7 @@ from marketplace.accounts import wiring as accounts
 from marketplace.core import config as config_module
 from marketplace.core import db as database
 from marketplace.core import errors, health, logs, outbox
-from marketplace.core.http import cors
+from marketplace.core.http import cors, etag
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import limiter
 from marketplace.listings import wiring as listings
@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.register(app, api)
     logs.init_app(app)
     cors.init_app(app)
+    etag.init_app(app)
 
     api.register_blueprint(health.blp)
     carbon_commands.register(app)

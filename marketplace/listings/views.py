@@ -50,6 +50,7 @@ def search_listings(args):
 
 @blp.route("/listings/<int:listing_id>", methods=["GET"])
 @blp.doc(security=_OPTIONAL_AUTH)
+@blp.conditional()
 @blp.response(200, ListingSchema, headers=_ETAG_HEADER)
 @blp.errors(404)
 def get_listing(listing_id):

@@ -12,7 +12,6 @@ the caller's rollback leaves nothing half-written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,22 +28,12 @@ from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
 from marketplace.trades import machine, settlement
-from marketplace.trades.models import Trade, TradeEvent, TradeRefund
+from marketplace.trades.context import Context
+from marketplace.trades.models import Trade, TradeEvent
 
 
 class PaymentArrived(Exception):
     """Cancelling the PaymentIntent showed it had succeeded: the trade is paid instead."""
-
-
-@dataclass
-class Context:
-    trade: Trade
-    transition: machine.Transition
-    actor: str
-    actor_id: int | None
-    details: dict[str, Any]
-    now: datetime = field(default_factory=utcnow)
-    refund: TradeRefund | None = None
 
 
 def verb(name: str) -> str:

@@ -6,8 +6,6 @@ transition's transaction, like every effect.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import func, select
 
 from carbon.ledger import posting
@@ -16,10 +14,8 @@ from marketplace.core.db import db
 from marketplace.core.errors import Conflict, InvalidInput
 from marketplace.payments import payouts, stripe_client
 from marketplace.payments.models import Payout, PayoutStatus
+from marketplace.trades.context import Context
 from marketplace.trades.models import Trade, TradeRefund
-
-if TYPE_CHECKING:
-    from marketplace.trades.engine import Context
 
 
 def refund_full(ctx: Context) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import flask_smorest
 from flask_smorest.error_handler import ErrorSchema
 
+from marketplace.core.http import etag
 from marketplace.core.http.auth import token_auth
 from marketplace.core.http.idempotency import idempotent
 
@@ -52,5 +53,17 @@ class Blueprint(flask_smorest.Blueprint):
             func = token_auth.login_required(role=role)(func)
             func = self.doc(security=[{"bearerAuth": []}])(func)
             return self.errors(*((401, 403) if role else (401,)))(func)
+
+        return decorator
+
+    def conditional(self) -> Callable:
+        """ETag on the 200 response and 304 for a matching ``If-None-Match`` (core.http.etag);
+        documents both. Place it below ``auth()`` and above ``arguments()`` / ``response()``."""
+
+        def decorator(func):
+            func = etag.conditional(func)
+            func = self.doc(parameters=[etag.IF_NONE_MATCH_DOC])(func)
+            return self.alt_response(304, description="Not modified (If-None-Match matched)")(
+                func)
 
         return decorator

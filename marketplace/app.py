@@ -22,7 +22,7 @@ from marketplace.accounts import wiring as accounts
 from marketplace.core import config as config_module
 from marketplace.core import db as database
 from marketplace.core import errors, health, logs, outbox
-from marketplace.core.http import cors, etag
+from marketplace.core.http import cors, docs_assets, etag
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import limiter
 from marketplace.listings import wiring as listings
@@ -63,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     etag.init_app(app)
 
     api.register_blueprint(health.blp)
+    app.register_blueprint(docs_assets.blp)
     carbon_commands.register(app)
     app.cli.add_command(cli.seed)
     for feature in FEATURES:

@@ -28,12 +28,3 @@ class LoginSchema(ma.Schema):
 class TokenSchema(ma.Schema):
     token = ma.fields.String(dump_only=True)
     expires_at = ma.fields.AwareDateTime(dump_only=True)
-
-
-class NotificationSchema(ma.Schema):
-    id = ma.fields.Integer()
-    kind = ma.fields.String()
-    title = ma.fields.String()
-    body = ma.fields.String()
-    created_at = ma.fields.AwareDateTime()
-    read_at = ma.fields.AwareDateTime(allow_none=True)

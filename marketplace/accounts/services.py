@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +18,7 @@ from marketplace.core import outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Unauthorized
+from marketplace.core.http import pagination
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both paths take the same time.
@@ -102,5 +104,6 @@ def create_or_promote_admin(email: str, password: str | None) -> tuple[User, boo
     return register(email, password, email.split("@")[0], role=Role.ADMIN), True
 
 
-def list_users(limit: int = 1000) -> list[User]:
-    return list(db.session.scalars(select(User).order_by(User.id).limit(limit)))
+def list_users(limit: int, cursor: str | None) -> dict[str, Any]:
+    """Every user, oldest first, one page."""
+    return pagination.id_page(select(User), User.id, limit, cursor, descending=False)

@@ -7,7 +7,6 @@ from flask import current_app, request
 from marketplace.accounts import services
 from marketplace.accounts.schemas import (
     LoginSchema,
-    NotificationSchema,
     RegisterSchema,
     TokenSchema,
     UserSchema,
@@ -15,7 +14,7 @@ from marketplace.accounts.schemas import (
 from marketplace.core.http.auth import current_token, current_user
 from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.limiter import client_address, limiter
-from marketplace.notifications import models as notifications
+from marketplace.core.http.pagination import PageArgsSchema, page_schema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and tokens")
 
@@ -77,17 +76,11 @@ def me():
     return current_user()
 
 
-@blp.route("/users/me/notifications", methods=["GET"])
-@blp.auth()
-@blp.response(200, NotificationSchema(many=True))
-def my_notifications():
-    """The caller's latest notifications, newest first."""
-    return notifications.for_user(current_user().id)
-
-
 @blp.route("/admin/users", methods=["GET"])
 @blp.auth(role="admin")
-@blp.response(200, UserSchema(many=True))
-def list_users():
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, page_schema(UserSchema))
+@blp.errors(422)
+def list_users(args):
     """All users, oldest first (admin only)."""
-    return services.list_users()
+    return services.list_users(args["limit"], args.get("cursor"))

@@ -238,9 +238,8 @@ API_SETTINGS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-    "OPENAPI_REDOC_PATH": "/redoc",
-    "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+    # Served by the app itself (core.http.docs_assets): the docs work offline.
+    "OPENAPI_SWAGGER_UI_URL": "/api/docs-assets/",
     "API_SPEC_OPTIONS": {
         "info": {"description": "Circular-electronics marketplace with personal carbon accounts."},
         "components": {

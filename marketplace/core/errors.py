@@ -86,6 +86,13 @@ def register(app: Flask, api) -> None:
             raise error
         return handle(InvalidInput("A number in the request is out of range."))
 
+    @app.after_request
+    def _retry_after_only_on_429_and_503(response):
+        # Rate-limit headers ride on every response; Retry-After means "wait" only on these.
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     app.register_error_handler(DomainError, handle)
     app.register_error_handler(OverflowError, out_of_range)
     app.register_error_handler(DataError, out_of_range)

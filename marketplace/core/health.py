@@ -44,8 +44,12 @@ def check() -> dict[str, str]:
 
 @blp.route("/healthz", methods=["GET"])
 @blp.response(200, HealthSchema)
-@blp.alt_response(503, schema=HealthSchema, description="A dependency is down")
+@blp.alt_response(503, schema=HealthSchema, description="A dependency is down",
+                  headers={"Retry-After": {"description": "Seconds to wait before retrying",
+                                           "schema": {"type": "integer"}}})
 def healthz():
     """Health of the API and its database and queue."""
     result = check()
-    return result, (200 if result["status"] == "ok" else 503)
+    if result["status"] == "ok":
+        return result, 200
+    return result, 503, {"Retry-After": "5"}

@@ -8,24 +8,11 @@ from marshmallow import ValidationError, validate, validates_schema
 from carbon.estimator import validate_fields
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
 from carbon.schemas import EstimateSchema
-from marketplace.core.money import ISO_4217, MAX_AMOUNT
+from marketplace.core.money import MAX_AMOUNT
+from marketplace.core.money_schemas import CurrencyField, MoneyInSchema, MoneySchema
 from marketplace.listings.models import DEVICE_FIELDS, ListingStatus
 
 MAX_PHOTOS = 12
-
-
-class CurrencyField(ma.fields.String):
-    def __init__(self, **kwargs):
-        super().__init__(validate=validate.OneOf(
-            sorted(ISO_4217), error="Not an ISO 4217 currency code (e.g. EUR, USD, CNY)."),
-            metadata={"description": "ISO 4217 currency code", "example": "EUR"}, **kwargs)
-
-
-class PriceSchema(ma.Schema):
-    amount = ma.fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT),
-        metadata={"description": "Integer amount in minor units (cents), > 0"})
-    currency = CurrencyField(required=True)
 
 
 class LocationSchema(ma.Schema):
@@ -53,7 +40,7 @@ class ListingInputSchema(ma.Schema):
     release_year = ma.fields.Integer(allow_none=True, strict=True)
     condition = ma.fields.String(required=True, validate=validate.OneOf(CONDITIONS))
     battery_health_pct = _device_number()
-    price = ma.fields.Nested(PriceSchema, required=True)
+    price = ma.fields.Nested(MoneyInSchema, required=True)
     photos = ma.fields.List(
         ma.fields.URL(schemes={"https"}, require_tld=True, validate=validate.Length(max=2048)),
         validate=validate.Length(max=MAX_PHOTOS),
@@ -92,7 +79,7 @@ class ListingSchema(ma.Schema):
     release_year = ma.fields.Integer(allow_none=True)
     condition = ma.fields.String()
     battery_health_pct = ma.fields.Float(allow_none=True)
-    price = ma.fields.Nested(PriceSchema)
+    price = ma.fields.Nested(MoneySchema)
     photos = ma.fields.List(ma.fields.String())
     location = ma.fields.Nested(LocationSchema, allow_none=True)
     footprint = ma.fields.Nested(EstimateSchema)

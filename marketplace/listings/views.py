@@ -33,6 +33,7 @@ def _with_etag(listing, status: int = 200):
 
 @blp.route("/listings", methods=["POST"])
 @blp.auth()
+@blp.idempotent()
 @blp.arguments(ListingInputSchema)
 @blp.response(201, ListingSchema, headers=_ETAG_HEADER)
 def create_listing(data):

@@ -1,13 +1,12 @@
-"""In-app notifications, written by background jobs from outbox records."""
+"""The notifications table: one in-app notification per row."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.core import outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
 
@@ -23,24 +22,3 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-
-
-def notify(user_id: int, kind: str, title: str, body: str = "") -> Notification:
-    note = Notification(user_id=user_id, kind=kind, title=title, body=body)
-    db.session.add(note)
-    return note
-
-
-def for_user(user_id: int, limit: int = 50) -> list[Notification]:
-    return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user_id)
-        .order_by(Notification.id.desc()).limit(limit)
-    ))
-
-
-def welcome(message: outbox.OutboxMessage) -> None:
-    notify(
-        message.payload["user_id"], "welcome", "Welcome to Reloop",
-        "Every used device you buy or sell here counts the carbon its resale saves. "
-        "Your personal carbon account fills up with each completed trade.",
-    )

@@ -6,8 +6,10 @@ from flask import Flask
 
 from marketplace.accounts.services import REGISTERED_TOPIC
 from marketplace.core import outbox
-from marketplace.notifications import models
+from marketplace.core.http.api import api
+from marketplace.notifications import services, views
 
 
 def register(app: Flask) -> None:
-    outbox.register_handler(app, REGISTERED_TOPIC, models.welcome, queue="notifications")
+    api.register_blueprint(views.blp)
+    outbox.register_handler(app, REGISTERED_TOPIC, services.welcome, queue="notifications")

@@ -1,4 +1,6 @@
-"""flask-smorest Blueprint with auth and documented error responses in one decorator."""
+"""flask-smorest Blueprint with auth, idempotency, conditional GETs and documented error
+responses, each in one decorator; every operation gets an ``operationId`` (the view's name in
+camelCase) and its documented headers (rate limits, ``Retry-After``, ``Idempotent-Replayed``)."""
 
 from __future__ import annotations
 
@@ -25,24 +27,78 @@ _DESCRIPTIONS = {
 }
 
 
+_RETRY_AFTER = {"Retry-After": {
+    "description": "Seconds to wait before retrying", "schema": {"type": "integer"}}}
+_RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {"description": "Requests allowed in the current window",
+                          "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current window",
+                              "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "Unix time at which the window resets",
+                          "schema": {"type": "integer"}},
+}
+_REPLAYED = {"Idempotent-Replayed": {
+    "description": "`true` when this is the stored response of an earlier request with the "
+                   "same Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}}
+_IDEMPOTENT_MARK = "x-idempotent"
+_RATE_LIMITED_MARK = "x-rate-limited"
+
+
+def operation_id(endpoint: str) -> str:
+    first, *rest = endpoint.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
 class Blueprint(flask_smorest.Blueprint):
     def errors(self, *codes: int) -> Callable:
-        """Document the error responses a view can return (standard error shape)."""
+        """Document the error responses a view can return (standard error shape); 429 and
+        503 with ``Retry-After``."""
 
         def decorator(func):
             for code in codes:
-                func = self.alt_response(code, schema=ErrorSchema,
+                headers = _RETRY_AFTER if code in (429, 503) else None
+                func = self.alt_response(code, schema=ErrorSchema, headers=headers,
                                          description=_DESCRIPTIONS[code])(func)
             return func
 
         return decorator
+
+    def rate_limited(self) -> Callable:
+        """Document a view's rate limit: its 429, and the X-RateLimit-* headers of its
+        successful responses."""
+
+        def decorator(func):
+            return self.doc(**{_RATE_LIMITED_MARK: True})(self.errors(429)(func))
+
+        return decorator
+
+    def register_views_in_doc(self, api, app, spec, *, name, parameters):
+        """Give every operation an ``operationId`` and the headers its marks call for."""
+        for endpoint, info in self._docs.items():
+            for method, op in info.items():
+                if method == "parameters":
+                    continue
+                manual = op.setdefault("manual_doc", {})
+                manual.setdefault("operationId", operation_id(endpoint))
+                headers = {}
+                if manual.pop(_IDEMPOTENT_MARK, False):
+                    headers.update(_REPLAYED)
+                if manual.pop(_RATE_LIMITED_MARK, False):
+                    headers.update(_RATE_LIMIT_HEADERS)
+                if headers:
+                    responses = manual.setdefault("responses", {})
+                    for code in op.get("success_status_codes") or [200]:
+                        entry = responses.setdefault(code, {})
+                        entry.setdefault("headers", {}).update(headers)
+        super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
 
     def idempotent(self) -> Callable:
         """Honour the ``Idempotency-Key`` header (core.http.idempotency); document it and
         its 409 (in progress) and 422 (key reused for another request). Place it below
         ``auth()`` and above ``arguments()`` / ``response()``."""
         def decorator(func):
-            return self.errors(409, 422)(idempotent(func))
+            func = self.doc(**{_IDEMPOTENT_MARK: True})(idempotent(func))
+            return self.errors(409, 422)(func)
 
         return decorator
 

@@ -162,8 +162,7 @@ def _answer(existing: IdempotencyKey, fp: str) -> Response:
             "This Idempotency-Key was already used for a different request.",
             {HEADER: ["Reused with another method, path or body."]})
     if existing.status != COMPLETED:
-        raise Conflict("A request with this Idempotency-Key is in progress; retry later.",
-                       headers={"Retry-After": "1"})
+        raise Conflict("A request with this Idempotency-Key is in progress; retry later.")
     response = Response(existing.response_body or b"", status=existing.response_status,
                         headers=existing.response_headers or {})
     response.headers[REPLAYED_HEADER] = "true"

@@ -120,7 +120,7 @@ def test_admin_endpoint_refuses_user_and_anonymous(client, app):
     admin_headers = login(client, "plain@example.com", "a new admin password")
     resp = client.get("/api/v1/admin/users", headers=admin_headers)
     assert resp.status_code == 200
-    assert [u["role"] for u in resp.get_json()] == ["admin"]
+    assert [u["role"] for u in resp.get_json()["items"]] == ["admin"]
 
 
 def test_create_admin_creates_new_account(client, app):
@@ -187,7 +187,7 @@ def test_welcome_notification_is_written_by_a_job(client, drain_jobs):
     headers = login(client, "welcome@example.com")
     drain_jobs()
     notes = client.get("/api/v1/users/me/notifications", headers=headers).get_json()
-    assert [n["kind"] for n in notes] == ["welcome"]
+    assert [n["kind"] for n in notes["items"]] == ["welcome"] and notes["next_cursor"] is None
     assert user["id"]
 
 
@@ -199,3 +199,26 @@ def test_registrations_per_address_are_rate_limited(client, app, monkeypatch):
         "email": "burst9@example.com", "password": "correct horse battery", "display_name": "B"})
     assert_error_shape(resp, 429)
     assert int(resp.headers["Retry-After"]) > 0
+
+
+def test_admin_user_list_pages_with_opaque_cursors(client, app):
+    for i in range(3):
+        register(client, f"page{i}@example.com")
+    runner = app.test_cli_runner()
+    runner.invoke(args=["users", "create-admin", "pager@example.com", "--password-stdin"],
+                  input="pager admin password\n")
+    headers = login(client, "pager@example.com", "pager admin password")
+    first = client.get("/api/v1/admin/users?limit=2", headers=headers).get_json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    seen = [u["id"] for u in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = client.get(f"/api/v1/admin/users?limit=2&cursor={cursor}",
+                          headers=headers).get_json()
+        seen += [u["id"] for u in page["items"]]
+        cursor = page["next_cursor"]
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) >= 4
+    bad = client.get("/api/v1/admin/users?cursor=not*a*cursor", headers=headers)
+    assert_error_shape(bad, 422)
+    forged = client.get("/api/v1/admin/users?cursor=WzEsMl0", headers=headers)  # [1,2]
+    assert_error_shape(forged, 422)

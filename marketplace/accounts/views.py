@@ -41,9 +41,13 @@ def _register_limit() -> str:
 @limiter.limit(_register_limit, key_func=lambda: "register-addr:" + client_address())
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
-@blp.errors(409, 429)
+@blp.errors(409)
+@blp.rate_limited()
 def register(data):
-    """Create an account."""
+    """Create an account.
+
+    No `Idempotency-Key` here: there is no caller to scope a key to, and a retry is answered
+    409 for the same email."""
     return services.register(data["email"], data["password"], data["display_name"])
 
 
@@ -53,9 +57,12 @@ def register(data):
                deduct_when=lambda response: response.status_code == 401)
 @blp.arguments(LoginSchema)
 @blp.response(201, TokenSchema)
-@blp.errors(401, 429)
+@blp.errors(401)
+@blp.rate_limited()
 def create_token(data):
-    """Log in: exchange email and password for a bearer token."""
+    """Log in: exchange email and password for a bearer token.
+
+    No `Idempotency-Key` here (anonymous): a retry issues another token, each revocable."""
     raw, token = services.login(data["email"], data["password"])
     return {"token": raw, "expires_at": token.expires_at}
 

@@ -1,8 +1,7 @@
 """Periodic jobs: thin wrappers that take ids (or nothing) and call one service.
 
-The jobs that features enqueue themselves (applying outbox records, payout transfers,
-re-estimating listings) are the services' own functions, enqueued through
-``marketplace.core.jobs.enqueue``.
+The jobs that features enqueue themselves (outbox drains, payout transfers, re-estimating
+listings) are the services' own functions, enqueued through ``marketplace.core.jobs``.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ def _grace() -> timedelta:
 
 @job("periodic", timeout=600)
 def reconcile_outbox() -> int:
-    return outbox.reconcile(_grace())
+    return outbox.reconcile_due()
 
 
 @job("periodic", timeout=600)

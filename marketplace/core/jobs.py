@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -66,6 +67,46 @@ def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default",
         result_ttl=3600, failure_ttl=7 * 86400,
     )
     return job.id
+
+
+COALESCE_TTL_SECONDS = 30
+
+
+def _coalesce_key(key: str) -> str:
+    return f"reloop:coalesce:{key}"
+
+
+def enqueue_coalesced(func: Callable[..., Any], *args: Any, queue: str, key: str,
+                      force: bool = False, timeout: int = 300) -> str | None:
+    """Enqueue ``func(*args)`` unless a job under ``key`` is already waiting (``force``:
+    enqueue anyway). The job calls ``clear_coalesced(key)`` before it starts its work, so
+    anything requested after that point gets a job of its own. The mark expires after
+    ``COALESCE_TTL_SECONDS`` in case its job was lost. Inline: runs now."""
+    app = current_app._get_current_object()
+    if is_inline(app):
+        run_inline(app, func, args)
+        return None
+    conn = redis_connection(app)
+    if not conn.set(_coalesce_key(key), "1", nx=True, ex=COALESCE_TTL_SECONDS) and not force:
+        return None
+    return enqueue(func, *args, queue=queue, retry=None, timeout=timeout)
+
+
+def clear_coalesced(key: str) -> None:
+    conn = redis_connection()
+    if conn is not None:
+        conn.delete(_coalesce_key(key))
+
+
+def enqueue_at(when: datetime, func: Callable[..., Any], *args: Any, queue: str,
+               timeout: int = 300) -> None:
+    """Run ``func(*args)`` at ``when`` (RQ's scheduler, which ``python -m workers`` runs).
+    Inline: nothing is scheduled; the periodic reconciler picks the work up."""
+    app = current_app._get_current_object()
+    if is_inline(app):
+        return
+    get_queue(queue, app).enqueue_at(when, func, *args, job_timeout=timeout,
+                                     result_ttl=3600, failure_ttl=7 * 86400)
 
 
 def run_inline(app, func: Callable[..., Any], args: tuple) -> None:

@@ -1,19 +1,27 @@
 """Transactional outbox: side effects that must not be lost.
 
 A service calls ``write(topic, payload)`` inside the transaction that changes state; the record
-commits or rolls back with it. Right after commit the records are enqueued (``dispatch``); a
-periodic reconciler re-enqueues any left behind (Redis down, worker killed). ``process`` applies
-a record's handler and marks it processed in one transaction, with the row locked, so each
-record takes effect exactly once however often it is enqueued.
+commits or rolls back with it. Right after commit a drain of the topic's queue is requested
+(coalesced: one waiting drain per queue); drains claim due records in batches with ``FOR UPDATE
+SKIP LOCKED``, apply them and mark them processed in one transaction, so each record takes
+effect exactly once however often drains run (``processing`` has the details). A periodic
+reconciler requests drains for anything left behind (Redis down, worker killed).
 
-Topics registered with ``batch=True`` (the carbon ledger) take a faster path: a whole job's
-records are locked at once (``FOR UPDATE SKIP LOCKED``), applied by one call of the handler
-with set-based SQL, marked processed and committed together. If that fails, the batch is rolled
-back and its records are applied one by one, so one bad record does not block the others.
+Topics registered with ``batch=True`` (the carbon ledger, rule evaluation) give their handler a
+whole run of records at once, for set-based SQL.
 """
 
 from marketplace.core.outbox.models import OutboxMessage
-from marketplace.core.outbox.processing import dispatch, init_app, pending_count, process, reconcile
+from marketplace.core.outbox.processing import (
+    dispatch,
+    drain,
+    init_app,
+    pending_count,
+    process,
+    reconcile,
+    reconcile_due,
+    request_drain,
+)
 from marketplace.core.outbox.registry import (
     Handler,
     Registry,
@@ -28,6 +36,6 @@ from marketplace.core.outbox.registry import (
 
 __all__ = [
     "Handler", "OutboxMessage", "Registry", "batch_size", "check", "declare_writes", "dispatch",
-    "init_app", "pending_count", "process", "reconcile", "register_handler", "registry", "write",
-    "write_many",
+    "drain", "init_app", "pending_count", "process", "reconcile", "reconcile_due",
+    "register_handler", "registry", "request_drain", "write", "write_many",
 ]

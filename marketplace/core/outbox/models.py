@@ -20,13 +20,18 @@ class OutboxMessage(db.Model):
         Index("ix_outbox_messages_pending", "created_at",
               postgresql_where=text("processed_at IS NULL"),
               sqlite_where=text("processed_at IS NULL")),
+        # What a drain claims: a queue's topics, oldest first, among unprocessed records.
+        Index("ix_outbox_messages_due", "topic", "id",
+              postgresql_where=text("processed_at IS NULL"),
+              sqlite_where=text("processed_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     topic: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Not retried before this (a failed record's backoff); NULL: due now.
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)

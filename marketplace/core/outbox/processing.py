@@ -1,15 +1,34 @@
-"""Enqueueing, applying and reconciling outbox records (exactly once per record)."""
+"""Draining, applying and reconciling outbox records (exactly once per record).
+
+Jobs drain rather than carry: after a commit that wrote records, a *drain* of each queue
+concerned is requested (``request_drain``), coalesced so that at most one is waiting per queue
+however many commits ask. A drain claims up to ``OUTBOX_BATCH_SIZE`` due records of its
+queue's topics, oldest first, ``FOR UPDATE SKIP LOCKED`` (so several workers share a backlog
+without waiting on each other), applies them in one transaction and repeats until the queue is
+empty or its time budget is spent. A trickle and a backlog take the same batched path, and the
+number of jobs in flight does not set the number of transactions.
+
+Applying: consecutive records of one topic form a run; a batch topic's run goes to its handler
+in one call, other topics record by record, all in the claim's transaction, then every record
+is marked processed and the transaction commits. If anything fails, the claim is rolled back
+and its records are applied one at a time, each in its own transaction; a record that still
+fails keeps ``attempts`` and ``last_error`` and is not retried before ``available_at`` (an
+exponential backoff); a drain is scheduled for then (RQ's scheduler), and the reconciler
+catches anything left behind (Redis down, worker killed mid-batch: its locks die with its
+connection and the records are claimed again).
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections import defaultdict
+import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from flask import Flask
-from sqlalchemy import BigInteger, any_, event, select, update
+from flask import Flask, current_app
+from sqlalchemy import BigInteger, any_, event, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -21,9 +40,13 @@ from marketplace.core.outbox.registry import batch_size, handlers, install
 
 log = logging.getLogger("marketplace.outbox")
 
+DRAIN_SECONDS = 60.0  # a drain hands over to a fresh job after this long (job timeout: 300 s)
+BACKOFF_SECONDS = (5, 15, 60, 300, 900, 3600)
+
 
 def init_app(app: Flask) -> None:
-    """Give ``app`` an empty registry; enqueue what a transaction wrote once it commits."""
+    """Give ``app`` an empty registry; request drains for what a transaction wrote once it
+    commits."""
     install(app)
     for name, listener in (("after_flush", _after_flush), ("after_commit", _after_commit),
                            ("after_soft_rollback", _after_rollback)):
@@ -31,67 +54,65 @@ def init_app(app: Flask) -> None:
             event.listen(Session, name, listener)
 
 
+def queue_topics(queue: str) -> list[str]:
+    return sorted(topic for topic, h in handlers().items() if h.queue == queue)
+
+
+def _drain_key(queue: str) -> str:
+    return f"outbox-drain:{queue}"
+
+
+def request_drain(queue: str, *, force: bool = False) -> None:
+    """Have a drain of ``queue`` run soon: enqueued unless one is already waiting (``force``:
+    enqueue anyway). Never raises: what is not drained now is drained by the reconciler."""
+    try:
+        jobs.enqueue_coalesced(drain, queue, queue=queue, key=_drain_key(queue), force=force)
+    except Exception:
+        log.warning("could not request a drain of queue %s; the reconciler will", queue,
+                    exc_info=True)
+
+
 def dispatch(message_ids: Iterable[tuple[int, str]]) -> None:
-    """Enqueue processing jobs for (id, topic) pairs, one batch job per queue.
+    """After a commit: request a drain of each queue that (id, topic) pairs belong to."""
+    for queue in sorted({handlers()[topic].queue for _, topic in message_ids}):
+        request_drain(queue)
 
-    Never raises: a record that could not be enqueued is picked up by the reconciler.
-    """
 
-    by_queue: dict[str, list[int]] = defaultdict(list)
-    for message_id, topic in message_ids:
-        by_queue[handlers()[topic].queue].append(message_id)
-    size = batch_size()
-    for queue, ids in by_queue.items():
-        for start in range(0, len(ids), size):
-            chunk = sorted(ids[start:start + size])
-            try:
-                jobs.enqueue(process, chunk, queue=queue)
-            except Exception:
-                log.warning("could not enqueue outbox records %s; the reconciler will",
-                            chunk, exc_info=True)
+def drain(queue: str) -> int:
+    """Apply the due records of ``queue``'s topics, a claim at a time, until none is left or
+    ``DRAIN_SECONDS`` have passed (then another drain is requested). Returns how many were
+    applied. Failures are recorded on their records, never raised."""
+    jobs.clear_coalesced(_drain_key(queue))
+    topics = queue_topics(queue)
+    if not topics:
+        return 0
+    size, deadline, applied = batch_size(), time.monotonic() + DRAIN_SECONDS, 0
+    while True:
+        claimed, done = _apply_claim(_due(topics), size)
+        applied += done
+        if claimed < size:
+            break
+        if time.monotonic() > deadline:
+            request_drain(queue, force=True)
+            break
+    _schedule_retry(queue, topics)
+    return applied
 
 
 def process(message_ids: list[int]) -> int:
-    """Apply each unprocessed record once; return how many were applied.
-
-    Records of batch topics are applied together in one transaction (``_process_batch``); the
-    others, and any batch that failed, get one transaction per record. On PostgreSQL rows are
-    locked with SKIP LOCKED, so a record being applied by another worker is skipped (it will be
-    done, or, if that worker dies, released and retried). A failing record does not stop the
-    others; the first error is re-raised at the end so the job is retried.
-    """
-    applied = 0
-    first_error: Exception | None = None
+    """Apply these records if still unprocessed, whatever their backoff; return how many were
+    applied. The first failure is re-raised once all were tried (tests and manual replays)."""
     ids = sorted(set(message_ids))
-    batch_topics = [topic for topic, h in handlers().items() if h.batch]
-    if batch_topics and ids:
-        try:
-            done = _process_batch(ids, batch_topics)
-        except Exception:
-            db.session.rollback()
-            log.warning("outbox batch of %d records failed; applying them one by one",
-                        len(ids), exc_info=True)
-            done = set()
-        applied += len(done)
-        ids = [i for i in ids if i not in done]
-        if done and ids:
-            # Only what is still pending goes through the slow path (one query, no lock).
-            pending = set(db.session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.processed_at.is_(None))))
-            db.session.rollback()
-            ids = [i for i in ids if i in pending]
-    for message_id in ids:
-        try:
-            if _process_one(message_id):
-                applied += 1
-        except Exception as exc:
-            db.session.rollback()
-            _record_failure(message_id, exc)
-            first_error = first_error or exc
-    if first_error is not None:
-        raise first_error
+    if not ids:
+        return 0
+    _, applied = _apply_claim(_id_in(ids), len(ids), raise_errors=True)
     return applied
+
+
+def _due(topics: list[str]):
+    now = utcnow()
+    return (OutboxMessage.topic.in_(topics)
+            & or_(OutboxMessage.available_at.is_(None), OutboxMessage.available_at <= now))
 
 
 def _id_in(ids: list[int]):
@@ -101,93 +122,135 @@ def _id_in(ids: list[int]):
     return OutboxMessage.id.in_(ids)
 
 
-def _process_batch(ids: list[int], topics: list[str]) -> set[int]:
-    """Lock the unprocessed records of ``topics`` among ``ids`` (skipping any locked by another
-    worker), apply them in runs of one topic, mark them processed and commit once."""
+def _apply_claim(condition: Any, limit: int, *, raise_errors: bool = False) -> tuple[int, int]:
+    """Claim up to ``limit`` unprocessed records matching ``condition`` and apply them in one
+    transaction (falling back to one transaction per record); return (claimed, applied)."""
     rows = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload,
                OutboxMessage.created_at)
-        .where(_id_in(ids), OutboxMessage.processed_at.is_(None),
-               OutboxMessage.topic.in_(topics))
-        .order_by(OutboxMessage.id)
+        .where(OutboxMessage.processed_at.is_(None), condition)
+        .order_by(OutboxMessage.id).limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     if not rows:
         db.session.rollback()
-        return set()
-    # Consecutive runs keep id order across topics (a refund after its trade's completion).
+        return 0, 0
+    try:
+        _apply(rows)
+        db.session.execute(
+            update(OutboxMessage).where(_id_in([r.id for r in rows]))
+            .values(processed_at=utcnow(), attempts=OutboxMessage.attempts + 1))
+        db.session.commit()
+        return len(rows), len(rows)
+    except Exception:
+        db.session.rollback()
+        if len(rows) > 1:
+            log.warning("outbox claim of %d records failed; applying them one by one",
+                        len(rows), exc_info=True)
+    applied, first_error = 0, None
+    for row in rows:
+        try:
+            if _apply_one(row.id):
+                applied += 1
+        except Exception as exc:
+            db.session.rollback()
+            _record_failure(row.id, exc)
+            first_error = first_error or exc
+    if first_error is not None and raise_errors:
+        raise first_error
+    return len(rows), applied
+
+
+def _apply(rows: list[Any]) -> None:
+    """Apply claimed records in id order: runs of one topic (a refund stays after its trade's
+    completion); a batch topic's run in one call of its handler."""
     for topic, run in itertools.groupby(rows, key=lambda r: r.topic):
-        handlers()[topic].func(list(run))
-    done = [r.id for r in rows]
-    db.session.execute(
-        update(OutboxMessage).where(_id_in(done))
-        .values(processed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
-    )
-    db.session.commit()
-    return set(done)
+        h = handlers()[topic]
+        if h.batch:
+            h.func(list(run))
+        else:
+            for record in run:
+                h.func(record)
 
 
-def _process_one(message_id: int) -> bool:
-    message = db.session.scalars(
-        select(OutboxMessage)
+def _apply_one(message_id: int) -> bool:
+    row = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload,
+               OutboxMessage.created_at)
         .where(OutboxMessage.id == message_id, OutboxMessage.processed_at.is_(None))
-        .with_for_update(skip_locked=True)
-    ).first()
-    if message is None:
+        .with_for_update(skip_locked=True)).first()
+    if row is None:
         db.session.rollback()
         return False
-    h = handlers()[message.topic]
-    if h.batch:
-        h.func([message])
-    else:
-        h.func(message)
-    message.processed_at = utcnow()
-    message.attempts += 1
+    _apply([row])
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                       .values(processed_at=utcnow(), attempts=OutboxMessage.attempts + 1))
     db.session.commit()
     return True
 
 
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
+
+
 def _record_failure(message_id: int, exc: Exception) -> None:
-    log.exception("outbox record %s failed", message_id, exc_info=exc)
+    log.error("outbox record %s failed: %r", message_id, exc, exc_info=exc)
+    attempts = db.session.scalar(select(OutboxMessage.attempts)
+                                 .where(OutboxMessage.id == message_id)) or 0
     db.session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id)
-        .values(attempts=OutboxMessage.attempts + 1, last_error=repr(exc)[:2000])
-    )
+        .values(attempts=attempts + 1, last_error=repr(exc)[:2000],
+                available_at=utcnow() + backoff(attempts + 1)))
     db.session.commit()
 
 
-def reconcile(grace: timedelta, limit: int = 10_000) -> int:
-    """Re-enqueue records still unprocessed ``grace`` after their last enqueue."""
-    now = utcnow()
-    cutoff = now - grace
-    rows = db.session.execute(
-        select(OutboxMessage.id, OutboxMessage.topic)
-        .where(OutboxMessage.processed_at.is_(None), OutboxMessage.created_at < cutoff)
-        .where((OutboxMessage.enqueued_at.is_(None)) | (OutboxMessage.enqueued_at < cutoff))
-        .order_by(OutboxMessage.id).limit(limit)
-    ).all()
-    if not rows:
-        return 0
-    ids = [r.id for r in rows]
-    for start in range(0, len(ids), 1000):
-        db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(ids[start:start + 1000]))
-            .values(enqueued_at=now)
-        )
-    db.session.commit()
-    dispatch((r.id, r.topic) for r in rows)
-    return len(rows)
+def _schedule_retry(queue: str, topics: list[str]) -> None:
+    """If records of ``queue`` wait out a backoff, schedule a drain for the first of them."""
+    first: datetime | None = db.session.scalar(
+        select(func.min(OutboxMessage.available_at))
+        .where(OutboxMessage.processed_at.is_(None), OutboxMessage.topic.in_(topics),
+               OutboxMessage.available_at > utcnow()))
+    db.session.rollback()
+    if first is None:
+        return
+    try:
+        jobs.enqueue_at(first, drain, queue, queue=queue)
+    except Exception:
+        log.warning("could not schedule a retry drain of %s; the reconciler will", queue,
+                    exc_info=True)
+
+
+def reconcile(grace: timedelta) -> int:
+    """Request a drain of every queue with due records older than ``grace`` (missed: Redis
+    was down, a worker died); return how many such records there are. One query."""
+    cutoff = utcnow() - grace
+    by_topic = dict(db.session.execute(
+        select(OutboxMessage.topic, func.count())
+        .where(OutboxMessage.processed_at.is_(None), OutboxMessage.created_at < cutoff,
+               or_(OutboxMessage.available_at.is_(None),
+                   OutboxMessage.available_at <= utcnow()))
+        .group_by(OutboxMessage.topic)).all())
+    db.session.rollback()
+    registered = handlers()
+    for queue in sorted({registered[t].queue for t in by_topic if t in registered}):
+        request_drain(queue, force=True)
+    return sum(by_topic.values())
+
+
+def reconcile_due() -> int:
+    """The periodic reconciler: ``reconcile`` with the configured grace period."""
+    return reconcile(timedelta(seconds=current_app.config["OUTBOX_GRACE_SECONDS"]))
 
 
 def pending_count() -> int:
     return db.session.scalar(
-        select(db.func.count()).select_from(OutboxMessage)
+        select(func.count()).select_from(OutboxMessage)
         .where(OutboxMessage.processed_at.is_(None))
     ) or 0
 
 
-# Record ids once flushed; after commit, enqueue what the transaction wrote; after a
-# rollback, forget it.
+# Record ids once flushed; after commit, request drains for what the transaction wrote; after
+# a rollback, forget it.
 def _after_flush(session: Session, flush_context) -> None:
     new = session.info.pop("outbox_new", None)
     if new:

@@ -170,8 +170,12 @@ def test_outbox_retry_applies_an_early_event(client, stripe_config, handlers, dr
     drain_jobs()
     ready["value"] = True
     with client.application.app_context():
-        db.session.execute(update(OutboxMessage).values(
-            created_at=utcnow() - timedelta(minutes=5), enqueued_at=None))
+        failed = db.session.scalars(select(OutboxMessage)).one()
+        assert failed.attempts == 1 and failed.available_at > utcnow()  # backing off
+        assert outbox.reconcile(timedelta(seconds=60)) == 0  # not due yet
+        db.session.execute(update(OutboxMessage).values(  # ... five minutes later
+            created_at=utcnow() - timedelta(minutes=5),
+            available_at=utcnow() - timedelta(minutes=4)))
         db.session.commit()
         assert outbox.reconcile(timedelta(seconds=60)) == 1
     drain_jobs()

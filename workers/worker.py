@@ -59,7 +59,8 @@ class AppWorker(AppContextMixin, Worker):
 
 
 class AppSimpleWorker(AppContextMixin, SimpleWorker):
-    """Runs jobs in the worker process itself: faster, for high-volume small jobs."""
+    """Runs jobs in the worker process itself (the default of ``python -m workers``): the app
+    and its connection pool are loaded once; RQ's job timeout still stops a stuck job."""
 
 
 def run_cron(redis_url: str) -> None:
@@ -71,7 +72,7 @@ def run_cron(redis_url: str) -> None:
 
 
 def run(queues: list[str] | None = None, *, burst: bool = False, cron: bool = True,
-        simple: bool = False) -> bool:
+        simple: bool = True) -> bool:
     """Serve ``queues`` (default: all) until stopped; with ``cron``, also the periodic jobs."""
 
     app = get_app()

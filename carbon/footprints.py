@@ -13,6 +13,7 @@ from carbon.estimator import (
     validate_fields,
 )
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
+from carbon.estimator.trade_params import CHANNELS, DEFAULT_CHANNEL
 from carbon.schemas import EstimateSchema, RangeSchema
 from marketplace.blueprint import Blueprint
 
@@ -35,6 +36,11 @@ class DeviceSchema(ma.Schema):
     condition = ma.fields.String(allow_none=True, validate=validate.OneOf(CONDITIONS))
     age_years = ma.fields.Float(allow_none=True)
     battery_health_pct = ma.fields.Float(allow_none=True)
+    channel = ma.fields.String(
+        load_default=DEFAULT_CHANNEL, validate=validate.OneOf(CHANNELS),
+        metadata={"description": "Route of the trade: 'parcel' (default), 'local_pickup', or "
+                                 "'refurbished' (professional refurbisher / refurbished "
+                                 "listing)"})
 
     @ma.validates_schema(skip_on_field_errors=True)
     def _plausible(self, data, **kwargs):

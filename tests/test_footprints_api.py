@@ -18,15 +18,20 @@ def test_estimate_matches_the_library(client):
     body = resp.get_json()
     assert body == json.loads(json.dumps(estimate(Device(**IPHONE_13)).to_dict()))
     assert set(body) == {"embodied_kgco2e", "avoided_kgco2e", "method", "matched_reference",
-                         "methodology_version", "assumptions"}
+                         "methodology_version", "assumptions", "ewaste_avoided_g",
+                         "materials_avoided_kg", "channel", "credit_note"}
+    assert body["channel"] == "parcel" and body["credit_note"] is None
+    assert 0 < body["ewaste_avoided_g"]["low"] <= body["ewaste_avoided_g"]["central"]
     emb, avo = body["embodied_kgco2e"], body["avoided_kgco2e"]
     assert emb["low"] <= emb["central"] <= emb["high"]
     assert 0 <= avo["low"] <= avo["central"] <= avo["high"]
     # iPhone 13 128GB: 64 kg total with 16% use -> about 53.8 kg embodied (notes).
     assert emb["low"] <= 53.8 <= emb["high"]
     assert abs(emb["central"] - 53.8) / 53.8 < 0.15
-    # Worked example: 3-year-old iPhone 13 -> about 14.5 kg avoided (central).
+    # Worked example of the notes (3-year-old iPhone 13, about 14.5 kg with the linear
+    # 2026.1 rule); 2027.1 (Weibull residual life 0.60, parcel 0.5 kg) stays close to it.
     assert avo["central"] == pytest.approx(14.5, rel=0.1)
+    assert avo["low"] > 0
 
 
 def test_reference_match_names_its_source(client):

@@ -4,51 +4,22 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from carbon.estimator import parameters as P
-from carbon.estimator.avoided import COND_UNKNOWN, avoided_bounds, avoided_one
+from carbon.estimator.avoided import COND_UNKNOWN, avoided_arrays, avoided_one
 from carbon.estimator.device import Device, InvalidDevice, validate
+from carbon.estimator.lifetime import mean_life
 from carbon.estimator.model import NF, FittedModel, fit, transform_col
 from carbon.estimator.names import normalise_brand, parse_model_name
 from carbon.estimator.reference import DATA_PATH, Match, ReferenceIndex, RefRow, load_reference
+from carbon.estimator.result import Estimate, MatchedReference
+from carbon.estimator.trade_params import CHANNEL_CODE, DEFAULT_CHANNEL
 
 METHODS = ("reference", "model", "category-default")
 M_REF, M_MODEL, M_DEFAULT = 0, 1, 2
 _COND_CODE = {**P.CONDITION_CODE, None: COND_UNKNOWN}
-
-
-@dataclass(frozen=True, slots=True)
-class MatchedReference:
-    manufacturer: str
-    name: str
-    source_url: str
-
-
-@dataclass(frozen=True)
-class Estimate:
-    embodied: tuple[float, float, float]
-    avoided: tuple[float, float, float]
-    method: str
-    matched_reference: MatchedReference | None
-    methodology_version: str
-    assumptions: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        e, a, m = self.embodied, self.avoided, self.matched_reference
-        return {
-            "embodied_kgco2e": {"low": round(e[0], 3), "central": round(e[1], 3),
-                                "high": round(e[2], 3)},
-            "avoided_kgco2e": {"low": round(a[0], 3), "central": round(a[1], 3),
-                               "high": round(a[2], 3)},
-            "method": self.method,
-            "matched_reference": None if m is None else {
-                "manufacturer": m.manufacturer, "name": m.name, "source_url": m.source_url},
-            "methodology_version": self.methodology_version,
-            "assumptions": self.assumptions,
-        }
 
 
 class Estimator:
@@ -104,31 +75,37 @@ class Estimator:
         emb, method = self.embodied_one(cat, brand_code, kw, values, match)
         age, age_source = _age(d.age_years, d.release_year)
         cond = _COND_CODE[d.condition]
-        avoided, f_life = avoided_one(cat, emb, age, cond, d.battery_health_pct)
+        channel = d.channel or DEFAULT_CHANNEL
+        av = avoided_one(cat, emb, age, cond, d.battery_health_pct, CHANNEL_CODE[channel],
+                         values[1])
         ref = None
         if match is not None:
             r = match.row
             ref = MatchedReference(r.manufacturer, r.name, r.source_url)
         assumptions = {
             "displacement": P.DISPLACEMENT.as_tuple(),
-            "f_life": f_life,
+            "f_life": av["f_life"],
             "age_years": age,
             "age_source": age_source,
             "condition": d.condition or "unknown",
             "lifetime_years": P.LIFETIME[d.category].central,
+            "mean_service_life_years": _MEAN_LIFE[cat],
+            "channel": channel,
+            "e_trade_kgco2e": av["e_trade"],
             "reference_year": P.CURRENT_YEAR,
             "interval": "80%",
         }
         if match is not None:
             assumptions["reference_match"] = match.how
-        return Estimate(emb, avoided, METHODS[method], ref, P.METHODOLOGY_VERSION, assumptions)
+        return Estimate(emb, av["avoided"], METHODS[method], ref, P.METHODOLOGY_VERSION,
+                        assumptions, av["ewaste_g"], av["materials_kg"], channel)
 
     # ---- batch ----------------------------------------------------------------------------
     def estimate_batch(self, category, *, screen_inches=None, weight_kg=None, storage_gb=None,
                        ram_gb=None, release_year=None, brand=None, keywords=None,
                        ref_index=None, ref_central=None, ref_lo_ratio=None, ref_hi_ratio=None,
-                       condition=None, age_years=None, battery_health_pct=None
-                       ) -> dict[str, np.ndarray]:
+                       condition=None, age_years=None, battery_health_pct=None,
+                       channel=None) -> dict[str, np.ndarray]:
         cat = np.asarray(category, dtype=np.int64)
         n = cat.shape[0]
         nan = np.full(n, np.nan)
@@ -175,11 +152,11 @@ class Estimator:
         age = np.where(np.isnan(age), np.maximum(0.0, P.CURRENT_YEAR - ry), age)
         cond = (np.full(n, COND_UNKNOWN, np.int64) if condition is None
                 else np.asarray(condition, np.int64))
-        a_lo, a_ce, a_hi = avoided_bounds(cat, e_lo, e_ce, e_hi, age, cond,
-                                          col(battery_health_pct))
+        out = avoided_arrays(cat, e_lo, e_ce, e_hi, age, cond, col(battery_health_pct),
+                             channel, weight_kg)
+        del out["e_trade_central"]
         return {"embodied_low": e_lo, "embodied_central": e_ce, "embodied_high": e_hi,
-                "avoided_low": a_lo, "avoided_central": a_ce, "avoided_high": a_hi,
-                "method": method}
+                **out, "method": method}
 
     def resolve_devices(self, devices: list[Device]) -> dict[str, np.ndarray]:
         """Validate and resolve Devices into the keyword arrays of estimate_batch."""
@@ -188,7 +165,7 @@ class Estimator:
             "screen_inches", "weight_kg", "storage_gb", "ram_gb", "release_year",
             "ref_central", "ref_lo_ratio", "ref_hi_ratio", "age_years", "battery_health_pct")}
         ints = {k: np.zeros(n, np.int64) for k in ("category", "brand", "keywords",
-                                                    "ref_index", "condition")}
+                                                    "ref_index", "condition", "channel")}
         for i, d in enumerate(devices):
             validate(d)
             brand_code, kw, values, match = self.resolve_one(d)
@@ -196,6 +173,7 @@ class Estimator:
             ints["brand"][i] = brand_code
             ints["keywords"][i] = kw
             ints["condition"][i] = _COND_CODE[d.condition]
+            ints["channel"][i] = CHANNEL_CODE[d.channel or DEFAULT_CHANNEL]
             for k, v in zip(("screen_inches", "weight_kg", "storage_gb", "ram_gb",
                              "release_year"), values, strict=True):
                 if v is not None:
@@ -222,6 +200,7 @@ def _age(age_years, release_year) -> tuple[float | None, str]:
     return None, "unknown"
 
 
+_MEAN_LIFE = [mean_life(c)[1] for c in P.CATEGORY_NAMES]
 _LOCK = threading.Lock()
 _STATE: Estimator | None = None
 

@@ -13,7 +13,14 @@ from carbon.estimator.device import Device, InvalidDevice, validate
 from carbon.estimator.lifetime import mean_life
 from carbon.estimator.model import NF, FittedModel, fit, transform_col
 from carbon.estimator.names import normalise_brand, parse_model_name
-from carbon.estimator.reference import DATA_PATH, Match, ReferenceIndex, RefRow, load_reference
+from carbon.estimator.reference import (
+    DATA_PATH,
+    MIN_LOW_RATIO,
+    Match,
+    ReferenceIndex,
+    RefRow,
+    load_reference,
+)
 from carbon.estimator.result import Estimate, MatchedReference
 from carbon.estimator.trade_params import CHANNEL_CODE, DEFAULT_CHANNEL
 
@@ -135,7 +142,7 @@ class Estimator:
             has = ri >= 0
             ref_central = np.where(has, self._ref_table[ri], np.nan)
             err = self._ref_err[ri]
-            ref_lo_ratio, ref_hi_ratio = 1.0 - err, 1.0 + err
+            ref_lo_ratio, ref_hi_ratio = np.maximum(1.0 - err, MIN_LOW_RATIO), 1.0 + err
         if ref_central is not None:
             rc = np.asarray(ref_central, np.float64)
             has = ~np.isnan(rc)

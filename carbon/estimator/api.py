@@ -9,9 +9,10 @@ import numpy as np
 
 from carbon.estimator import parameters as P
 from carbon.estimator.avoided import COND_UNKNOWN, avoided_arrays, avoided_one
+from carbon.estimator.codes import screen_from_name
 from carbon.estimator.device import Device, InvalidDevice, validate
 from carbon.estimator.lifetime import mean_life
-from carbon.estimator.model import NF, FittedModel, fit, transform_col
+from carbon.estimator.model import NC, NF, FittedModel, fit, transform_col
 from carbon.estimator.names import normalise_brand, parse_model_name
 from carbon.estimator.reference import (
     DATA_PATH,
@@ -36,12 +37,13 @@ class Estimator:
         self.rows = rows
         self.index = ReferenceIndex(rows)
         self.model = model
-        mod = model.modelled
-        # Residual spread used to widen reference ranges; pooled for unmodelled categories.
-        pool_lo = float(np.median(model.q_lo[mod])) if mod.any() else math.log(0.8)
-        pool_hi = float(np.median(model.q_hi[mod])) if mod.any() else math.log(1.25)
-        self.ref_q_lo = np.where(mod, model.q_lo, pool_lo)
-        self.ref_q_hi = np.where(mod, model.q_hi, pool_hi)
+        # Residual spread used to widen reference ranges (full-input submodel, pattern 0);
+        # pooled for unmodelled categories.
+        mod, q_lo, q_hi = model.modelled[:NC], model.q_lo[:NC], model.q_hi[:NC]
+        pool_lo = float(np.median(q_lo[mod])) if mod.any() else math.log(0.8)
+        pool_hi = float(np.median(q_hi[mod])) if mod.any() else math.log(1.25)
+        self.ref_q_lo = np.where(mod, q_lo, pool_lo)
+        self.ref_q_hi = np.where(mod, q_hi, pool_hi)
         ref_lo, ref_hi = np.exp(self.ref_q_lo).tolist(), np.exp(self.ref_q_hi).tolist()
         self._ref_q = list(zip(ref_lo, ref_hi, strict=True))
         self._model_q = list(zip(model.q_lo.tolist(), model.q_hi.tolist(), strict=True))
@@ -57,6 +59,8 @@ class Estimator:
         storage = d.storage_gb if d.storage_gb is not None else parsed.storage_gb
         ram = d.ram_gb if d.ram_gb is not None else parsed.ram_gb
         screen = d.screen_inches if d.screen_inches is not None else parsed.screen_inches
+        if screen is None:
+            screen = screen_from_name(d.model, d.category)
         year = d.release_year if d.release_year is not None else parsed.year
         match = self.index.match(d.category, brand, parsed, storage, screen, year, ram)
         values = (screen, d.weight_kg, storage, ram, year)
@@ -69,9 +73,10 @@ class Estimator:
             return (c * min(match.lo_ratio, qlo), c, c * max(match.hi_ratio, qhi)), M_REF
         informative = brand_code >= 0 or kw != 0 or any(
             v is not None and v > 0 for v in values)
-        if self.model.modelled[cat] and informative:
-            y = self.model.predict_log_one(cat, values, brand_code, kw)
-            qlo, qhi = self._model_q[cat]
+        vc = self.model.vcat_one(cat, values)
+        if self.model.modelled[vc] and informative:
+            y = self.model.predict_log_one(vc, values, brand_code, kw)
+            qlo, qhi = self._model_q[vc]
             return (math.exp(y + qlo), math.exp(y), math.exp(y + qhi)), M_MODEL
         return self._defaults[cat], M_DEFAULT
 
@@ -125,13 +130,14 @@ class Estimator:
         b = np.full(n, -1, np.int64) if brand is None else np.asarray(brand, np.int64)
         kw = np.zeros(n, np.int64) if keywords is None else np.asarray(keywords, np.int64)
         m = self.model
-        y = m.predict_log_cols(cat, cols, b, kw)
+        vc = m.vcat_cols(cat, cols)
+        y = m.predict_log_cols(vc, cols, b, kw)
         e_ce = np.exp(y)
-        e_lo, e_hi = np.exp(y + np.take(m.q_lo, cat)), np.exp(y + np.take(m.q_hi, cat))
+        e_lo, e_hi = np.exp(y + np.take(m.q_lo, vc)), np.exp(y + np.take(m.q_hi, vc))
         informative = (b >= 0) | (kw != 0)
         for c in cols:
             informative |= ~np.isnan(c)
-        use_model = np.take(m.modelled, cat) & informative
+        use_model = np.take(m.modelled, vc) & informative
         dflt = np.array(self._defaults)
         e_lo = np.where(use_model, e_lo, np.take(dflt[:, 0], cat))
         e_ce = np.where(use_model, e_ce, np.take(dflt[:, 1], cat))

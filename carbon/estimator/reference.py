@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from carbon.estimator.codes import screen_from_name
 from carbon.estimator.names import (
     TIER_TOKENS,
     ParsedName,
@@ -96,7 +97,7 @@ def load_reference(path: Path | str = DATA_PATH) -> list[RefRow]:
                 name=r["name"], source_url=r["sources"].strip(), group=r["sources_hash"],
                 brand=brand, parsed=parsed, embodied=embodied,
                 error_ratio=_float(r["gwp_error_ratio"]) or 0.0,
-                screen_inches=screen if screen else parsed.screen_inches,
+                screen_inches=screen or parsed.screen_inches or screen_from_name(r["name"], cat),
                 storage_gb=storage if storage else parsed.storage_gb,
                 ram_gb=ram if ram else parsed.ram_gb,
                 weight_kg=weight if weight else None,

@@ -85,7 +85,7 @@ class Estimator:
         cat = P.CATEGORY_CODE[d.category]
         brand_code, kw, values, match = self.resolve_one(d)
         emb, method = self.embodied_one(cat, brand_code, kw, values, match)
-        age, age_source = _age(d.age_years, d.release_year)
+        age, age_source = _age(d.age_years, values[4])     # year typed or read from the name
         cond = _COND_CODE[d.condition]
         channel = d.channel or DEFAULT_CHANNEL
         av = avoided_one(cat, emb, age, cond, d.battery_health_pct, CHANNEL_CODE[channel],

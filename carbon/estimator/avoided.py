@@ -2,18 +2,21 @@
 
     avoided = max(0, E_new * D * F_life - E_trade)
 
-Central: every input at its central value. Low / high: 10th / 90th percentiles of the
-avoided distribution, propagated analytically (deterministic, no sampling):
+Central: every input at its central value (the formula of the research notes). Low / high:
+10th / 90th percentiles of the avoided distribution, propagated analytically (deterministic,
+no sampling). Each input's (low, central, high) is read as its (p10, p50, p90):
 
-- P = E_new * D * F_life is treated as log-normal on each side: its log spread below the
-  median is the root-sum-square of the inputs' log spreads below their medians
-  (ln(central / low) for each input, whose low/high are read as 10th/90th percentiles), and
-  likewise above. This is exact for log-normal inputs with symmetric spreads.
-- E_trade is independent of P; the quantile of the difference combines P's and E_trade's
-  deviations from the centre in quadrature: q10 = A - hypot(P - P10, T90 - T), and so on.
-- The result is clamped at 0 (a quantile of max(0, X) is max(0, quantile of X)).
+- every factor of P = E_new * D * F_life is split-normal in log space (median = central,
+  log spread ln(central/low)/z10 below and ln(high/central)/z10 above); the cumulants of a
+  split normal are closed-form and add up over the factors; the p10 / p50 / p90 of log P
+  follow from a Cornish-Fisher expansion (mean, variance, skewness);
+- E_trade is independent of P: the quantiles of the difference combine P's and E_trade's
+  deviations from their medians in quadrature: q10 = P50 - T - hypot(P50 - P10, T90 - T);
+- the result is clamped at 0 (a quantile of max(0, X) is max(0, quantile of X)).
 
-The approximation is checked against a large Monte Carlo sample in the tests.
+E-waste and raw materials are pure products (weight x factor x D x F_life) and use the same
+log-space propagation. The approximation is checked against a large Monte Carlo sample in
+the tests.
 """
 
 from __future__ import annotations
@@ -39,7 +42,27 @@ D = P.DISPLACEMENT.as_tuple()
 UNKNOWN_F = P.UNKNOWN_AGE_F_LIFE.as_tuple()
 BT, BS, BF = (P.BATTERY_THRESHOLD_PCT.central, P.BATTERY_SPAN_PCT.central,
               P.BATTERY_FLOOR.central)
-_LD_LO, _LD_HI = math.log(D[1] / D[0]), math.log(D[2] / D[1])
+Z10 = 1.2815515655446004                  # z of the 90th percentile
+_R = 1.0 / math.sqrt(2.0 * math.pi)
+_G_MAX = 2.0                              # |skewness| cap: keeps Cornish-Fisher monotone
+
+
+def _cum(a, b):
+    """(mean, variance, third central moment) of a split normal with median 0 and standard
+    deviations a below / b above (works on floats and arrays)."""
+    m = _R * (b - a)
+    e2 = 0.5 * (a * a + b * b)
+    e3 = 2.0 * _R * (b * b * b - a * a * a)
+    return m, e2 - m * m, e3 - 3.0 * m * e2 + 2.0 * m * m * m
+
+
+def _spreads(table) -> tuple:
+    """Log spreads (below, above) of (low, central, high) rows, in standard deviations."""
+    t = np.maximum(np.asarray(table, np.float64), _TINY)
+    return np.log(t[..., 1] / t[..., 0]) / Z10, np.log(t[..., 2] / t[..., 1]) / Z10
+
+
+DK = _cum(*(float(v) for v in _spreads(D)))
 
 
 def _trade_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -65,20 +88,10 @@ EWASTE = np.array([T.ewaste_share(c).as_tuple() for c in P.CATEGORY_NAMES])
 MATER = np.array([T.materials_per_kg(c).as_tuple() for c in P.CATEGORY_NAMES])
 
 
-def _logs(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row log spreads below and above the central value of a (k, 3) table."""
-    lo = np.log(np.maximum(table[:, 1], _TINY) / np.maximum(table[:, 0], _TINY))
-    hi = np.log(np.maximum(table[:, 2], _TINY) / np.maximum(table[:, 1], _TINY))
-    return lo, hi
-
-
-# Squared log spreads (lower, upper) of weight x per-kg factor, per category.
-_W_LO, _W_HI = _logs(WEIGHT)
-_EW_LO, _EW_HI = _logs(EWASTE)
-_MA_LO, _MA_HI = _logs(MATER)
-EW_S2 = np.stack([_EW_LO ** 2, _EW_HI ** 2], 1)
-MA_S2 = np.stack([_MA_LO ** 2, _MA_HI ** 2], 1)
-W_S2 = np.stack([_W_LO ** 2, _W_HI ** 2], 1)
+# (NC, 3) cumulants of the log of the typical weight and of the per-kg factors.
+WK = np.stack(_cum(*_spreads(WEIGHT)), 1)
+EK = np.stack(_cum(*_spreads(EWASTE)), 1) + np.array(DK)    # D is in every product
+MK = np.stack(_cum(*_spreads(MATER)), 1) + np.array(DK)
 
 # Python copies for the scalar path.
 _COND = COND.tolist()
@@ -88,7 +101,7 @@ _FIXED = TRADE_FIXED.tolist()
 _SHARE = TRADE_SHARE.tolist()
 _WEIGHT = WEIGHT.tolist()
 _EW, _MA = EWASTE.tolist(), MATER.tolist()
-_EW_S2, _MA_S2, _W_S2 = EW_S2.tolist(), MA_S2.tolist(), W_S2.tolist()
+_WK, _EK, _MK = WK.tolist(), EK.tolist(), MK.tolist()
 
 
 def _col(table: np.ndarray, j: int, idx) -> np.ndarray:
@@ -114,6 +127,23 @@ def f_life_bounds(cat, age, cond, battery) -> list[np.ndarray]:
     return out
 
 
+def _cf(k1, k2, k3):
+    """Vectorised (p10, p50, p90) multipliers exp(quantile) of a log with these cumulants."""
+    sd = np.sqrt(k2)
+    g = np.clip(k3 / np.maximum(sd, _TINY) ** 3, -_G_MAX, _G_MAX)
+    tail = (Z10 * Z10 - 1.0) * g / 6.0
+    mid = k1 - sd * g / 6.0
+    return np.exp(k1 + sd * (tail - Z10)), np.exp(mid), np.exp(k1 + sd * (tail + Z10))
+
+
+def _cf_one(k1: float, k2: float, k3: float) -> tuple[float, float, float]:
+    sd = math.sqrt(k2)
+    g = min(max(k3 / max(sd, _TINY) ** 3, -_G_MAX), _G_MAX)
+    tail = (Z10 * Z10 - 1.0) * g / 6.0
+    return (math.exp(k1 + sd * (tail - Z10)), math.exp(k1 - sd * g / 6.0),
+            math.exp(k1 + sd * (tail + Z10)))
+
+
 def avoided_arrays(cat, e_lo, e_ce, e_hi, age, cond, battery, channel=None, weight=None
                    ) -> dict[str, np.ndarray]:
     """Vectorised avoided kg CO2e, e-waste g and raw materials kg (p10, central, p90)."""
@@ -121,31 +151,32 @@ def avoided_arrays(cat, e_lo, e_ce, e_hi, age, cond, battery, channel=None, weig
     n = cat.shape[0]
     ch = np.zeros(n, np.intp) if channel is None else np.asarray(channel, np.intp)
     f_lo, f_ce, f_hi = f_life_bounds(cat, age, cond, battery)
-    lf_lo = np.log(f_ce / np.maximum(f_lo, _TINY))
-    lf_hi = np.log(f_hi / f_ce)
-    s_lo = np.sqrt(np.log(e_ce / e_lo) ** 2 + _LD_LO ** 2 + lf_lo ** 2)
-    s_hi = np.sqrt(np.log(e_hi / e_ce) ** 2 + _LD_HI ** 2 + lf_hi ** 2)
+    fk = _cum(np.log(f_ce / np.maximum(f_lo, _TINY)) / Z10, np.log(f_hi / f_ce) / Z10)
+    ek = _cum(np.log(e_ce / e_lo) / Z10, np.log(e_hi / e_ce) / Z10)
+    p10, p50, p90 = _cf(ek[0] + fk[0] + DK[0], ek[1] + fk[1] + DK[1], ek[2] + fk[2] + DK[2])
     p_ce = e_ce * (D[1] * f_ce)
+    p10, p50, p90 = p10 * p_ce, p50 * p_ce, p90 * p_ce
     idx = ch * NC + cat
     t = [_col(TRADE_FIXED, j, idx) + _col(TRADE_SHARE, j, idx) * e_ce for j in range(3)]
     a_ce = p_ce - t[1]
-    a_lo = a_ce - np.hypot(p_ce * -np.expm1(-s_lo), t[2] - t[1])
-    a_hi = a_ce + np.hypot(p_ce * np.expm1(s_hi), t[1] - t[0])
-    # Materials and e-waste: weight x factor x D x F_life, same log-spread propagation.
+    m = p50 - t[1]
+    a_lo = np.minimum(m - np.hypot(p50 - p10, t[2] - t[1]), a_ce)
+    a_hi = np.maximum(m + np.hypot(p90 - p50, t[1] - t[0]), a_ce)
+    out = {"avoided_low": np.maximum(a_lo, 0.0), "avoided_central": np.maximum(a_ce, 0.0),
+           "avoided_high": np.maximum(a_hi, 0.0)}
+    # Materials and e-waste: weight x factor x D x F_life (weight exact when given).
     w = None if weight is None else np.asarray(weight, np.float64)
     known_w = np.zeros(n, bool) if w is None else w > 0
     w_ce = _col(WEIGHT, 1, cat) if w is None else np.where(known_w, w, _col(WEIGHT, 1, cat))
-    base_lo = _LD_LO ** 2 + lf_lo ** 2 + np.where(known_w, 0.0, _col(W_S2, 0, cat))
-    base_hi = _LD_HI ** 2 + lf_hi ** 2 + np.where(known_w, 0.0, _col(W_S2, 1, cat))
     dfw = w_ce * D[1] * f_ce
-    out = {"avoided_low": np.maximum(a_lo, 0.0), "avoided_central": np.maximum(a_ce, 0.0),
-           "avoided_high": np.maximum(a_hi, 0.0)}
-    for name, tab, s2, scale in (("ewaste_avoided_g", EWASTE, EW_S2, 1000.0),
-                                 ("materials_avoided_kg", MATER, MA_S2, 1.0)):
+    wk = [np.where(known_w, 0.0, _col(WK, j, cat)) + fk[j] for j in range(3)]
+    for name, tab, kt, scale in (("ewaste_avoided_g", EWASTE, EK, 1000.0),
+                                 ("materials_avoided_kg", MATER, MK, 1.0)):
         c = dfw * _col(tab, 1, cat) * scale
-        out[f"{name}_low"] = c * np.exp(-np.sqrt(base_lo + _col(s2, 0, cat)))
+        q10, _, q90 = _cf(*(wk[j] + _col(kt, j, cat) for j in range(3)))
+        out[f"{name}_low"] = np.minimum(c * q10, c)
         out[f"{name}_central"] = c
-        out[f"{name}_high"] = c * np.exp(np.sqrt(base_hi + _col(s2, 1, cat)))
+        out[f"{name}_high"] = np.maximum(c * q90, c)
     for k in ("low", "central", "high"):
         out[f"ewaste_avoided_g_{k}"] = np.rint(out[f"ewaste_avoided_g_{k}"])
     out["e_trade_central"] = t[1]
@@ -171,33 +202,30 @@ def avoided_one(cat: int, e: tuple[float, float, float], age: float | None, cond
     f_ce = g[1] * cf[1] * bf
     f_lo = min(g[0] * cf[0] * bf, f_ce)
     f_hi = max(g[2] * cf[2] * bf, f_ce)
-    lf_lo = math.log(f_ce / max(f_lo, _TINY))
-    lf_hi = math.log(f_hi / f_ce)
-    s_lo = math.sqrt(math.log(e[1] / e[0]) ** 2 + _LD_LO ** 2 + lf_lo ** 2)
-    s_hi = math.sqrt(math.log(e[2] / e[1]) ** 2 + _LD_HI ** 2 + lf_hi ** 2)
+    fk = _cum(math.log(f_ce / max(f_lo, _TINY)) / Z10, math.log(f_hi / f_ce) / Z10)
+    ek = _cum(math.log(e[1] / e[0]) / Z10, math.log(e[2] / e[1]) / Z10)
     p_ce = e[1] * (D[1] * f_ce)
+    p10, p50, p90 = (p_ce * q for q in _cf_one(*(ek[j] + fk[j] + DK[j] for j in range(3))))
     fx, sh = _FIXED[channel][cat], _SHARE[channel][cat]
     t = [fx[j] + sh[j] * e[1] for j in range(3)]
     a_ce = p_ce - t[1]
-    a_lo = a_ce - math.hypot(p_ce * -math.expm1(-s_lo), t[2] - t[1])
-    a_hi = a_ce + math.hypot(p_ce * math.expm1(s_hi), t[1] - t[0])
+    m = p50 - t[1]
+    a_lo = min(m - math.hypot(p50 - p10, t[2] - t[1]), a_ce)
+    a_hi = max(m + math.hypot(p90 - p50, t[1] - t[0]), a_ce)
     known_w = weight is not None and weight > 0
     w_ce = weight if known_w else _WEIGHT[cat][1]
-    ws = (0.0, 0.0) if known_w else _W_S2[cat]
-    base_lo = _LD_LO ** 2 + lf_lo ** 2 + ws[0]
-    base_hi = _LD_HI ** 2 + lf_hi ** 2 + ws[1]
+    wk = [fk[j] + (0.0 if known_w else _WK[cat][j]) for j in range(3)]
     dfw = w_ce * D[1] * f_ce
     ew = dfw * _EW[cat][1] * 1000.0
     ma = dfw * _MA[cat][1]
-    es, ms = _EW_S2[cat], _MA_S2[cat]
+    e10, _, e90 = _cf_one(*(wk[j] + _EK[cat][j] for j in range(3)))
+    m10, _, m90 = _cf_one(*(wk[j] + _MK[cat][j] for j in range(3)))
     return {
         "avoided": (max(a_lo, 0.0), max(a_ce, 0.0), max(a_hi, 0.0)),
         "f_life": (f_lo, f_ce, f_hi),
         "e_trade": tuple(t),
-        "ewaste_g": (round(ew * math.exp(-math.sqrt(base_lo + es[0]))), round(ew),
-                     round(ew * math.exp(math.sqrt(base_hi + es[1])))),
-        "materials_kg": (ma * math.exp(-math.sqrt(base_lo + ms[0])), ma,
-                         ma * math.exp(math.sqrt(base_hi + ms[1]))),
+        "ewaste_g": (round(min(ew * e10, ew)), round(ew), round(max(ew * e90, ew))),
+        "materials_kg": (min(ma * m10, ma), ma, max(ma * m90, ma)),
     }
 
 

@@ -3,7 +3,8 @@
 Sellers type model names, rarely screen sizes. Many product lines encode the diagonal:
 
 - monitors: a letter prefix then the diagonal, e.g. Dell P2419H / U2720Q / SE2216H (24, 27,
-  22), Lenovo T27p-10 / G34w-10 / LT2223d (27, 34, 22), HP P24vb G4 / Omen 27c (24, 27);
+  22), Lenovo T27p-10 / G34w-10 / LT2223d (27, 34, 22), HP P24vb G4 / Omen 27c (24, 27),
+  LG 27UL500, Samsung S24R350 (27, 24);
 - laptops: a stand-alone size (ThinkBook 14, XPS 13, Legion 5 15), Lenovo's "-14"/"-15ISK"
   suffix (IdeaPad 510S-14ISK), ThinkPad letters (T14, X13, T470 = 14, W540 = 15, P71 = 17),
   Dell's four-digit series whose second digit is the size (Latitude 5420 = 14, Precision
@@ -21,7 +22,8 @@ from functools import lru_cache
 
 _SPLIT = re.compile(r"[\s/,()]+")
 _MONITOR_4 = re.compile(r"^[a-z]{1,3}(\d{2})\d{2}[a-z]{0,3}$")      # P2419H, SE2216H
-_MONITOR_2 = re.compile(r"^[a-z]{0,3}(\d{2})[a-z]{0,3}(?:-\d{2})?$")  # T27p-10, 27c, P24vb
+_MONITOR_2 = re.compile(r"^[a-z]{0,3}(\d{2})(?:[a-z]{1,3}\d{0,4}[a-z]{0,2})?(?:-[a-z\d]{1,3})?$")
+# ^ T27p-10, Omen 27c, P24vb, LG 27UL500, Samsung S24R350 / LS27A600
 _LAPTOP_PLAIN = re.compile(r"^(1[0-8](?:\.\d)?)(?:\"|”|in)?$")         # 14, 15.6
 _LENOVO_SUFFIX = re.compile(r"-(1[1-7])[a-z]{0,4}\d?\b")               # 510S-14ISK, C340-15
 _LENOVO_CODE = re.compile(r"^(1[1-7])[a-z]{2,4}\d{1,2}$")              # 14ALC05, 15IIL05
@@ -41,6 +43,9 @@ def _monitor(text: str) -> float | None:
         v = float(m.group(1))
         if 13 <= v <= 99:
             return v
+    for tok in _SPLIT.split(text):       # then a bare size: "UltraSharp 27"
+        if re.fullmatch(r"(1[7-9]|[2-9]\d)", tok):
+            return float(tok)
     return None
 
 

@@ -57,6 +57,11 @@ class CategorySchema(ma.Schema):
     default_embodied_source = ma.fields.String()
     modelled = ma.fields.Boolean()
     battery_device = ma.fields.Boolean()
+    mean_service_life_years = ma.fields.Float()
+    weibull_shape = ma.fields.Float()
+    parcel_size_class = ma.fields.String()
+    typical_weight_kg = ma.fields.Float()
+    price_floor_eur_minor = ma.fields.Integer()
 
 
 class MethodologySchema(ma.Schema):
@@ -66,6 +71,10 @@ class MethodologySchema(ma.Schema):
     f_life = ma.fields.String()
     e_trade = ma.fields.String()
     uncertainty = ma.fields.String()
+    materials = ma.fields.String()
+    credit_integrity = ma.fields.String()
+    channels = ma.fields.List(ma.fields.String())
+    price_floors_eur_minor = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     methods = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     model = ma.fields.Dict()
     parameters = ma.fields.Raw(metadata={"description": "every parameter with its source"})

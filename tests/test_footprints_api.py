@@ -111,3 +111,37 @@ def test_estimate_batch_cli_needs_a_category_column(app, tmp_path):
     result = app.test_cli_runner().invoke(
         args=["carbon", "estimate-batch", str(src), str(tmp_path / "o.csv")])
     assert result.exit_code != 0 and "category" in result.output
+
+
+def test_channel_is_an_input_of_the_estimate(client):
+    bodies = {c: client.post("/api/v1/footprints/estimate", json={**IPHONE_13, "channel": c})
+              for c in ("parcel", "local_pickup", "refurbished")}
+    assert all(r.status_code == 200 for r in bodies.values())
+    avo = {c: r.get_json()["avoided_kgco2e"]["central"] for c, r in bodies.items()}
+    assert avo["local_pickup"] > avo["parcel"] > avo["refurbished"]
+    assert bodies["refurbished"].get_json()["channel"] == "refurbished"
+    default = client.post("/api/v1/footprints/estimate", json=IPHONE_13).get_json()
+    assert default == bodies["parcel"].get_json()
+    body = assert_error_shape(client.post("/api/v1/footprints/estimate",
+                                          json={**IPHONE_13, "channel": "drone"}), 422)
+    assert list(body["errors"]) == ["channel"]
+
+
+def test_large_interactive_display_is_accepted(client):
+    resp = client.post("/api/v1/footprints/estimate", json={
+        "category": "monitor", "brand": "Dell", "model": "C7520QT", "screen_inches": 75,
+        "weight_kg": 64})
+    assert resp.status_code == 200
+
+
+def test_methodology_lists_channels_floors_and_new_parameters(client):
+    meth = client.get("/api/v1/footprints/methodology").get_json()
+    assert meth["version"] == "2027.1"
+    assert meth["channels"] == ["parcel", "local_pickup", "refurbished"]
+    assert meth["price_floors_eur_minor"]["laptop"] > 100
+    params = meth["parameters"]
+    assert params["weibull_shape.smartphone"]["sourced"] is False
+    assert params["e_trade.refurbished.smartphone"]["sourced"] is True
+    assert params["price_floor.laptop"]["sourced"] is False
+    cats = {c["name"]: c for c in client.get("/api/v1/footprints/categories").get_json()}
+    assert cats["smartphone"]["mean_service_life_years"] == 5.0

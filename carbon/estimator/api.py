@@ -28,6 +28,7 @@ from carbon.estimator.trade_params import CHANNEL_CODE, DEFAULT_CHANNEL
 METHODS = ("reference", "model", "category-default")
 M_REF, M_MODEL, M_DEFAULT = 0, 1, 2
 _COND_CODE = {**P.CONDITION_CODE, None: COND_UNKNOWN}
+BATCH_CHUNK = 16384
 
 
 class Estimator:
@@ -113,7 +114,28 @@ class Estimator:
                         assumptions, av["ewaste_g"], av["materials_kg"], channel)
 
     # ---- batch ----------------------------------------------------------------------------
-    def estimate_batch(self, category, *, screen_inches=None, weight_kg=None, storage_gb=None,
+    def estimate_batch(self, category, **columns) -> dict[str, np.ndarray]:
+        """Vectorised estimates over resolved columns (see resolve_devices for the keys).
+
+        Long inputs are processed in cache-sized chunks (same results, less memory traffic).
+        """
+        cat = np.asarray(category, dtype=np.int64)
+        n = cat.shape[0]
+        if n <= BATCH_CHUNK:
+            return self._batch(cat, **columns)
+        cols = {k: None if v is None else np.asarray(v) for k, v in columns.items()}
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, n, BATCH_CHUNK):
+            sl = slice(start, start + BATCH_CHUNK)
+            part = self._batch(cat[sl], **{k: None if v is None else v[sl]
+                                           for k, v in cols.items()})
+            if not out:
+                out = {k: np.empty(n, v.dtype) for k, v in part.items()}
+            for k, v in part.items():
+                out[k][sl] = v
+        return out
+
+    def _batch(self, category, *, screen_inches=None, weight_kg=None, storage_gb=None,
                        ram_gb=None, release_year=None, brand=None, keywords=None,
                        ref_index=None, ref_central=None, ref_lo_ratio=None, ref_hi_ratio=None,
                        condition=None, age_years=None, battery_health_pct=None,

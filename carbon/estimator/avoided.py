@@ -206,6 +206,17 @@ def avoided_bounds(cat, e_low, e_central, e_high, age, cond, battery, channel=No
     return o["avoided_low"], o["avoided_central"], o["avoided_high"]
 
 
+# Scalar path: cumulants of weight x per-kg factor x D per (category, weight known?).
+_EKW = [[_EK[c], [_EK[c][j] + _WK[c][j] for j in range(3)]] for c in range(NC)]
+_MKW = [[_MK[c], [_MK[c][j] + _WK[c][j] for j in range(3)]] for c in range(NC)]
+
+
+def _cum1(a: float, b: float) -> tuple[float, float, float]:
+    m = _R * (b - a)
+    e2 = 0.5 * (a * a + b * b)
+    return m, e2 - m * m, 2.0 * _R * (b * b * b - a * a * a) - 3.0 * m * e2 + 2.0 * m * m * m
+
+
 def avoided_one(cat: int, e: tuple[float, float, float], age: float | None, cond: int,
                 battery: float | None, channel: int = 0, weight: float | None = None
                 ) -> dict:
@@ -214,33 +225,40 @@ def avoided_one(cat: int, e: tuple[float, float, float], age: float | None, cond
     if battery is not None and _BATTERY[cat] and not math.isnan(battery):
         bf = min(1.0, max(BF, 1.0 - (BT - battery) / BS))
     cf = _COND[cond]
-    mu = _MU[cat]
-    g = UNKNOWN_F if age is None else [L.residual_one(cat, age, mu[j]) for j in range(3)]
-    f_ce = g[1] * cf[1] * bf
-    f_lo = min(g[0] * cf[0] * bf, f_ce)
-    f_hi = max(g[2] * cf[2] * bf, f_ce)
-    fk = _cum(math.log(f_ce / max(f_lo, _TINY)) / Z10, math.log(f_hi / f_ce) / Z10)
-    ek = _cum(math.log(e[1] / e[0]) / Z10, math.log(e[2] / e[1]) / Z10)
+    if age is None:
+        g0, g1, g2 = UNKNOWN_F
+    else:
+        mu = _MU[cat]
+        g0 = L.residual_one(cat, age, mu[0])
+        g1 = L.residual_one(cat, age, mu[1])
+        g2 = L.residual_one(cat, age, mu[2])
+    f_ce = g1 * cf[1] * bf
+    f_lo = min(g0 * cf[0] * bf, f_ce)
+    f_hi = max(g2 * cf[2] * bf, f_ce)
+    f1, f2, f3 = _cum1(math.log(f_ce / max(f_lo, _TINY)) / Z10, math.log(f_hi / f_ce) / Z10)
+    e1, e2, e3 = _cum1(math.log(e[1] / e[0]) / Z10, math.log(e[2] / e[1]) / Z10)
     p_ce = e[1] * (D[1] * f_ce)
-    p10, p50, p90 = (p_ce * q for q in _cf_one(*(ek[j] + fk[j] + DK[j] for j in range(3))))
+    p10, p50, p90 = _cf_one(e1 + f1 + DK[0], e2 + f2 + DK[1], e3 + f3 + DK[2])
+    p10, p50, p90 = p10 * p_ce, p50 * p_ce, p90 * p_ce
     fx, sh = _FIXED[channel][cat], _SHARE[channel][cat]
-    t = [fx[j] + sh[j] * e[1] for j in range(3)]
-    a_ce = p_ce - t[1]
-    m = p50 - t[1]
-    a_lo = min(m - math.hypot(p50 - p10, t[2] - t[1]), a_ce)
-    a_hi = max(m + math.hypot(p90 - p50, t[1] - t[0]), a_ce)
+    t0, t1, t2 = fx[0] + sh[0] * e[1], fx[1] + sh[1] * e[1], fx[2] + sh[2] * e[1]
+    a_ce = p_ce - t1
+    m = p50 - t1
+    a_lo = min(m - math.hypot(p50 - p10, t2 - t1), a_ce)
+    a_hi = max(m + math.hypot(p90 - p50, t1 - t0), a_ce)
     known_w = weight is not None and weight > 0
     w_ce = weight if known_w else _WEIGHT[cat][1]
-    wk = [fk[j] + (0.0 if known_w else _WK[cat][j]) for j in range(3)]
     dfw = w_ce * D[1] * f_ce
     ew = dfw * _EW[cat][1] * 1000.0
     ma = dfw * _MA[cat][1]
-    e10, _, e90 = _cf_one(*(wk[j] + _EK[cat][j] for j in range(3)))
-    m10, _, m90 = _cf_one(*(wk[j] + _MK[cat][j] for j in range(3)))
+    k = _EKW[cat][not known_w]
+    e10, _, e90 = _cf_one(k[0] + f1, k[1] + f2, k[2] + f3)
+    k = _MKW[cat][not known_w]
+    m10, _, m90 = _cf_one(k[0] + f1, k[1] + f2, k[2] + f3)
     return {
         "avoided": (max(a_lo, 0.0), max(a_ce, 0.0), max(a_hi, 0.0)),
         "f_life": (f_lo, f_ce, f_hi),
-        "e_trade": tuple(t),
+        "e_trade": (t0, t1, t2),
         "ewaste_g": (round(min(ew * e10, ew)), round(ew), round(max(ew * e90, ew))),
         "materials_kg": (min(ma * m10, ma), ma, max(ma * m90, ma)),
     }

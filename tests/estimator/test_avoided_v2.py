@@ -216,3 +216,21 @@ def test_batch_equals_single_with_channels_and_materials():
                           ("materials_avoided_kg", e.materials_avoided_kg)):
             got = [out[f"{name}_{k}"][i] for k in ("low", "central", "high")]
             np.testing.assert_allclose(got, val, rtol=1e-9, atol=1e-9)
+
+
+def test_chunked_batch_equals_one_pass(est):
+    from carbon.estimator.api import BATCH_CHUNK
+
+    rng = np.random.default_rng(3)
+    n = BATCH_CHUNK * 2 + 17
+    cols = dict(weight_kg=np.where(rng.random(n) < 0.5, np.nan, rng.uniform(0.1, 10, n)),
+                screen_inches=np.where(rng.random(n) < 0.5, np.nan, rng.uniform(5, 30, n)),
+                release_year=rng.integers(2015, 2026, n).astype(float),
+                channel=rng.integers(0, 3, n), condition=rng.integers(0, 6, n),
+                ref_index=np.where(rng.random(n) < 0.3, rng.integers(0, len(est.rows), n), -1))
+    cat = rng.integers(0, len(CATEGORY_NAMES), n)
+    chunked = est.estimate_batch(cat, **cols)
+    whole = est._batch(cat, **cols)
+    assert set(chunked) == set(whole)
+    for k in whole:
+        np.testing.assert_array_equal(chunked[k], whole[k])

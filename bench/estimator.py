@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main() -> None:
     from carbon.estimator import Device, estimate, estimate_batch, get_estimator
-    from carbon.estimator.model import fit
+    from carbon.estimator.calibration import fit
     from carbon.estimator.reference import DATA_PATH, load_reference
 
     ap = argparse.ArgumentParser()

@@ -9,10 +9,11 @@ import numpy as np
 
 from carbon.estimator import parameters as P
 from carbon.estimator.avoided import COND_UNKNOWN, avoided_arrays, avoided_one
+from carbon.estimator.calibration import fit
 from carbon.estimator.codes import screen_from_name
 from carbon.estimator.device import Device, InvalidDevice, validate
 from carbon.estimator.lifetime import mean_life
-from carbon.estimator.model import NC, NF, FittedModel, fit, transform_col
+from carbon.estimator.model import NC, NF, FittedModel, transform_col
 from carbon.estimator.names import normalise_brand, parse_model_name
 from carbon.estimator.reference import (
     DATA_PATH,

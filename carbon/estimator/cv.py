@@ -15,8 +15,8 @@ import numpy as np
 
 from carbon.estimator import parameters as P
 from carbon.estimator.api import Estimator
+from carbon.estimator.calibration import fit, group_folds
 from carbon.estimator.device import Device
-from carbon.estimator.model import fit, group_folds
 from carbon.estimator.reference import DATA_PATH, RefRow, load_reference
 
 INPUTS = ("full", "sparse")

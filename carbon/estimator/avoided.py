@@ -104,8 +104,16 @@ _EW, _MA = EWASTE.tolist(), MATER.tolist()
 _WK, _EK, _MK = WK.tolist(), EK.tolist(), MK.tolist()
 
 
+_FLAT_COLS: dict[tuple[int, int], np.ndarray] = {}
+
+
 def _col(table: np.ndarray, j: int, idx) -> np.ndarray:
-    return np.take(np.ascontiguousarray(table[..., j]).ravel(), idx)
+    """table[..., j] flattened (cached: the tables are module constants), gathered at idx."""
+    key = (id(table), j)
+    flat = _FLAT_COLS.get(key)
+    if flat is None:
+        flat = _FLAT_COLS[key] = np.ascontiguousarray(table[..., j]).ravel()
+    return flat.take(idx)
 
 
 def f_life_bounds(cat, age, cond, battery) -> list[np.ndarray]:

@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from marketplace.app import create_app
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from marketplace.app import create_app
 
 BODIES = [
     {"category": "smartphone", "brand": "Apple", "model": "iPhone 13", "storage_gb": 128,

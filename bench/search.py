@@ -21,13 +21,13 @@ from flask_migrate import upgrade
 from search_data import COLUMNS, rows, start_time
 from sqlalchemy.dialects import postgresql
 
-from marketplace.app import create_app
-from marketplace.core.db import db
-from marketplace.listings.search import build_query, encode_cursor
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from marketplace.app import create_app
+from marketplace.core.db import db
+from marketplace.listings.search import build_query, encode_cursor
 
 SELLERS = 20_000
 PAGE = 20

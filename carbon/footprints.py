@@ -13,6 +13,7 @@ from carbon.estimator import (
     validate_fields,
 )
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
+from carbon.estimator.trade_params import CHANNELS, DEFAULT_CHANNEL
 from carbon.schemas import EstimateSchema, RangeSchema
 from marketplace.core.http.api import api
 from marketplace.core.http.blueprint import Blueprint
@@ -36,6 +37,11 @@ class DeviceSchema(ma.Schema):
     condition = ma.fields.String(allow_none=True, validate=validate.OneOf(CONDITIONS))
     age_years = ma.fields.Float(allow_none=True)
     battery_health_pct = ma.fields.Float(allow_none=True)
+    channel = ma.fields.String(
+        load_default=DEFAULT_CHANNEL, validate=validate.OneOf(CHANNELS),
+        metadata={"description": "Route of the trade: 'parcel' (default), 'local_pickup', or "
+                                 "'refurbished' (professional refurbisher / refurbished "
+                                 "listing)"})
 
     @ma.validates_schema(skip_on_field_errors=True)
     def _plausible(self, data, **kwargs):
@@ -52,6 +58,11 @@ class CategorySchema(ma.Schema):
     default_embodied_source = ma.fields.String()
     modelled = ma.fields.Boolean()
     battery_device = ma.fields.Boolean()
+    mean_service_life_years = ma.fields.Float()
+    weibull_shape = ma.fields.Float()
+    parcel_size_class = ma.fields.String()
+    typical_weight_kg = ma.fields.Float()
+    price_floor_eur_minor = ma.fields.Integer()
 
 
 class MethodologySchema(ma.Schema):
@@ -61,6 +72,10 @@ class MethodologySchema(ma.Schema):
     f_life = ma.fields.String()
     e_trade = ma.fields.String()
     uncertainty = ma.fields.String()
+    materials = ma.fields.String()
+    credit_integrity = ma.fields.String()
+    channels = ma.fields.List(ma.fields.String())
+    price_floors_eur_minor = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     methods = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     model = ma.fields.Dict()
     parameters = ma.fields.Raw(metadata={"description": "every parameter with its source"})

@@ -1,4 +1,12 @@
-"""Log-linear ridge model of embodied footprint, fitted per category with numpy."""
+"""Log-linear ridge model of embodied footprint, fitted per category with numpy.
+
+Missing inputs: one submodel per *pattern* of the physical features (screen size, weight),
+fitted without the missing ones, with its own 80% interval calibrated by grouped CV on rows
+predicted under that pattern. Sellers rarely give a screen size or a weight; a submodel
+fitted without them is less biased than imputing them, and its interval is honest about the
+information lost. The submodels are stacked: "virtual category" vc = pattern * NC + category
+indexes every per-category table, so prediction stays one vectorised pass.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +26,15 @@ NC = len(P.CATEGORY_NAMES)
 YEAR0 = 2019.0
 MIN_ROWS_TO_MODEL = 8
 MIN_MISSING = 5
+MIN_OBSERVED = 10                # a pattern feature seen in fewer rows of a category is unused
+PATTERN_FEATURES = (0, 1)        # screen_inches, weight_kg: bit j set = feature j missing
+NPAT = 1 << len(PATTERN_FEATURES)
+NV = NPAT * NC                   # number of virtual categories
+
+
+def pattern_drop(p: int) -> tuple[int, ...]:
+    """Feature indexes a pattern drops."""
+    return tuple(f for b, f in enumerate(PATTERN_FEATURES) if p >> b & 1)
 
 
 def transform_col(raw, j: int) -> np.ndarray:
@@ -87,8 +104,16 @@ class FittedModel:
     q_lo: np.ndarray            # (NC,) log-residual quantiles for the 80% interval
     q_hi: np.ndarray
     n_rows: np.ndarray          # (NC,)
+    usable: np.ndarray | None = None   # (NC, len(PATTERN_FEATURES)) bool
 
     def __post_init__(self):
+        if self.usable is None:
+            self.usable = np.ones((NC, len(PATTERN_FEATURES)), bool)
+        # Bit offsets of each pattern feature, 0 where the category cannot use it (the
+        # feature then always counts as missing): routing never reaches an unfitted cell.
+        self._unusable = [(~self.usable[:, b]).astype(np.intp) * ((1 << b) * NC)
+                          for b in range(len(PATTERN_FEATURES))]
+        self._unusable_l = [u.tolist() for u in self._unusable]
         # Constant contribution of a missing feature; keyword contribution per bitmask.
         self._miss_const = self.w_miss + self.w_num * np.clip(self.imp, self.lo, self.hi)
         masks = np.arange(2 ** NK)
@@ -96,14 +121,32 @@ class FittedModel:
         # Python-list copies for the scalar path (no numpy overhead per call).
         self._l = [(self.intercept[c], list(self.w_num[c]), list(self.w_miss[c]),
                     list(self.imp[c]), list(self.lo[c]), list(self.hi[c]),
-                    list(self.w_brand[c]), list(self.w_kw[c])) for c in range(NC)]
+                    list(self.w_brand[c]), list(self.w_kw[c])) for c in range(len(self.intercept))]
+
+    def vcat_cols(self, cat, cols) -> np.ndarray:
+        """Virtual category per row from transformed columns (NaN = missing)."""
+        cat = np.asarray(cat, dtype=np.intp)
+        v = cat.copy()
+        for b, f in enumerate(PATTERN_FEATURES):
+            off = (1 << b) * NC
+            v += np.where(np.isnan(cols[f]), off, np.take(self._unusable[b], cat))
+        return v
+
+    def vcat_one(self, cat: int, values) -> int:
+        v = cat
+        for b, f in enumerate(PATTERN_FEATURES):
+            x = values[f]
+            v += (1 << b) * NC if x is None or not x > 0 else self._unusable_l[b][cat]
+        return v
 
     def predict_log(self, cat, x, brand, kw) -> np.ndarray:
         """Vectorised log-embodied prediction. x: (n, NF) transformed, NaN = missing."""
-        return self.predict_log_cols(cat, [x[:, j] for j in range(NF)], brand, kw)
+        cols = [x[:, j] for j in range(NF)]
+        return self.predict_log_cols(self.vcat_cols(cat, cols), cols, brand, kw)
 
     def predict_log_cols(self, cat, cols, brand, kw) -> np.ndarray:
-        """Column-wise version: cols is a list of NF 1-D transformed arrays (NaN = missing).
+        """Column-wise version: cat is the *virtual* category (see vcat_cols); cols is a list
+        of NF 1-D transformed arrays (NaN = missing).
 
         Only 1-D gathers from small per-category tables: fast and memory-light.
         """
@@ -119,6 +162,7 @@ class FittedModel:
         return out
 
     def predict_log_one(self, cat: int, values, brand: int, kw: int) -> float:
+        """Scalar prediction; cat is the virtual category (see vcat_one)."""
         b0, wn, wm, imp, lo, hi, wb, wk = self._l[cat]
         out = b0
         for j in range(NF):
@@ -133,14 +177,6 @@ class FittedModel:
                 if kw >> k & 1:
                     out += wk[k]
         return out
-
-
-def group_folds(groups: list[str], k: int, seed: int) -> np.ndarray:
-    """Deterministic fold id per row; all rows of one source report share a fold."""
-    uniq = sorted(set(groups))
-    perm = np.random.default_rng(seed).permutation(len(uniq))
-    fold_of = {uniq[i]: n % k for n, i in enumerate(perm)}
-    return np.array([fold_of[g] for g in groups], dtype=np.int64)
 
 
 def _ridge(x, miss, brand, kw, y, nb, alpha):
@@ -162,11 +198,38 @@ def _ridge(x, miss, brand, kw, y, nb, alpha):
 
 def fit_point(rows: list[RefRow], alpha: float, brands: dict[str, int] | None = None
               ) -> FittedModel:
-    """Fit the per-category ridge models (no interval calibration)."""
+    """Fit the stacked per-pattern, per-category ridge models (no interval calibration)."""
     if brands is None:
         brands = {b: i for i, b in enumerate(sorted({r.brand for r in rows}))}
+    usable = usable_features(rows)
+    parts = [_fit_pattern(rows, alpha, brands, pattern_drop(p), usable) for p in range(NPAT)]
+    return FittedModel(
+        alpha=alpha, brands=brands, usable=usable,
+        **{k: np.concatenate([getattr(q, k) for q in parts]) for k in (
+            "modelled", "intercept", "w_num", "w_miss", "imp", "lo", "hi", "w_brand", "w_kw",
+            "q_lo", "q_hi", "n_rows")})
+
+
+def usable_features(rows: list[RefRow]) -> np.ndarray:
+    """(NC, len(PATTERN_FEATURES)): the category has the feature in >= MIN_OBSERVED rows."""
+    counts = np.zeros((NC, len(PATTERN_FEATURES)), np.int64)
+    attrs = [FEATURES[f] if FEATURES[f] != "release_year" else "year" for f in PATTERN_FEATURES]
+    for r in rows:
+        c = P.CATEGORY_CODE[r.category]
+        for b, a in enumerate(attrs):
+            v = getattr(r, a)
+            counts[c, b] += v is not None and v > 0
+    return counts >= MIN_OBSERVED
+
+
+def _fit_pattern(rows: list[RefRow], alpha: float, brands: dict[str, int],
+                 drop: tuple[int, ...], usable: np.ndarray) -> FittedModel:
+    """Per-category ridge models with the features in ``drop`` (and unusable ones) left out."""
     nb = len(brands)
     cat, x, brand, kw, y = rows_to_arrays(rows, brands)
+    x[:, list(drop)] = np.nan
+    for b, f in enumerate(PATTERN_FEATURES):
+        x[~usable[cat, b], f] = np.nan
     m = FittedModel(
         alpha=alpha, brands=brands, modelled=np.zeros(NC, bool), intercept=np.zeros(NC),
         w_num=np.zeros((NC, NF)), w_miss=np.zeros((NC, NF)), imp=np.zeros((NC, NF)),
@@ -207,44 +270,3 @@ def _nanmedian(x: np.ndarray) -> np.ndarray:
         col = x[:, j][~np.isnan(x[:, j])]
         out[j] = float(np.median(col)) if col.size else 0.0
     return out
-
-
-def oof_log_residuals(rows: list[RefRow], alpha: float, k: int, seed: int) -> np.ndarray:
-    """Out-of-fold log residuals (log true - log predicted), folds grouped by report."""
-    brands = {b: i for i, b in enumerate(sorted({r.brand for r in rows}))}
-    cat, x, brand, kw, y = rows_to_arrays(rows, brands)
-    folds = group_folds([r.group for r in rows], k, seed)
-    res = np.full(len(rows), np.nan)
-    for f in range(k):
-        te = folds == f
-        if not te.any():
-            continue
-        m = fit_point([r for r, t in zip(rows, te, strict=True) if not t], alpha, brands)
-        res[te] = y[te] - m.predict_log(cat[te], x[te], brand[te], kw[te])
-    return res
-
-
-def calibrate(m: FittedModel, rows: list[RefRow], k: int = P.INNER_FOLDS,
-              seed: int = P.CV_SEED + 1) -> None:
-    """Set per-category 80% interval log-quantiles from grouped out-of-fold residuals.
-
-    Categories with few rows borrow strength: their residuals are pooled with those of all
-    modelled categories (equal weight to own and pooled sets).
-    """
-    res = oof_log_residuals(rows, m.alpha, k, seed)
-    cats = np.array([P.CATEGORY_CODE[r.category] for r in rows])
-    qa, qb = P.INTERVAL_QUANTILES
-    pooled = res[np.isin(cats, np.flatnonzero(m.modelled)) & ~np.isnan(res)]
-    for c in np.flatnonzero(m.modelled):
-        own = res[(cats == c) & ~np.isnan(res)]
-        if own.size < P.MIN_ROWS_PER_CATEGORY_INTERVAL:
-            reps = max(1, pooled.size // max(own.size, 1))
-            own = np.concatenate([np.tile(own, reps), pooled])
-        m.q_lo[c] = min(float(np.quantile(own, qa)), 0.0)
-        m.q_hi[c] = max(float(np.quantile(own, qb)), 0.0)
-
-
-def fit(rows: list[RefRow], alpha: float = P.RIDGE_ALPHA) -> FittedModel:
-    m = fit_point(rows, alpha)
-    calibrate(m, rows)
-    return m

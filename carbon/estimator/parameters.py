@@ -1,9 +1,10 @@
 """The one versioned parameter table of the footprint estimator.
 
-Every number used by the avoided-emissions formula and the category defaults lives here,
-with its source and a ``sourced`` flag. Values are ``(low, central, high)`` where *low* and
-*high* are the ends of the plausible range of the parameter itself; the formula picks, for
-each bound of the result, whichever end of each parameter gives the matching bound.
+Every number used by the avoided-emissions formula and the category defaults lives here or
+in ``trade_params.py``, with its source and a ``sourced`` flag. Values are
+``(low, central, high)``; since 2027.1 *low* and *high* are read as the 10th and 90th
+percentiles of the parameter's distribution, and the avoided interval is obtained by
+propagating those distributions (``avoided.py``), not by compounding worst cases.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import asdict, dataclass
 
-METHODOLOGY_VERSION = "2026.1"
+METHODOLOGY_VERSION = "2027.1"
 CURRENT_YEAR = datetime.date.today().year
 
 DATA_ATTRIBUTION = "Boavizta environmental-footprint-data (ODbL)"
@@ -92,7 +93,8 @@ CONDITION_FACTOR: dict[str, Param] = {
     "like_new": Param(0.95, 1.0, 1.0, "factor", _NO_SOURCE, False),
     "good": Param(0.85, 1.0, 1.0, "factor", _NO_SOURCE, False),
     "fair": Param(0.6, 0.8, 0.9, "factor", _NO_SOURCE, False),
-    "for_parts": Param(0.0, 0.1, 0.3, "factor", _NO_SOURCE, False),
+    "for_parts": Param(0.02, 0.05, 0.10, "factor",
+                       "no residual-life credit; parts reuse only: " + _NO_SOURCE, False),
     "unknown": Param(0.85, 1.0, 1.0, "factor", _NO_SOURCE + " (unknown condition = good)", False),
 }
 # Battery health factor = clip(1 - (threshold - health) / span, floor, 1); battery devices only.
@@ -100,29 +102,7 @@ BATTERY_THRESHOLD_PCT = Param(80.0, 80.0, 80.0, "%", _NO_SOURCE, False)
 BATTERY_SPAN_PCT = Param(100.0, 100.0, 100.0, "%", _NO_SOURCE, False)
 BATTERY_FLOOR = Param(0.5, 0.5, 0.5, "factor", _NO_SOURCE, False)
 
-# E_trade = fixed kg (per category) + share x E_new.
-E_TRADE_FIXED: dict[str, Param] = {
-    "smartphone": Param(
-        2.8, 2.8, 15.0, "kgCO2e",
-        "low/central: Refurbed / Fraunhofer Austria (refurbished iPhone 11, 2.8 kg); high: "
-        "Carbon Trust (about 15 kg). Peer-to-peer parcel shipping has no sourced figure and "
-        "is assumed to fall inside this range", True),
-}
-_SHIP_SMALL = Param(0.2, 0.5, 1.5, "kgCO2e", "parcel shipping: " + _NO_SOURCE, False)
-_SHIP_MEDIUM = Param(0.5, 1.0, 3.0, "kgCO2e", "parcel shipping: " + _NO_SOURCE, False)
-_SHIP_BULKY = Param(1.0, 3.0, 8.0, "kgCO2e", "parcel shipping: " + _NO_SOURCE, False)
-for _c in ("smartwatch", "headphones", "camera"):
-    E_TRADE_FIXED[_c] = _SHIP_SMALL
-for _c in ("tablet", "laptop", "vr_headset", "console", "other"):
-    E_TRADE_FIXED[_c] = _SHIP_MEDIUM
-for _c in ("desktop", "monitor", "tv"):
-    E_TRADE_FIXED[_c] = _SHIP_BULKY
-E_TRADE_SHARE = Param(
-    0.0, 0.053, 0.28, "share of E_new",
-    "refurbishment/handling, extrapolated from the smartphone figures (2.8-15 kg over a "
-    "~53 kg median phone PCF); not applied to smartphones (absolute figures used instead)",
-    False,
-)
+# E_trade (route of the trade) lives in trade_params.py since 2027.1.
 
 # --- Category defaults (embodied kg CO2e of one new unit) -------------------------------
 # Used for method 'category-default' and as a prior; (low, central, high) is a wide range.
@@ -167,7 +147,6 @@ def parameter_table() -> dict[str, dict]:
     table: dict[str, dict] = {
         "displacement": asdict(DISPLACEMENT),
         "f_life_unknown_age": asdict(UNKNOWN_AGE_F_LIFE),
-        "e_trade_share_of_embodied": asdict(E_TRADE_SHARE),
         "battery_health_threshold_pct": asdict(BATTERY_THRESHOLD_PCT),
         "battery_health_span_pct": asdict(BATTERY_SPAN_PCT),
         "battery_health_floor": asdict(BATTERY_FLOOR),
@@ -175,7 +154,6 @@ def parameter_table() -> dict[str, dict]:
     for cat in CATEGORY_NAMES:
         table[f"lifetime.{cat}"] = asdict(LIFETIME[cat])
         table[f"second_life.{cat}"] = asdict(SECOND_LIFE.get(cat, _NO_SECOND_LIFE))
-        table[f"e_trade_fixed.{cat}"] = asdict(E_TRADE_FIXED[cat])
         table[f"category_default_embodied.{cat}"] = asdict(CATEGORY_DEFAULT[cat])
     for cond, p in CONDITION_FACTOR.items():
         table[f"condition_factor.{cond}"] = asdict(p)

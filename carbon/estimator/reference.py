@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from carbon.estimator.codes import screen_from_name
 from carbon.estimator.names import (
     TIER_TOKENS,
     ParsedName,
@@ -16,6 +17,8 @@ from carbon.estimator.names import (
     release_year,
 )
 
+# A stated error ratio above 1 (one report declares 3.3) would give a negative low bound.
+MIN_LOW_RATIO = 0.1
 DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "device-footprints.csv"
 
 _SUBCATEGORY = {
@@ -94,7 +97,7 @@ def load_reference(path: Path | str = DATA_PATH) -> list[RefRow]:
                 name=r["name"], source_url=r["sources"].strip(), group=r["sources_hash"],
                 brand=brand, parsed=parsed, embodied=embodied,
                 error_ratio=_float(r["gwp_error_ratio"]) or 0.0,
-                screen_inches=screen if screen else parsed.screen_inches,
+                screen_inches=screen or parsed.screen_inches or screen_from_name(r["name"], cat),
                 storage_gb=storage if storage else parsed.storage_gb,
                 ram_gb=ram if ram else parsed.ram_gb,
                 weight_kg=weight if weight else None,
@@ -181,6 +184,7 @@ class ReferenceIndex:
         rows = _nearest(rows, "year", year, log=False)
         rows = _nearest(rows, "ram_gb", ram, log=True)
         err = max(r.error_ratio for r in rows)
+        lo_err = max(1 - err, MIN_LOW_RATIO)
         sized = sorted((r for r in rows if r.storage_gb), key=lambda r: r.storage_gb)
         if storage and sized:
             below = [r for r in sized if r.storage_gb <= storage]
@@ -190,18 +194,18 @@ class ReferenceIndex:
                 e_lo = _mean_embodied(sized, lo.storage_gb)
                 e_hi = _mean_embodied(sized, hi.storage_gb)
                 if lo.storage_gb == hi.storage_gb:
-                    return Match(e_lo, 1 - err, 1 + err, lo, "exact")
+                    return Match(e_lo, lo_err, 1 + err, lo, "exact")
                 t = math.log2(storage / lo.storage_gb) / math.log2(hi.storage_gb / lo.storage_gb)
                 near = lo if t <= 0.5 else hi
-                return Match(e_lo + t * (e_hi - e_lo), 1 - err, 1 + err, near, "interpolated")
+                return Match(e_lo + t * (e_hi - e_lo), lo_err, 1 + err, near, "interpolated")
             near = below[-1] if below else above[0]
-            return Match(_mean_embodied(sized, near.storage_gb), 1 - err, 1 + err, near,
+            return Match(_mean_embodied(sized, near.storage_gb), lo_err, 1 + err, near,
                          "nearest-variant")
         vals = sorted(r.embodied for r in rows)
         central = _median(vals)
         row = min(rows, key=lambda r: abs(r.embodied - central))
         how = "exact" if vals[0] == vals[-1] else "variants"
-        return Match(central, vals[0] / central * (1 - err), vals[-1] / central * (1 + err),
+        return Match(central, vals[0] / central * lo_err, vals[-1] / central * (1 + err),
                      row, how)
 
 

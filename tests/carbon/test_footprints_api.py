@@ -18,15 +18,20 @@ def test_estimate_matches_the_library(client):
     body = resp.get_json()
     assert body == json.loads(json.dumps(estimate(Device(**IPHONE_13)).to_dict()))
     assert set(body) == {"embodied_kgco2e", "avoided_kgco2e", "method", "matched_reference",
-                         "methodology_version", "assumptions"}
+                         "methodology_version", "assumptions", "ewaste_avoided_g",
+                         "materials_avoided_kg", "channel", "credit_note"}
+    assert body["channel"] == "parcel" and body["credit_note"] is None
+    assert 0 < body["ewaste_avoided_g"]["low"] <= body["ewaste_avoided_g"]["central"]
     emb, avo = body["embodied_kgco2e"], body["avoided_kgco2e"]
     assert emb["low"] <= emb["central"] <= emb["high"]
     assert 0 <= avo["low"] <= avo["central"] <= avo["high"]
     # iPhone 13 128GB: 64 kg total with 16% use -> about 53.8 kg embodied (notes).
     assert emb["low"] <= 53.8 <= emb["high"]
     assert abs(emb["central"] - 53.8) / 53.8 < 0.15
-    # Worked example: 3-year-old iPhone 13 -> about 14.5 kg avoided (central).
+    # Worked example of the notes (3-year-old iPhone 13, about 14.5 kg with the linear
+    # 2026.1 rule); 2027.1 (Weibull residual life 0.60, parcel 0.5 kg) stays close to it.
     assert avo["central"] == pytest.approx(14.5, rel=0.1)
+    assert avo["low"] > 0
 
 
 def test_reference_match_names_its_source(client):
@@ -106,3 +111,37 @@ def test_estimate_batch_cli_needs_a_category_column(app, tmp_path):
     result = app.test_cli_runner().invoke(
         args=["carbon", "estimate-batch", str(src), str(tmp_path / "o.csv")])
     assert result.exit_code != 0 and "category" in result.output
+
+
+def test_channel_is_an_input_of_the_estimate(client):
+    bodies = {c: client.post("/api/v1/footprints/estimate", json={**IPHONE_13, "channel": c})
+              for c in ("parcel", "local_pickup", "refurbished")}
+    assert all(r.status_code == 200 for r in bodies.values())
+    avo = {c: r.get_json()["avoided_kgco2e"]["central"] for c, r in bodies.items()}
+    assert avo["local_pickup"] > avo["parcel"] > avo["refurbished"]
+    assert bodies["refurbished"].get_json()["channel"] == "refurbished"
+    default = client.post("/api/v1/footprints/estimate", json=IPHONE_13).get_json()
+    assert default == bodies["parcel"].get_json()
+    body = assert_error_shape(client.post("/api/v1/footprints/estimate",
+                                          json={**IPHONE_13, "channel": "drone"}), 422)
+    assert list(body["errors"]) == ["channel"]
+
+
+def test_large_interactive_display_is_accepted(client):
+    resp = client.post("/api/v1/footprints/estimate", json={
+        "category": "monitor", "brand": "Dell", "model": "C7520QT", "screen_inches": 75,
+        "weight_kg": 64})
+    assert resp.status_code == 200
+
+
+def test_methodology_lists_channels_floors_and_new_parameters(client):
+    meth = client.get("/api/v1/footprints/methodology").get_json()
+    assert meth["version"] == "2027.1"
+    assert meth["channels"] == ["parcel", "local_pickup", "refurbished"]
+    assert meth["price_floors_eur_minor"]["laptop"] > 100
+    params = meth["parameters"]
+    assert params["weibull_shape.smartphone"]["sourced"] is False
+    assert params["e_trade.refurbished.smartphone"]["sourced"] is True
+    assert params["price_floor.laptop"]["sourced"] is False
+    cats = {c["name"]: c for c in client.get("/api/v1/footprints/categories").get_json()}
+    assert cats["smartphone"]["mean_service_life_years"] == 5.0

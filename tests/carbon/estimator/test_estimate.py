@@ -89,12 +89,25 @@ def test_no_information_gives_category_default():
     assert estimate(Device("laptop")).method == "category-default"
 
 
+def _weibull2_residual_share(age, mean):
+    """Closed form for shape 2: E[T - a | T > a] / E[T] = (lam sqrt(pi)/2) erfc(a/lam) / S(a)."""
+    lam = mean / math.gamma(1.5)
+    mrl = lam * math.sqrt(math.pi) / 2 * math.erfc(age / lam) / math.exp(-(age / lam) ** 2)
+    return mrl / mean
+
+
 def test_worked_example_avoided():
     assert avoided_formula(51.8, 0.5, 2 / 3, 2.8) == pytest.approx(14.5, abs=0.1)
     e = estimate(Device("smartphone", "Apple", "iPhone 13 mini", storage_gb=128,
                         age_years=3))
-    assert e.assumptions["f_life"][1] == pytest.approx(2 / 3)
-    assert e.avoided[1] == pytest.approx(emb(e) * 0.5 * 2 / 3 - 2.8)
+    # Smartphone mean service life 3 + 2 = 5 years; Weibull shape 2 (assumption).
+    f = _weibull2_residual_share(3, 5.0)
+    assert e.assumptions["f_life"][1] == pytest.approx(f, rel=1e-4)
+    assert e.assumptions["e_trade_kgco2e"][1] == 0.5          # parcel, small size class
+    assert e.avoided[1] == pytest.approx(emb(e) * 0.5 * f - 0.5, rel=1e-4)
+    refurb = estimate(Device("smartphone", "Apple", "iPhone 13 mini", storage_gb=128,
+                             age_years=3, channel="refurbished"))
+    assert refurb.avoided[1] == pytest.approx(emb(e) * 0.5 * f - 2.8, rel=1e-4)
 
 
 def test_unknown_age_is_half():
@@ -123,10 +136,13 @@ def test_deterministic():
 def test_to_dict_shape_and_json():
     d = estimate(Device("smartphone", "Apple", "iPhone 13 Pro", storage_gb=256)).to_dict()
     assert set(d) == {"embodied_kgco2e", "avoided_kgco2e", "method", "matched_reference",
-                      "methodology_version", "assumptions"}
+                      "methodology_version", "assumptions", "ewaste_avoided_g",
+                      "materials_avoided_kg", "channel", "credit_note"}
+    assert all(isinstance(v, int) for v in d["ewaste_avoided_g"].values())
+    assert d["channel"] == "parcel" and d["credit_note"] is None
     assert set(d["embodied_kgco2e"]) == {"low", "central", "high"}
     assert set(d["matched_reference"]) == {"manufacturer", "name", "source_url"}
-    assert d["methodology_version"] == "2026.1"
+    assert d["methodology_version"] == "2027.1"
     json.dumps(d)
     json.dumps(METHODOLOGY)
     assert "Boavizta environmental-footprint-data (ODbL)" in json.dumps(METHODOLOGY)

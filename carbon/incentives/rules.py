@@ -34,7 +34,8 @@ from .models import RewardKind, RuleType
 TREE_KG = 17.9
 EVENTS = ("first_trade",)
 CAP_KEYS = ("points_per_day", "points_per_month", "budget_points")
-_BADGE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+BADGE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+_BADGE = re.compile(BADGE_PATTERN)
 
 ALLOWED_REWARDS: dict[str, tuple[str, ...]] = {
     RuleType.THRESHOLD: (RewardKind.POINTS, RewardKind.VOUCHER, RewardKind.BADGE),

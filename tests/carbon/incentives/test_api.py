@@ -45,9 +45,11 @@ def test_rule_validation_errors(client, app):
     cases = [
         ({**RULE, "params": {"every_g": -1}}, "params.every_g"),
         ({**RULE, "params": {"every_g": 1.5}}, "params.every_g"),
-        ({**RULE, "params": {}}, "params.every_kg"),
+        ({**RULE, "params": {}}, "params.every_g"),
+        ({**RULE, "type": "tree", "params": {"at_g": 5},
+          "reward": {"kind": "tree"}}, "params.at_g"),
         ({**RULE, "params": {"every_g": 10, "x": 1}}, "params.x"),
-        ({**RULE, "params": {"every_kg": 10}}, "params.every_kg"),  # grams only now
+        ({**RULE, "params": {"every_kg": 10}}, "params.every_kg"),  # grams only (every_g)
         ({**RULE, "type": "lottery"}, "type"),
         ({**RULE, "reward": {"kind": "points", "amount": 0}}, "reward.amount"),
         ({**RULE, "reward": {"kind": "cash"}}, "reward.kind"),

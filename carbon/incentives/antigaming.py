@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from marketplace.core.db import db
+from marketplace.core.http.pagination import id_page
 
 from .models import CreditEvaluation
 
@@ -72,15 +73,13 @@ def check_against(c: Credit, prior: list[tuple[int, datetime, bool]]) -> str | N
     return None
 
 
-def flagged(cursor: int | None, limit: int) -> dict[str, Any]:
-    query = (select(CreditEvaluation).where(CreditEvaluation.flag.is_not(None))
-             .order_by(CreditEvaluation.id.desc()).limit(limit + 1))
-    if cursor is not None:
-        query = query.where(CreditEvaluation.id < cursor)
-    rows = db.session.scalars(query).all()
-    items = [{"id": e.id, "trade_id": e.trade_id, "ledger_transaction_id": e.transaction_id,
-              "user_id": e.user_id, "counterparty_id": e.counterparty_id, "reason": e.flag,
-              "amount_g": e.amount_g, "occurred_at": e.occurred_at,
-              "evaluated_at": e.evaluated_at} for e in rows[:limit]]
-    return {"items": items,
-            "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
+def flagged(cursor: str | None, limit: int) -> dict[str, Any]:
+    """Flagged credits, newest first (core pagination)."""
+    page = id_page(select(CreditEvaluation).where(CreditEvaluation.flag.is_not(None)),
+                   CreditEvaluation.id, limit, cursor)
+    page["items"] = [{
+        "id": e.id, "trade_id": e.trade_id, "ledger_transaction_id": e.transaction_id,
+        "user_id": e.user_id, "counterparty_id": e.counterparty_id, "reason": e.flag,
+        "amount_g": e.amount_g, "amount_kgco2e": round(e.amount_g / 1000, 3),
+        "occurred_at": e.occurred_at, "evaluated_at": e.evaluated_at} for e in page["items"]]
+    return page

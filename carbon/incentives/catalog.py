@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from marketplace.core.db import db
 from marketplace.core.errors import Conflict, InvalidInput, NotFound
+from marketplace.core.http import cursors
 
 from . import points, vouchers
 from .models import CatalogItem
@@ -62,6 +63,24 @@ def listing(include_inactive: bool = False) -> list[CatalogItem]:
     if not include_inactive:
         query = query.where(CatalogItem.active.is_(True))
     return list(db.session.scalars(query))
+
+
+def page(limit: int, cursor: str | None, include_inactive: bool = False) -> dict[str, Any]:
+    """One page of the catalogue, cheapest first (``cost_points``, then id): a keyset on
+    both, in the shared cursor format (``[cost_points, id]``)."""
+    query = select(CatalogItem)
+    if not include_inactive:
+        query = query.where(CatalogItem.active.is_(True))
+    if cursor:
+        cost, last_id = cursors.decode(cursor, cursors.as_int)
+        query = query.where(or_(CatalogItem.cost_points > cost,
+                                and_(CatalogItem.cost_points == cost, CatalogItem.id > last_id)))
+    rows = list(db.session.scalars(
+        query.order_by(CatalogItem.cost_points, CatalogItem.id).limit(limit + 1)))
+    items = rows[:limit]
+    more = len(rows) > limit
+    return {"items": items,
+            "next_cursor": cursors.encode(items[-1].cost_points, items[-1].id) if more else None}
 
 
 def redeem(user_id: int, item_id: int) -> dict[str, Any]:

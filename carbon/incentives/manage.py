@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import NotFound
+from marketplace.core.http.pagination import id_page
 
 from .models import IncentiveRule, IncentiveRuleVersion
 from .rules import validate_rule
@@ -85,15 +86,23 @@ def set_active(rule_id: int, active: bool) -> dict[str, Any]:
     return view(rule)
 
 
-def listing(active: bool | None = None) -> list[dict[str, Any]]:
-    query = select(IncentiveRule).order_by(IncentiveRule.id)
+def page(limit: int, cursor: str | None, active: bool | None = None) -> dict[str, Any]:
+    """Rules at their current version, newest first (core pagination)."""
+    query = select(IncentiveRule, IncentiveRuleVersion).join(
+        IncentiveRuleVersion, and_(IncentiveRuleVersion.rule_id == IncentiveRule.id,
+                                   IncentiveRuleVersion.version == IncentiveRule.version))
     if active is not None:
         query = query.where(IncentiveRule.active.is_(active))
-    return [view(r) for r in db.session.scalars(query)]
+    result = id_page(query, IncentiveRule.id, limit, cursor, scalars=False,
+                     key=lambda row: row[0].id)
+    result["items"] = [view(rule, version) for rule, version in result["items"]]
+    return result
 
 
-def versions(rule_id: int) -> list[dict[str, Any]]:
+def versions(rule_id: int, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The rule's history, oldest version first (core pagination)."""
     rule = get(rule_id)
-    return [view(rule, v) for v in db.session.scalars(
-        select(IncentiveRuleVersion).where(IncentiveRuleVersion.rule_id == rule_id)
-        .order_by(IncentiveRuleVersion.version))]
+    result = id_page(select(IncentiveRuleVersion).where(IncentiveRuleVersion.rule_id == rule_id),
+                     IncentiveRuleVersion.id, limit, cursor, descending=False)
+    result["items"] = [view(rule, v) for v in result["items"]]
+    return result

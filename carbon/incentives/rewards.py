@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
+from marketplace.core.http.pagination import id_page
 
 from . import points, vouchers
 from .models import Reward, RewardKind, RewardStatus, Voucher, VoucherStatus
@@ -38,29 +39,66 @@ def revoke(reward: Reward) -> bool:
     return True
 
 
-def holdings(user_id: int) -> dict[str, Any]:
-    """``GET /rewards``: points balance, badges, vouchers and tree certificates."""
-    issued = db.session.scalars(select(Reward).where(
-        Reward.user_id == user_id, Reward.status == RewardStatus.ISSUED.value,
-        Reward.kind.in_([RewardKind.BADGE.value, RewardKind.TREE.value]))
-        .order_by(Reward.id)).all()
-    user_vouchers = db.session.scalars(select(Voucher).where(
-        Voucher.user_id == user_id, Voucher.status != VoucherStatus.REVOKED.value)
-        .order_by(Voucher.id.desc())).all()
-    return {
-        "points_balance": points.balance(user_id),
-        "badges": [{"badge": r.badge, "rule_id": r.rule_id, "earned_at": r.issued_at,
-                    "trade_id": r.trade_id} for r in issued if r.kind == RewardKind.BADGE],
-        "vouchers": [vouchers.view(v) for v in user_vouchers],
-        "certificates": [{"certificate_id": r.certificate_id, "rule_id": r.rule_id,
-                          "issued_at": r.issued_at, "trade_id": r.trade_id,
-                          "cumulative_kg": _key_kg(r.period_key)}
-                         for r in issued if r.kind == RewardKind.TREE],
-    }
+def _issued(user_id: int, kind: RewardKind):
+    return select(Reward).where(Reward.user_id == user_id, Reward.kind == kind.value,
+                                Reward.status == RewardStatus.ISSUED.value)
 
 
-def _key_kg(key: str) -> float | None:
+def _vouchers(user_id: int):
+    return select(Voucher).where(Voucher.user_id == user_id,
+                                 Voucher.status != VoucherStatus.REVOKED.value)
+
+
+def _count(query) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def summary(user_id: int) -> dict[str, Any]:
+    """``GET /rewards``: the points balance and how many of each reward the user holds."""
+    return {"points_balance": points.balance(user_id), "counts": {
+        "badges": _count(_issued(user_id, RewardKind.BADGE)),
+        "vouchers": _count(_vouchers(user_id)),
+        "vouchers_available": _count(_vouchers(user_id).where(
+            Voucher.status == VoucherStatus.AVAILABLE.value)),
+        "certificates": _count(_issued(user_id, RewardKind.TREE)),
+    }}
+
+
+def badges(user_id: int, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The user's badges, newest first."""
+    page = id_page(_issued(user_id, RewardKind.BADGE), Reward.id, limit, cursor)
+    page["items"] = [{"id": r.id, "badge": r.badge, "rule_id": r.rule_id,
+                      "earned_at": r.issued_at, "trade_id": r.trade_id} for r in page["items"]]
+    return page
+
+
+def certificates(user_id: int, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The user's tree certificates, newest first."""
+    page = id_page(_issued(user_id, RewardKind.TREE), Reward.id, limit, cursor)
+    items = []
+    for r in page["items"]:
+        g = _key_g(r.period_key)
+        items.append({"id": r.id, "certificate_id": r.certificate_id, "rule_id": r.rule_id,
+                      "issued_at": r.issued_at, "trade_id": r.trade_id, "cumulative_g": g,
+                      "cumulative_kgco2e": None if g is None else round(g / 1000, 3)})
+    page["items"] = items
+    return page
+
+
+def user_vouchers(user_id: int, limit: int, cursor: str | None,
+                  status: str | None = None) -> dict[str, Any]:
+    """The user's vouchers (not revoked; ``status`` filters), newest first."""
+    query = _vouchers(user_id)
+    if status is not None:
+        query = query.where(Voucher.status == status)
+    page = id_page(query, Voucher.id, limit, cursor)
+    page["items"] = [vouchers.view(v) for v in page["items"]]
+    return page
+
+
+def _key_g(key: str) -> int | None:
+    """The grams of a tree reward's period key (``tree:<grams>``)."""
     try:
-        return int(key.split(":", 1)[1].split("~", 1)[0]) / 1000
+        return int(key.split(":", 1)[1].split("~", 1)[0])
     except (IndexError, ValueError):
         return None

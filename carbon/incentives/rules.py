@@ -34,7 +34,12 @@ from .models import RewardKind, RuleType
 TREE_KG = 17.9
 EVENTS = ("first_trade",)
 CAP_KEYS = ("points_per_day", "points_per_month", "budget_points")
-_BADGE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+BADGE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+_BADGE = re.compile(BADGE_PATTERN)
+
+# The API gives thresholds in grams (carbon/incentives/schemas.py converts them to the kg the
+# engine keeps): errors are reported under the API's names.
+API_PATHS = {"params.every_kg": "params.every_g", "params.at_kg": "params.at_g"}
 
 ALLOWED_REWARDS: dict[str, tuple[str, ...]] = {
     RuleType.THRESHOLD: (RewardKind.POINTS, RewardKind.VOUCHER, RewardKind.BADGE),
@@ -198,7 +203,8 @@ def validate_rule(data: dict) -> dict:
     if rule_type == RuleType.CAMPAIGN and not (out["valid_from"] and out["valid_to"]):
         _check(errors, "valid_to", "A campaign needs a date window (valid_from and valid_to).")
     if errors:
-        raise InvalidInput("The rule is invalid; see errors.", errors)
+        raise InvalidInput("The rule is invalid; see errors.",
+                           {API_PATHS.get(path, path): msgs for path, msgs in errors.items()})
     return out
 
 

@@ -1,64 +1,266 @@
-"""Request and response schemas of the incentives API (parameters are checked in rules.py,
-which reports every field error at once)."""
+"""Request and response schemas of the incentives API.
+
+Conventions (API v1):
+
+- lists are pages ``{items, next_cursor}`` (core pagination, opaque keyset cursors);
+- money is ``{amount, currency}`` (integer minor units, ISO 4217) in requests and responses;
+- carbon quantities are integer grams CO2e (``*_g``), with ``*_kgco2e`` floats derived for
+  display only; rule thresholds are given in grams too (``every_g``, ``at_g``) and stored as
+  the engine's kg parameters (exactly: whole grams);
+- request bodies are typed: the schema checks types and ranges (field errors under dotted
+  paths such as ``reward.amount_off.amount``); rules.py then checks what depends on the rule's
+  type (which parameters, which rewards), reporting every such error at once.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
-from carbon.ledger.schemas import Instant
+from carbon.ledger.schemas import Instant, grams_field, kg_field
+from marketplace.core.http.pagination import PageArgsSchema, page_schema
+from marketplace.core.money_schemas import CurrencyField, MoneyField, MoneyInSchema
 
-from .models import RuleType
+from .models import RewardKind, RuleType, VoucherStatus
+from .rules import BADGE_PATTERN, EVENTS, grams
 
-_KINDS = ["points", "badge", "voucher", "tree"]
+MAX_GRAMS = 10**9  # 1000 t CO2e: rules.py's kg bounds (0.001 to 1,000,000 kg) in grams
+MAX_POINTS = 10**12
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested marshmallow errors as one level of dotted paths (``reward.amount_off.amount``),
+    the shape rules.py reports its own errors in."""
+    if not isinstance(messages, dict):
+        return {prefix or "_schema": messages}
+    flat: dict[str, Any] = {}
+    for key, value in messages.items():
+        if key == ma.exceptions.SCHEMA and prefix:
+            path = prefix  # an error about the nested object itself (e.g. not an object)
+        else:
+            path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(_flatten(value, path))
+        else:
+            flat.setdefault(path, []).extend(value if isinstance(value, list) else [value])
+    return flat
+
+
+class FlatErrorsSchema(ma.Schema):
+    """A request schema whose field errors are reported under dotted paths."""
+
+    def handle_error(self, error: ma.ValidationError, data: Any, **kwargs: Any) -> None:
+        raise ma.ValidationError(_flatten(error.messages))
+
+
+def _drop_nulls(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# --- Rule definitions ----------------------------------------------------------------------
+
+
+class ParamsInSchema(FlatErrorsSchema):
+    """A rule's parameters; which ones apply depends on the rule's `type` (others are 422):
+    `threshold` {every_g}; `tree` {every_g?} (default 17900 g); `milestone` exactly one of
+    {at_g} and {event}; `streak` {months}; `campaign` {categories, multiplier}."""
+
+    every_g = ma.fields.Integer(strict=True, validate=validate.Range(1, MAX_GRAMS), metadata={
+        "description": "threshold, tree: each multiple of this many grams CO2e of a user's "
+                       "cumulative avoided emissions earns the reward once", "example": 10000})
+    at_g = ma.fields.Integer(strict=True, validate=validate.Range(1, MAX_GRAMS), metadata={
+        "description": "milestone: once, when the user's cumulative grams CO2e reach this"})
+    event = ma.fields.String(validate=validate.OneOf(EVENTS), metadata={
+        "description": "milestone: once, on this event instead of an amount"})
+    months = ma.fields.Integer(strict=True, validate=validate.Range(1, 120), metadata={
+        "description": "streak: each run of this many consecutive calendar months (UTC) with "
+                       "a rewardable trade"})
+    categories = ma.fields.List(
+        ma.fields.String(validate=validate.Length(1, 64)), validate=validate.Length(min=1),
+        metadata={"description": "campaign: device categories the campaign applies to"})
+    multiplier = ma.fields.Float(validate=validate.Range(0.01, 100), metadata={
+        "description": "campaign: points per kg CO2e (`reward.amount`) times this; applied "
+                       "to hundredths"})
+
+    @ma.post_load
+    def _engine_units(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        # The engine keeps thresholds in kg; whole grams convert exactly (grams(g / 1000) == g).
+        for name in ("every", "at"):
+            if f"{name}_g" in data:
+                data[f"{name}_kg"] = data.pop(f"{name}_g") / 1000
+        return data
+
+
+class VoucherSpecInSchema(FlatErrorsSchema):
+    """A voucher: exactly one of `percent_off` (optionally capped by `max_off`) and
+    `amount_off`; optional `min_price`; money fields in one currency, which then restricts
+    the voucher to prices in that currency (`currency` alone restricts a percentage one)."""
+
+    kind = ma.fields.String(required=True, validate=validate.OneOf([RewardKind.VOUCHER.value]),
+                            metadata={"description": "voucher"})
+    percent_off = ma.fields.Integer(strict=True, validate=validate.Range(1, 100), metadata={
+        "description": "voucher: percentage off the price (floored)"})
+    amount_off = ma.fields.Nested(MoneyInSchema, metadata={
+        "description": "voucher: a fixed amount off (instead of percent_off)"})
+    max_off = ma.fields.Nested(MoneyInSchema, metadata={
+        "description": "voucher with percent_off: the most it takes off"})
+    min_price = ma.fields.Nested(MoneyInSchema, metadata={
+        "description": "voucher: the smallest price it applies to"})
+    currency = CurrencyField()
+    expires_days = ma.fields.Integer(strict=True, validate=validate.Range(1, 3650),
+                                     metadata={"description": "voucher: days it stays valid "
+                                               "after issue (default 30)"})
+
+    @ma.validates_schema
+    def _one_currency(self, data: dict[str, Any], **kwargs: Any) -> None:
+        currencies = {data[f]["currency"] for f in ("amount_off", "max_off", "min_price")
+                      if f in data}
+        if data.get("currency") is not None:
+            currencies.add(data["currency"])
+        if len(currencies) > 1:
+            raise ma.ValidationError("All money of a voucher must be in one currency.",
+                                     "currency")
+        if "max_off" in data and "percent_off" not in data:
+            raise ma.ValidationError("Only a percent_off voucher has a max_off.", "max_off")
+
+    @ma.post_load
+    def _engine_units(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        # Stored flat, as vouchers are issued: amounts in minor units plus one currency.
+        for name in ("amount_off", "max_off", "min_price"):
+            if name in data:
+                value = data.pop(name)
+                data[name] = value["amount"]
+                data["currency"] = value["currency"]
+        return data
+
+
+class RewardInSchema(VoucherSpecInSchema):
+    """A rule's reward, by `kind`: `points` {amount}; `badge` {badge}; `voucher` (see the
+    voucher fields); `tree` {} (a certificate). Fields of another kind are 422."""
+
+    kind = ma.fields.String(required=True, validate=validate.OneOf(list(RewardKind)),
+                            metadata={"description": "What the rule gives; the rule's type "
+                                      "limits it (campaign: points; tree: tree)"})
+    amount = ma.fields.Integer(strict=True, validate=validate.Range(1, 10**9), metadata={
+        "description": "points: points per reward (campaign: per kg CO2e, times the "
+                       "multiplier)"})
+    badge = ma.fields.String(validate=validate.Regexp(
+        BADGE_PATTERN, error="Must be a slug (a-z, 0-9, -), 1-64 characters."),
+        metadata={"description": "badge: its slug", "example": "first-trade"})
+
+
+class CapsInSchema(FlatErrorsSchema):
+    """Caps on points rewards (each null or absent: no cap)."""
+
+    points_per_day = ma.fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(1, MAX_POINTS),
+        metadata={"description": "Points per user and UTC day"})
+    points_per_month = ma.fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(1, MAX_POINTS),
+        metadata={"description": "Points per user and UTC calendar month"})
+    budget_points = ma.fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(1, MAX_POINTS),
+        metadata={"description": "The rule's total points; once spent it stops issuing"})
+
+
+class RuleInSchema(FlatErrorsSchema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = ma.fields.String(required=True, validate=validate.OneOf(list(RuleType)))
+    params = ma.fields.Nested(ParamsInSchema, load_default=dict)
+    reward = ma.fields.Nested(RewardInSchema, required=True, metadata={
+        "example": {"kind": "points", "amount": 100}})
+    valid_from = Instant(load_default=None, allow_none=True,
+                         metadata={"description": "ISO date or date-time (UTC if no offset)"})
+    valid_to = Instant(load_default=None, allow_none=True, metadata={
+        "description": "After valid_from; a campaign needs both"})
+    caps = ma.fields.Nested(CapsInSchema, load_default=dict)
+    active = ma.fields.Boolean(load_default=True)
+
+
+class ParamsSchema(ma.Schema):
+    """A rule's parameters (only those of its type are present)."""
+
+    every_g = grams_field("threshold, tree: the step of cumulative avoided emissions")
+    every_kgco2e = kg_field("every_g")
+    at_g = grams_field("milestone: the cumulative amount")
+    at_kgco2e = kg_field("at_g")
+    event = ma.fields.String(metadata={"enum": list(EVENTS)})
+    months = ma.fields.Integer()
+    categories = ma.fields.List(ma.fields.String())
+    multiplier = ma.fields.Float()
+
+    @ma.pre_dump
+    def _api_units(self, params: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        out = {k: v for k, v in params.items() if k not in ("every_kg", "at_kg")}
+        for name in ("every", "at"):
+            if params.get(f"{name}_kg") is not None:
+                g = grams(params[f"{name}_kg"])
+                out[f"{name}_g"], out[f"{name}_kgco2e"] = g, round(g / 1000, 3)
+        return out
+
+    @ma.post_dump
+    def _present(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return _drop_nulls(data)
+
+
+class RewardSchema(ma.Schema):
+    """A reward definition (only the fields of its kind are present)."""
+
+    kind = ma.fields.String(required=True, metadata={"enum": list(RewardKind)})
+    amount = ma.fields.Integer(metadata={"description": "points: points per reward"})
+    badge = ma.fields.String(metadata={"description": "badge: its slug"})
+    percent_off = ma.fields.Integer(metadata={"description": "voucher: percentage off"})
+    amount_off = MoneyField(metadata={"description": "voucher: fixed amount off"})
+    max_off = MoneyField(metadata={"description": "voucher: cap of a percentage"})
+    min_price = MoneyField(metadata={"description": "voucher: smallest price it applies to"})
+    currency = ma.fields.String(metadata={
+        "description": "voucher: the only currency it applies to (absent: any)"})
+    expires_days = ma.fields.Integer(metadata={"description": "voucher: validity in days"})
+
+    class Meta:
+        ordered = True
+
+    @ma.post_dump
+    def _present(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return _drop_nulls(data)
 
 
 class CapsSchema(ma.Schema):
-    points_per_day = ma.fields.Integer(allow_none=True, strict=True)
-    points_per_month = ma.fields.Integer(allow_none=True, strict=True)
-    budget_points = ma.fields.Integer(allow_none=True, strict=True,
+    points_per_day = ma.fields.Integer(allow_none=True)
+    points_per_month = ma.fields.Integer(allow_none=True)
+    budget_points = ma.fields.Integer(allow_none=True,
                                       metadata={"description": "The rule's total points"})
-
-
-class RuleInSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    type = ma.fields.String(required=True, metadata={"enum": [t.value for t in RuleType]})
-    params = ma.fields.Dict(load_default=dict, metadata={
-        "description": "threshold/tree {every_kg}; milestone {at_kg} or {event: first_trade};"
-                       " streak {months}; campaign {categories, multiplier}"})
-    reward = ma.fields.Dict(required=True, metadata={
-        "description": "{kind: points, amount} | {kind: badge, badge} | {kind: voucher, "
-                       "percent_off|amount_off, max_off, currency, min_price, expires_days} | "
-                       "{kind: tree}", "example": {"kind": "points", "amount": 100}})
-    valid_from = Instant(load_default=None, allow_none=True)
-    valid_to = Instant(load_default=None, allow_none=True)
-    caps = ma.fields.Dict(load_default=dict, metadata={
-        "description": "{points_per_day, points_per_month, budget_points}, each null or > 0"})
-    active = ma.fields.Boolean(load_default=True)
 
 
 class RuleSchema(ma.Schema):
     id = ma.fields.Integer()
     version = ma.fields.Integer()
     name = ma.fields.String()
-    type = ma.fields.String()
-    params = ma.fields.Dict()
-    reward = ma.fields.Dict()
+    type = ma.fields.String(metadata={"enum": list(RuleType)})
+    params = ma.fields.Nested(ParamsSchema)
+    reward = ma.fields.Nested(RewardSchema)
     valid_from = ma.fields.AwareDateTime(allow_none=True)
     valid_to = ma.fields.AwareDateTime(allow_none=True)
     caps = ma.fields.Nested(CapsSchema)
     active = ma.fields.Boolean()
-    budget_spent = ma.fields.Integer()
+    budget_spent = ma.fields.Integer(metadata={"description": "Points issued by the rule"})
     budget_exhausted = ma.fields.Boolean()
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime(metadata={"description": "This version's creation"})
 
 
-class RuleListArgs(ma.Schema):
+RulePageSchema = page_schema(RuleSchema)
+
+
+class RuleListArgs(PageArgsSchema):
+    """Newest rule first."""
+
     active = ma.fields.Boolean(load_default=None, allow_none=True)
 
 
-class SimulateInSchema(ma.Schema):
+class SimulateInSchema(FlatErrorsSchema):
     rule = ma.fields.Nested(RuleInSchema, required=True)
 
 
@@ -70,25 +272,35 @@ class SimulationSchema(ma.Schema):
     points_cost = ma.fields.Integer()
     rewards_per_user = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Integer(),
-        metadata={"description": "How many users would get 1, 2, … 10+ rewards"})
+        metadata={"description": "How many users would get 1, 2, … 10+ rewards "
+                                 "(keys \"1\" … \"9\", \"10+\")"})
     budget_exhausted = ma.fields.Boolean()
     elapsed_ms = ma.fields.Float()
+
+
+# --- What users hold -----------------------------------------------------------------------
 
 
 class VoucherSchema(ma.Schema):
     code = ma.fields.String()
     percent_off = ma.fields.Integer(allow_none=True)
-    amount_off = ma.fields.Integer(allow_none=True)
-    max_off = ma.fields.Integer(allow_none=True)
-    min_price = ma.fields.Integer(allow_none=True)
-    currency = ma.fields.String(allow_none=True)
+    amount_off = MoneyField(allow_none=True, metadata={"description": "Fixed amount off"})
+    max_off = MoneyField(allow_none=True, metadata={"description": "Cap of a percentage"})
+    min_price = MoneyField(allow_none=True,
+                           metadata={"description": "Smallest price it applies to"})
+    currency = ma.fields.String(allow_none=True, metadata={
+        "description": "The only currency it applies to (null: any)"})
     expires_at = ma.fields.AwareDateTime()
     status = ma.fields.String(metadata={"enum": ["available", "reserved", "used"]})
     trade_id = ma.fields.Integer(allow_none=True)
     created_at = ma.fields.AwareDateTime()
 
+    class Meta:
+        ordered = True
+
 
 class BadgeSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"description": "The reward's id"})
     badge = ma.fields.String()
     rule_id = ma.fields.Integer()
     trade_id = ma.fields.Integer(allow_none=True)
@@ -96,35 +308,58 @@ class BadgeSchema(ma.Schema):
 
 
 class CertificateSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"description": "The reward's id"})
     certificate_id = ma.fields.String()
     rule_id = ma.fields.Integer()
     trade_id = ma.fields.Integer(allow_none=True)
-    cumulative_kg = ma.fields.Float(allow_none=True)
+    cumulative_g = grams_field("The user's cumulative avoided emissions this tree marks",
+                               allow_none=True)
+    cumulative_kgco2e = kg_field("cumulative_g", allow_none=True)
     issued_at = ma.fields.AwareDateTime()
 
 
-class HoldingsSchema(ma.Schema):
+VoucherPageSchema = page_schema(VoucherSchema)
+BadgePageSchema = page_schema(BadgeSchema)
+CertificatePageSchema = page_schema(CertificateSchema)
+
+
+class VoucherArgs(PageArgsSchema):
+    status = ma.fields.String(validate=validate.OneOf(
+        [VoucherStatus.AVAILABLE.value, VoucherStatus.RESERVED.value, VoucherStatus.USED.value]),
+        metadata={"description": "Only vouchers in this status"})
+
+
+class RewardCountsSchema(ma.Schema):
+    badges = ma.fields.Integer()
+    vouchers = ma.fields.Integer(metadata={"description": "Not revoked (any status)"})
+    vouchers_available = ma.fields.Integer()
+    certificates = ma.fields.Integer()
+
+
+class RewardsSummarySchema(ma.Schema):
     points_balance = ma.fields.Integer(metadata={"description": "May be negative after a "
                                                  "reversal; blocks redemptions"})
-    badges = ma.fields.List(ma.fields.Nested(BadgeSchema))
-    vouchers = ma.fields.List(ma.fields.Nested(VoucherSchema))
-    certificates = ma.fields.List(ma.fields.Nested(CertificateSchema))
+    counts = ma.fields.Nested(RewardCountsSchema, metadata={
+        "description": "How many of each the lists under /rewards/… hold"})
 
 
-class CatalogItemInSchema(ma.Schema):
+# --- Catalogue and redemption --------------------------------------------------------------
+
+
+class CatalogItemInSchema(FlatErrorsSchema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     cost_points = ma.fields.Integer(required=True, strict=True,
-                                    validate=validate.Range(min=1, max=10**12))
-    reward = ma.fields.Dict(required=True, metadata={
-        "example": {"kind": "voucher", "percent_off": 10, "max_off": 2000,
-                    "expires_days": 30}})
+                                    validate=validate.Range(min=1, max=MAX_POINTS))
+    reward = ma.fields.Nested(VoucherSpecInSchema, required=True, metadata={
+        "example": {"kind": "voucher", "percent_off": 10,
+                    "max_off": {"amount": 2000, "currency": "EUR"}, "expires_days": 30}})
     active = ma.fields.Boolean(load_default=True)
 
 
-class CatalogItemPatchSchema(ma.Schema):
+class CatalogItemPatchSchema(FlatErrorsSchema):
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
-    cost_points = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=10**12))
-    reward = ma.fields.Dict()
+    cost_points = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_POINTS))
+    reward = ma.fields.Nested(VoucherSpecInSchema)
     active = ma.fields.Boolean()
 
 
@@ -132,9 +367,16 @@ class CatalogItemSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     cost_points = ma.fields.Integer()
-    reward = ma.fields.Dict()
+    reward = ma.fields.Nested(RewardSchema, metadata={"description": "The voucher it gives"})
     active = ma.fields.Boolean()
     created_at = ma.fields.AwareDateTime()
+
+
+CatalogItemPageSchema = page_schema(CatalogItemSchema)
+
+
+class CatalogArgs(PageArgsSchema):
+    """Cheapest first (cost_points, then id)."""
 
 
 class RedeemInSchema(ma.Schema):
@@ -149,9 +391,11 @@ class RedemptionSchema(ma.Schema):
     voucher = ma.fields.Nested(VoucherSchema)
 
 
-class FlagsArgs(ma.Schema):
-    cursor = ma.fields.Integer(load_default=None, validate=validate.Range(min=1))
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+# --- Anti-gaming flags ---------------------------------------------------------------------
+
+
+class FlagsArgs(PageArgsSchema):
+    """Newest first."""
 
 
 class FlagSchema(ma.Schema):
@@ -161,11 +405,10 @@ class FlagSchema(ma.Schema):
     user_id = ma.fields.Integer()
     counterparty_id = ma.fields.Integer()
     reason = ma.fields.String(metadata={"enum": ["self_trade", "pair_limit", "daily_cap"]})
-    amount_g = ma.fields.Integer()
+    amount_g = grams_field("The user's credit")
+    amount_kgco2e = kg_field("amount_g")
     occurred_at = ma.fields.AwareDateTime()
     evaluated_at = ma.fields.AwareDateTime()
 
 
-class FlagPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(FlagSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+FlagPageSchema = page_schema(FlagSchema)

@@ -1,26 +1,38 @@
-"""HTTP API of incentives: admin rules, simulation, catalogue and flags; users' rewards."""
+"""HTTP API of incentives: admin rules, simulation, catalogue and flags; users' rewards.
+
+Every list is a page ``{items, next_cursor}`` (``limit``, ``cursor``: core pagination); every
+POST that creates something (and the PUT that writes a rule's new version) honours
+``Idempotency-Key``."""
 
 from __future__ import annotations
 
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.pagination import PageArgsSchema
 
 from . import antigaming, catalog, manage, rewards
 from .rules import validate_rule
 from .schemas import (
+    BadgePageSchema,
+    CatalogArgs,
     CatalogItemInSchema,
+    CatalogItemPageSchema,
     CatalogItemPatchSchema,
     CatalogItemSchema,
+    CertificatePageSchema,
     FlagPageSchema,
     FlagsArgs,
-    HoldingsSchema,
     RedeemInSchema,
     RedemptionSchema,
+    RewardsSummarySchema,
     RuleInSchema,
     RuleListArgs,
+    RulePageSchema,
     RuleSchema,
     SimulateInSchema,
     SimulationSchema,
+    VoucherArgs,
+    VoucherPageSchema,
 )
 from .simulate import simulate
 
@@ -32,21 +44,23 @@ RULES = "/admin/incentive-rules"
 
 @blp.route(RULES, methods=["POST"])
 @blp.auth(role="admin")
+@blp.idempotent()
 @blp.arguments(RuleInSchema)
 @blp.response(201, RuleSchema)
-@blp.errors(422)
 def create_rule(data):
-    """Create a rule (version 1); parameters are validated for its type."""
+    """Create a rule (version 1); parameters are validated for its type (422, field errors
+    under dotted paths such as `params.every_g`)."""
     return manage.create(data, current_user().id)
 
 
 @blp.route(RULES, methods=["GET"])
 @blp.auth(role="admin")
 @blp.arguments(RuleListArgs, location="query")
-@blp.response(200, RuleSchema(many=True))
+@blp.response(200, RulePageSchema)
+@blp.errors(422)
 def list_rules(args):
-    """Every rule at its current version."""
-    return manage.listing(args.get("active"))
+    """Rules at their current version, newest first (`?active=` filters)."""
+    return manage.page(args["limit"], args.get("cursor"), args.get("active"))
 
 
 @blp.route(f"{RULES}/<int:rule_id>", methods=["GET"])
@@ -59,22 +73,25 @@ def get_rule(rule_id):
 
 @blp.route(f"{RULES}/<int:rule_id>", methods=["PUT"])
 @blp.auth(role="admin")
+@blp.idempotent()
 @blp.arguments(RuleInSchema)
 @blp.response(200, RuleSchema)
-@blp.errors(404, 422)
+@blp.errors(404)
 def update_rule(data, rule_id):
     """Replace the rule's definition with a new version (earlier versions are kept; rewards
-    they issued are not issued again)."""
+    they issued are not issued again). Each call writes a version: send an
+    `Idempotency-Key` to retry safely."""
     return manage.update(rule_id, data, current_user().id)
 
 
 @blp.route(f"{RULES}/<int:rule_id>/versions", methods=["GET"])
 @blp.auth(role="admin")
-@blp.response(200, RuleSchema(many=True))
-@blp.errors(404)
-def rule_versions(rule_id):
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, RulePageSchema)
+@blp.errors(404, 422)
+def rule_versions(args, rule_id):
     """The rule's history, oldest version first."""
-    return manage.versions(rule_id)
+    return manage.versions(rule_id, args["limit"], args.get("cursor"))
 
 
 @blp.route(f"{RULES}/<int:rule_id>/activate", methods=["POST"])
@@ -82,6 +99,7 @@ def rule_versions(rule_id):
 @blp.response(200, RuleSchema)
 @blp.errors(404)
 def activate_rule(rule_id):
+    """Switch the rule on (creates nothing; calling it again changes nothing)."""
     return manage.set_active(rule_id, True)
 
 
@@ -90,44 +108,50 @@ def activate_rule(rule_id):
 @blp.response(200, RuleSchema)
 @blp.errors(404)
 def deactivate_rule(rule_id):
+    """Switch the rule off (creates nothing; calling it again changes nothing)."""
     return manage.set_active(rule_id, False)
 
 
 @blp.route(f"{RULES}/simulate", methods=["POST"])
 @blp.auth(role="admin")
+@blp.idempotent()
 @blp.arguments(SimulateInSchema)
 @blp.response(200, SimulationSchema)
-@blp.errors(422)
 def simulate_rule(data):
     """Evaluate a draft rule over every account's credit history (numpy, vectorised): how many
-    users would get what, and the points cost. Issues nothing."""
+    users would get what, and the points cost. Issues nothing; with an `Idempotency-Key` a
+    retry returns the first run's figures."""
     return simulate(validate_rule(data["rule"]))
 
 
 @blp.route("/admin/incentives/flags", methods=["GET"])
 @blp.auth(role="admin")
-@blp.arguments(FlagsArgs, location="query", as_kwargs=True)
+@blp.arguments(FlagsArgs, location="query")
 @blp.response(200, FlagPageSchema)
-def flags(cursor, limit):
+@blp.errors(422)
+def flags(args):
     """Credits that earned no rewards (self-trade, pair limit, daily cap), newest first."""
-    return antigaming.flagged(cursor, limit)
+    return antigaming.flagged(args.get("cursor"), args["limit"])
 
 
 @blp.route("/admin/rewards/catalog", methods=["POST"])
 @blp.auth(role="admin")
+@blp.idempotent()
 @blp.arguments(CatalogItemInSchema)
 @blp.response(201, CatalogItemSchema)
-@blp.errors(422)
 def create_catalog_item(data):
+    """Add a voucher to the catalogue (money as `{amount, currency}`)."""
     return catalog.create(data)
 
 
 @blp.route("/admin/rewards/catalog", methods=["GET"])
 @blp.auth(role="admin")
-@blp.response(200, CatalogItemSchema(many=True))
-def admin_catalog():
-    """Every catalogue item, inactive ones included."""
-    return catalog.listing(include_inactive=True)
+@blp.arguments(CatalogArgs, location="query")
+@blp.response(200, CatalogItemPageSchema)
+@blp.errors(422)
+def admin_catalog(args):
+    """Every catalogue item, inactive ones included, cheapest first."""
+    return catalog.page(args["limit"], args.get("cursor"), include_inactive=True)
 
 
 @blp.route("/admin/rewards/catalog/<int:item_id>", methods=["PATCH"])
@@ -141,18 +165,53 @@ def update_catalog_item(data, item_id):
 
 @blp.route("/rewards", methods=["GET"])
 @blp.auth()
-@blp.response(200, HoldingsSchema)
+@blp.response(200, RewardsSummarySchema)
 def my_rewards():
-    """The caller's points balance, badges, vouchers and tree certificates."""
-    return rewards.holdings(current_user().id)
+    """The caller's points balance and how many badges, vouchers and tree certificates they
+    hold; the lists themselves are paged at `/rewards/badges`, `/rewards/vouchers` and
+    `/rewards/certificates`."""
+    return rewards.summary(current_user().id)
+
+
+@blp.route("/rewards/badges", methods=["GET"])
+@blp.auth()
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, BadgePageSchema)
+@blp.errors(422)
+def my_badges(args):
+    """The caller's badges, newest first."""
+    return rewards.badges(current_user().id, args["limit"], args.get("cursor"))
+
+
+@blp.route("/rewards/vouchers", methods=["GET"])
+@blp.auth()
+@blp.arguments(VoucherArgs, location="query")
+@blp.response(200, VoucherPageSchema)
+@blp.errors(422)
+def my_vouchers(args):
+    """The caller's vouchers (revoked ones left out; `?status=` filters), newest first."""
+    return rewards.user_vouchers(current_user().id, args["limit"], args.get("cursor"),
+                                 args.get("status"))
+
+
+@blp.route("/rewards/certificates", methods=["GET"])
+@blp.auth()
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, CertificatePageSchema)
+@blp.errors(422)
+def my_certificates(args):
+    """The caller's tree certificates, newest first."""
+    return rewards.certificates(current_user().id, args["limit"], args.get("cursor"))
 
 
 @blp.route("/rewards/catalog", methods=["GET"])
 @blp.auth()
-@blp.response(200, CatalogItemSchema(many=True))
-def public_catalog():
-    """What points can be spent on."""
-    return catalog.listing()
+@blp.arguments(CatalogArgs, location="query")
+@blp.response(200, CatalogItemPageSchema)
+@blp.errors(422)
+def public_catalog(args):
+    """What points can be spent on (active items), cheapest first."""
+    return catalog.page(args["limit"], args.get("cursor"))
 
 
 @blp.route("/rewards/redeem", methods=["POST"])

@@ -5,6 +5,8 @@ from datetime import UTC, date, datetime
 import marshmallow as ma
 from marshmallow import validate
 
+from marketplace.core.http.pagination import PageArgsSchema, page_schema
+
 
 class Instant(ma.fields.Field):
     """An ISO date (midnight UTC) or date-time (UTC when it has no offset)."""
@@ -30,40 +32,62 @@ class Instant(ma.fields.Field):
         return result
 
 
+GRAMS = ("Integer grams CO2e: the ledger's unit, exact. Every carbon quantity in the API is "
+         "an integer `*_g` field; `*_kgco2e` fields are the same quantity in kg (3 decimals), "
+         "for display only.")
+
+
+def grams_field(description: str, **kwargs) -> ma.fields.Integer:
+    """An integer quantity of grams CO2e (``*_g``), documented as such."""
+    return ma.fields.Integer(metadata={"description": f"{description}. {GRAMS}",
+                                       "example": 1500}, **kwargs)
+
+
+def kg_field(grams_name: str, **kwargs) -> ma.fields.Float:
+    """The display value in kg CO2e derived from the ``grams_name`` field."""
+    return ma.fields.Float(metadata={
+        "description": f"`{grams_name}` / 1000, rounded to 3 decimals (kg CO2e, display only)",
+        "example": 1.5}, **kwargs)
+
+
 class AccountSchema(ma.Schema):
     user_id = ma.fields.Integer()
-    balance_kgco2e = ma.fields.Float(metadata={"description": "Balance in kg CO2e"})
-    balance_g = ma.fields.Integer(metadata={"description": "Balance in grams CO2e (exact)"})
+    balance_g = grams_field("Balance: credits minus reversals")
+    balance_kgco2e = kg_field("balance_g")
     credited_trades = ma.fields.Integer(metadata={"description": "Trades credited so far"})
-    pending_kgco2e = ma.fields.Float(
-        metadata={"description": "Your share of completed trades not credited yet"})
-    pending_g = ma.fields.Integer()
-    as_of = ma.fields.AwareDateTime()
+    pending_g = grams_field("Your share of completed trades not credited yet (at the current "
+                            "buyer/seller split)")
+    pending_kgco2e = kg_field("pending_g")
+    as_of = ma.fields.AwareDateTime(metadata={"description": "When these figures were read "
+                                              "(not part of the ETag)"})
+
+    class Meta:
+        ordered = True
 
 
-class EntriesQuerySchema(ma.Schema):
-    cursor = ma.fields.Integer(load_default=None, validate=validate.Range(min=1),
-                               metadata={"description": "`next_cursor` of the previous page"})
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+class EntriesQuerySchema(PageArgsSchema):
+    """``limit`` and ``cursor`` (the shared opaque keyset cursor)."""
 
 
 class EntrySchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = ma.fields.Integer(metadata={"description": "The ledger line's id"})
     transaction_id = ma.fields.Integer()
     trade_id = ma.fields.Integer(allow_none=True)
     listing_id = ma.fields.Integer(allow_none=True)
     listing_title = ma.fields.String(allow_none=True)
     category = ma.fields.String(allow_none=True)
-    kind = ma.fields.String(metadata={"description": "credit or reversal"})
-    amount_g = ma.fields.Integer()
-    amount_kgco2e = ma.fields.Float()
+    kind = ma.fields.String(metadata={"description": "credit or reversal",
+                                      "enum": ["credit", "reversal"]})
+    amount_g = grams_field("The line's amount: positive for a credit, negative for a reversal")
+    amount_kgco2e = kg_field("amount_g")
     occurred_at = ma.fields.AwareDateTime()
     posted_at = ma.fields.AwareDateTime()
 
+    class Meta:
+        ordered = True
 
-class EntriesSchema(ma.Schema):
-    entries = ma.fields.List(ma.fields.Nested(EntrySchema))
-    next_cursor = ma.fields.String(allow_none=True)
+
+EntryPageSchema = page_schema(EntrySchema)
 
 
 class SummaryQuerySchema(ma.Schema):
@@ -75,17 +99,17 @@ class SummaryQuerySchema(ma.Schema):
 
 class CategoryTotalSchema(ma.Schema):
     category = ma.fields.String()
-    net_g = ma.fields.Integer()
-    net_kgco2e = ma.fields.Float()
+    net_g = grams_field("Net credits in the category")
+    net_kgco2e = kg_field("net_g")
 
 
 class PeriodSchema(ma.Schema):
     start = ma.fields.AwareDateTime()
     end = ma.fields.AwareDateTime()
-    credited_g = ma.fields.Integer()
-    reversed_g = ma.fields.Integer()
-    net_g = ma.fields.Integer()
-    net_kgco2e = ma.fields.Float()
+    credited_g = grams_field("Credits in the period")
+    reversed_g = grams_field("Reversals in the period (a positive figure)")
+    net_g = grams_field("credited_g - reversed_g")
+    net_kgco2e = kg_field("net_g")
     by_category = ma.fields.List(ma.fields.Nested(CategoryTotalSchema))
 
 
@@ -93,8 +117,8 @@ class EquivalentSchema(ma.Schema):
     key = ma.fields.String()
     label = ma.fields.String()
     unit = ma.fields.String()
-    value = ma.fields.Float()
-    factor_g_per_unit = ma.fields.Float()
+    value = ma.fields.Float(metadata={"description": "`net_g` / `factor_g_per_unit`, in `unit`"})
+    factor_g_per_unit = ma.fields.Float(metadata={"description": "Grams CO2e per `unit`"})
     factor = ma.fields.String()
     source = ma.fields.String()
 
@@ -102,9 +126,9 @@ class EquivalentSchema(ma.Schema):
 class SummarySchema(ma.Schema):
     from_ = ma.fields.AwareDateTime(data_key="from", attribute="from")
     to = ma.fields.AwareDateTime()
-    granularity = ma.fields.String()
-    net_g = ma.fields.Integer()
-    net_kgco2e = ma.fields.Float()
+    granularity = ma.fields.String(metadata={"enum": ["month", "week"]})
+    net_g = grams_field("Net credits over the range")
+    net_kgco2e = kg_field("net_g")
     by_category = ma.fields.List(ma.fields.Nested(CategoryTotalSchema))
     periods = ma.fields.List(ma.fields.Nested(PeriodSchema))
     equivalents = ma.fields.List(ma.fields.Nested(EquivalentSchema))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,10 +11,18 @@ from sqlalchemy import column, func, or_, select, table
 
 from carbon.ledger.equivalents import equivalents
 from carbon.ledger.models import EntryKind, LedgerAccount, LedgerLine, LedgerTransaction
-from carbon.ledger.posting import buyer_share_ppm, split
+from carbon.ledger.posting import (
+    COMPLETED_TOPIC,
+    Completion,
+    InvalidEvent,
+    buyer_share_ppm,
+    credit_key,
+    split,
+)
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import InvalidInput, NotFound
+from marketplace.core.http.pagination import decode_id, id_page
 from marketplace.core.outbox import OutboxMessage
 
 # The accounts feature's table, by name only: the ledger asks whether a user id exists and
@@ -38,19 +47,39 @@ def require_user(user_id: int) -> None:
 
 def pending_g(user_id: int) -> int:
     """The caller's share of completed trades whose credit is not posted yet (their outbox
-    records are still pending), at the current buyer share."""
+    records are still pending), at the current buyer share.
+
+    Counted once per trade, like the posting: a trade whose credit is already posted (a
+    duplicate record left pending) or whose record appears twice counts once or not at all,
+    and a record the posting would reject (malformed payload; it stays pending with its error
+    and is never credited) counts for nothing."""
     payload = OutboxMessage.payload
-    rows = db.session.scalars(
-        select(OutboxMessage.payload).where(
-            OutboxMessage.topic == "trade.completed", OutboxMessage.processed_at.is_(None),
+    records = db.session.execute(
+        select(OutboxMessage.payload, OutboxMessage.created_at).where(
+            OutboxMessage.topic == COMPLETED_TOPIC, OutboxMessage.processed_at.is_(None),
             or_(payload["buyer_id"].as_integer() == user_id,
                 payload["seller_id"].as_integer() == user_id))
+        .order_by(OutboxMessage.id)
     ).all()
+    trades: dict[int, Completion] = {}
+    for p, created_at in records:
+        try:
+            c = Completion.parse(p, created_at)
+        except InvalidEvent:
+            continue
+        if user_id in (c.buyer_id, c.seller_id):
+            trades.setdefault(c.trade_id, c)
+    if not trades:
+        return 0
+    posted = set(db.session.scalars(select(LedgerTransaction.trade_id).where(
+        LedgerTransaction.idempotency_key.in_([credit_key(t) for t in trades]))))
     share, total = buyer_share_ppm(), 0
-    for p in rows:
-        buyer_g, seller_g = split(int(p.get("avoided_g") or 0), share)
-        total += (buyer_g if p.get("buyer_id") == user_id else 0) + (
-            seller_g if p.get("seller_id") == user_id else 0)
+    for c in trades.values():
+        if c.trade_id in posted:
+            continue
+        buyer_g, seller_g = split(c.avoided_g, share)
+        total += (buyer_g if c.buyer_id == user_id else 0) + (
+            seller_g if c.seller_id == user_id else 0)
     return total
 
 
@@ -70,27 +99,33 @@ def account_view(user_id: int) -> dict[str, Any]:
             "as_of": utcnow()}
 
 
-def entries(user_id: int, cursor: int | None, limit: int) -> dict[str, Any]:
-    """The account's lines, newest first, ``limit`` at a time; ``cursor`` continues a page."""
+def entries(user_id: int, cursor: str | None, limit: int) -> dict[str, Any]:
+    """The account's lines, newest first: one page ``{items, next_cursor}`` (core pagination,
+    keyset on the line id)."""
     account = account_of(user_id)
     if account is None:
-        return {"entries": [], "next_cursor": None}
+        if cursor:
+            decode_id(cursor)  # a malformed cursor is a 422 whether or not there are lines
+        return {"items": [], "next_cursor": None}
     query = (select(LedgerLine.id, LedgerLine.amount_g, LedgerTransaction)
              .join(LedgerTransaction, LedgerLine.transaction_id == LedgerTransaction.id)
-             .where(LedgerLine.account_id == account.id)
-             .order_by(LedgerLine.id.desc()).limit(limit + 1))
-    if cursor is not None:
-        query = query.where(LedgerLine.id < cursor)
-    rows = db.session.execute(query).all()
-    page = [{
+             .where(LedgerLine.account_id == account.id))
+    page = id_page(query, LedgerLine.id, limit, cursor, scalars=False, key=lambda row: row[0])
+    page["items"] = [{
         "id": line_id, "transaction_id": tx.id, "trade_id": tx.trade_id,
         "listing_id": tx.meta.get("listing_id"), "listing_title": tx.meta.get("listing_title"),
         "category": tx.meta.get("category"), "kind": tx.kind,
         "amount_g": amount, "amount_kgco2e": kg(amount),
         "occurred_at": tx.occurred_at, "posted_at": tx.posted_at,
-    } for line_id, amount, tx in rows[:limit]]
-    more = len(rows) > limit
-    return {"entries": page, "next_cursor": str(page[-1]["id"]) if more else None}
+    } for line_id, amount, tx in page["items"]]
+    return page
+
+
+def account_etag(view: dict[str, Any]) -> str:
+    """A weak ETag of an account view: its figures, not ``as_of`` (read time), so it changes
+    exactly when the balance, the credited trades or the pending share do."""
+    figures = f"{view['user_id']}:{view['balance_g']}:{view['credited_trades']}:{view['pending_g']}"
+    return f'W/"carbon-account-{hashlib.sha256(figures.encode()).hexdigest()[:20]}"'
 
 
 def period_start(at: datetime, granularity: str) -> datetime:

@@ -6,32 +6,43 @@ from carbon.ledger import services
 from carbon.ledger.schemas import (
     AccountSchema,
     EntriesQuerySchema,
-    EntriesSchema,
+    EntryPageSchema,
     SummaryQuerySchema,
     SummarySchema,
 )
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.etag import ETAG_HEADER_DOC
 
 blp = Blueprint("carbon", __name__, url_prefix="/api/v1",
                 description="Personal carbon accounts (double-entry ledger)")
 
 
+def _with_etag(view):
+    return view, 200, {"ETag": services.account_etag(view)}
+
+
 @blp.route("/carbon/account", methods=["GET"])
 @blp.auth()
-@blp.response(200, AccountSchema)
+@blp.conditional()
+@blp.response(200, AccountSchema, headers=ETAG_HEADER_DOC)
 def my_account():
-    """The caller's carbon balance, credited trades and credits still pending."""
-    return services.account_view(current_user().id)
+    """The caller's carbon balance, credited trades and credits still pending.
+
+    Carries a (weak) ETag that changes with the figures (not with `as_of`): send it back as
+    `If-None-Match` to get 304 Not Modified while nothing changed."""
+    return _with_etag(services.account_view(current_user().id))
 
 
 @blp.route("/carbon/entries", methods=["GET"])
 @blp.auth()
-@blp.arguments(EntriesQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, EntriesSchema)
-def my_entries(cursor, limit):
-    """The caller's ledger lines, newest first (keyset pages: pass `next_cursor`)."""
-    return services.entries(current_user().id, cursor, limit)
+@blp.arguments(EntriesQuerySchema, location="query")
+@blp.response(200, EntryPageSchema)
+@blp.errors(422)
+def my_entries(args):
+    """The caller's ledger lines, newest first: `{items, next_cursor}`; pass `next_cursor` as
+    `cursor` for the next page (null on the last). A malformed cursor is a 422."""
+    return services.entries(current_user().id, args.get("cursor"), args["limit"])
 
 
 @blp.route("/carbon/summary", methods=["GET"])
@@ -47,20 +58,21 @@ def my_summary(from_, to, granularity):
 
 @blp.route("/admin/carbon/accounts/<int:user_id>", methods=["GET"])
 @blp.auth(role="admin")
-@blp.response(200, AccountSchema)
+@blp.conditional()
+@blp.response(200, AccountSchema, headers=ETAG_HEADER_DOC)
 @blp.errors(404)
 def user_account(user_id):
-    """Any user's carbon account (admin only)."""
+    """Any user's carbon account (admin only); ETag and 304 as for `GET /carbon/account`."""
     services.require_user(user_id)
-    return services.account_view(user_id)
+    return _with_etag(services.account_view(user_id))
 
 
 @blp.route("/admin/carbon/accounts/<int:user_id>/entries", methods=["GET"])
 @blp.auth(role="admin")
-@blp.arguments(EntriesQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, EntriesSchema)
-@blp.errors(404)
-def user_entries(cursor, limit, user_id):
-    """Any user's ledger lines (admin only)."""
+@blp.arguments(EntriesQuerySchema, location="query")
+@blp.response(200, EntryPageSchema)
+@blp.errors(404, 422)
+def user_entries(args, user_id):
+    """Any user's ledger lines (admin only), paged as `GET /carbon/entries`."""
     services.require_user(user_id)
-    return services.entries(user_id, cursor, limit)
+    return services.entries(user_id, args.get("cursor"), args["limit"])

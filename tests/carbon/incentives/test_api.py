@@ -2,12 +2,13 @@
 redemption, flags, simulation endpoint."""
 
 from carbon.incentives import catalog, points
+from carbon.incentives.models import Reward
 from marketplace.core.db import db
 from tests.carbon.incentives.helpers import admin_headers, headers_for, make_users, trade
 from tests.factories import assert_error_shape
 
 RULES = "/api/v1/admin/incentive-rules"
-RULE = {"name": "10 kg, 100 points", "type": "threshold", "params": {"every_kg": 10},
+RULE = {"name": "10 kg, 100 points", "type": "threshold", "params": {"every_g": 10_000},
         "reward": {"kind": "points", "amount": 100}, "valid_from": None, "valid_to": None,
         "caps": {"points_per_day": None, "budget_points": None}, "active": True}
 
@@ -17,40 +18,66 @@ def test_rule_crud_versions_and_activation(client, app):
     created = client.post(RULES, json=RULE, headers=admin)
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
-    assert body["version"] == 1 and body["params"] == {"every_kg": 10} and body["active"]
+    assert body["version"] == 1 and body["active"]
+    assert body["params"] == {"every_g": 10_000, "every_kgco2e": 10.0}
+    assert body["reward"] == {"kind": "points", "amount": 100}
     rid = body["id"]
     assert client.get(f"{RULES}/{rid}", headers=admin).get_json()["name"] == RULE["name"]
     updated = client.put(f"{RULES}/{rid}", headers=admin,
-                         json={**RULE, "name": "20 kg", "params": {"every_kg": 20}})
+                         json={**RULE, "name": "20 kg", "params": {"every_g": 20_000}})
     assert updated.status_code == 200 and updated.get_json()["version"] == 2
     history = client.get(f"{RULES}/{rid}/versions", headers=admin).get_json()
-    assert [(v["version"], v["params"]["every_kg"]) for v in history] == [(1, 10), (2, 20)]
+    assert [(v["version"], v["params"]["every_g"]) for v in history["items"]] == [
+        (1, 10_000), (2, 20_000)]
+    assert history["next_cursor"] is None
     off = client.post(f"{RULES}/{rid}/deactivate", headers=admin).get_json()
     assert off["active"] is False
-    assert client.get(RULES + "?active=true", headers=admin).get_json() == []
+    assert client.get(RULES + "?active=true", headers=admin).get_json() == {
+        "items": [], "next_cursor": None}
     assert client.post(f"{RULES}/{rid}/activate", headers=admin).get_json()["active"]
-    assert len(client.get(RULES, headers=admin).get_json()) == 1
+    listed = client.get(RULES, headers=admin).get_json()
+    assert [r["id"] for r in listed["items"]] == [rid] and listed["items"][0]["version"] == 2
     assert_error_shape(client.get(f"{RULES}/999", headers=admin), 404)
 
 
 def test_rule_validation_errors(client, app):
     admin = admin_headers(client, app)
     cases = [
-        ({**RULE, "params": {"every_kg": -1}}, "params.every_kg"),
-        ({**RULE, "params": {}}, "params.every_kg"),
-        ({**RULE, "params": {"every_kg": 10, "x": 1}}, "params.x"),
+        ({**RULE, "params": {"every_g": -1}}, "params.every_g"),
+        ({**RULE, "params": {"every_g": 1.5}}, "params.every_g"),
+        ({**RULE, "params": {}}, "params.every_g"),
+        ({**RULE, "type": "tree", "params": {"at_g": 5},
+          "reward": {"kind": "tree"}}, "params.at_g"),
+        ({**RULE, "params": {"every_g": 10, "x": 1}}, "params.x"),
+        ({**RULE, "params": {"every_kg": 10}}, "params.every_kg"),  # grams only (every_g)
         ({**RULE, "type": "lottery"}, "type"),
         ({**RULE, "reward": {"kind": "points", "amount": 0}}, "reward.amount"),
         ({**RULE, "reward": {"kind": "cash"}}, "reward.kind"),
-        ({**RULE, "type": "milestone", "params": {"at_kg": 1, "event": "first_trade"}},
+        ({**RULE, "type": "milestone", "params": {"at_g": 1, "event": "first_trade"}},
          "params"),
+        ({**RULE, "type": "milestone", "params": {"event": "birthday"}}, "params.event"),
         ({**RULE, "type": "streak", "params": {"months": 0}}, "params.months"),
         ({**RULE, "type": "campaign", "params": {"categories": ["laptop"], "multiplier": 2}},
          "valid_to"),
         ({**RULE, "type": "tree", "params": {}}, "reward.kind"),
         ({**RULE, "caps": {"points_per_day": 0}}, "caps.points_per_day"),
         ({**RULE, "valid_from": "2026-02-01", "valid_to": "2026-01-01"}, "valid_to"),
-        ({**RULE, "reward": {"kind": "voucher", "amount_off": 500}}, "reward.currency"),
+        ({**RULE, "reward": {"kind": "voucher", "amount_off": 500}}, "reward.amount_off"),
+        ({**RULE, "reward": {"kind": "voucher", "amount_off": {"amount": 500}}},
+         "reward.amount_off.currency"),
+        ({**RULE, "reward": {"kind": "voucher", "amount_off": {"amount": 0, "currency": "EUR"}}},
+         "reward.amount_off.amount"),
+        ({**RULE, "reward": {"kind": "voucher", "amount_off": {"amount": 5, "currency": "XXX"}}},
+         "reward.amount_off.currency"),
+        ({**RULE, "reward": {"kind": "voucher", "percent_off": 10,
+                             "max_off": {"amount": 500, "currency": "EUR"},
+                             "min_price": {"amount": 5000, "currency": "USD"}}},
+         "reward.currency"),
+        ({**RULE, "reward": {"kind": "voucher", "amount_off": {"amount": 5, "currency": "EUR"},
+                             "max_off": {"amount": 500, "currency": "EUR"}}},
+         "reward.max_off"),
+        ({**RULE, "reward": {"kind": "voucher", "expires_days": 30}}, "reward"),
+        ({**RULE, "reward": {"kind": "points", "amount": 5, "badge": "x"}}, "reward.badge"),
         ({**RULE, "reward": {"kind": "badge", "badge": "Not A Slug"}}, "reward.badge"),
     ]
     for body, field in cases:
@@ -72,25 +99,38 @@ def test_rewards_catalogue_and_redemption(client, app, drain_jobs):
     assert client.post(RULES, json=RULE, headers=admin).status_code == 201
     item = client.post("/api/v1/admin/rewards/catalog", headers=admin, json={
         "name": "10% off", "cost_points": 150,
-        "reward": {"kind": "voucher", "percent_off": 10, "max_off": 2000}}).get_json()
+        "reward": {"kind": "voucher", "percent_off": 10,
+                   "max_off": {"amount": 2000, "currency": "EUR"}}}).get_json()
+    assert item["reward"] == {"kind": "voucher", "percent_off": 10,
+                              "max_off": {"amount": 2000, "currency": "EUR"},
+                              "currency": "EUR", "expires_days": 30}
     with app.app_context():
         buyer, seller = make_users(2)
         trade(drain_jobs, 1, buyer, seller, 40_000)  # 20 kg each: 200 points
     me = headers_for(client, app, buyer)
     held = client.get("/api/v1/rewards", headers=me).get_json()
-    assert held == {"points_balance": 200, "badges": [], "vouchers": [], "certificates": []}
-    assert [i["id"] for i in client.get("/api/v1/rewards/catalog", headers=me).get_json()] == [
-        item["id"]]
+    assert held == {"points_balance": 200, "counts": {
+        "badges": 0, "vouchers": 0, "vouchers_available": 0, "certificates": 0}}
+    assert client.get("/api/v1/rewards/vouchers", headers=me).get_json() == {
+        "items": [], "next_cursor": None}
+    listed = client.get("/api/v1/rewards/catalog", headers=me).get_json()
+    assert [i["id"] for i in listed["items"]] == [item["id"]] and listed["next_cursor"] is None
     redeemed = client.post("/api/v1/rewards/redeem", headers=me,
                            json={"catalog_item_id": item["id"]})
     assert redeemed.status_code == 201, redeemed.get_json()
     body = redeemed.get_json()
     assert body["points_balance"] == 50 and body["voucher"]["percent_off"] == 10
+    assert body["voucher"]["max_off"] == {"amount": 2000, "currency": "EUR"}
+    assert body["voucher"]["amount_off"] is None and body["voucher"]["currency"] == "EUR"
     again = client.post("/api/v1/rewards/redeem", headers=me,
                         json={"catalog_item_id": item["id"]})
     assert "Not enough points" in assert_error_shape(again, 409)["message"]
     held = client.get("/api/v1/rewards", headers=me).get_json()
-    assert held["points_balance"] == 50 and len(held["vouchers"]) == 1
+    assert held["points_balance"] == 50 and held["counts"]["vouchers"] == 1
+    mine = client.get("/api/v1/rewards/vouchers", headers=me).get_json()["items"]
+    assert [v["code"] for v in mine] == [body["voucher"]["code"]]
+    assert client.get("/api/v1/rewards/vouchers?status=used", headers=me).get_json()[
+        "items"] == []
     assert_error_shape(client.post("/api/v1/rewards/redeem", headers=me,
                                    json={"catalog_item_id": 999}), 404)
     with app.app_context():
@@ -102,9 +142,21 @@ def test_catalogue_item_validation_and_update(client, app):
     bad = client.post("/api/v1/admin/rewards/catalog", headers=admin, json={
         "name": "x", "cost_points": 10, "reward": {"kind": "voucher", "percent_off": 300}})
     assert "reward.percent_off" in assert_error_shape(bad, 422)["errors"]
+    for reward, field in [
+            ({"kind": "voucher", "amount_off": 500, "currency": "EUR"}, "reward.amount_off"),
+            ({"kind": "points", "amount": 5}, "reward.kind"),
+            ({"kind": "voucher", "percent_off": 5, "min_price": {"amount": 1,
+                                                                 "currency": "eur"}},
+             "reward.min_price.currency")]:
+        bad = client.post("/api/v1/admin/rewards/catalog", headers=admin,
+                          json={"name": "x", "cost_points": 10, "reward": reward})
+        assert field in assert_error_shape(bad, 422)["errors"], reward
     item = client.post("/api/v1/admin/rewards/catalog", headers=admin, json={
         "name": "5 EUR", "cost_points": 500,
-        "reward": {"kind": "voucher", "amount_off": 500, "currency": "EUR"}}).get_json()
+        "reward": {"kind": "voucher", "amount_off": {"amount": 500, "currency": "EUR"},
+                   "min_price": {"amount": 2000, "currency": "EUR"}}}).get_json()
+    assert item["reward"]["amount_off"] == {"amount": 500, "currency": "EUR"}
+    assert item["reward"]["min_price"] == {"amount": 2000, "currency": "EUR"}
     off = client.patch(f"/api/v1/admin/rewards/catalog/{item['id']}", headers=admin,
                        json={"active": False}).get_json()
     assert off["active"] is False
@@ -125,8 +177,7 @@ def test_simulation_endpoint_issues_nothing(client, app, drain_jobs):
     assert body["rewards"] == 2 and body["points_cost"] == 200
     assert body["rewards_per_user"] == {"1": 2}
     with app.app_context():
-        assert points.balance(users[0]) == 0 and db.session.query(
-            __import__("carbon.incentives.models", fromlist=["Reward"]).Reward).count() == 0
+        assert points.balance(users[0]) == 0 and db.session.query(Reward).count() == 0
     bad = client.post(f"{RULES}/simulate", headers=admin,
                       json={"rule": {**RULE, "params": {}}})
     assert_error_shape(bad, 422)

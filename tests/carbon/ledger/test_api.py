@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime
 
+import pytest
+
 from marketplace.accounts.models import User
 from marketplace.accounts.services import Role
 from marketplace.core.db import db
@@ -57,16 +59,38 @@ def test_entries_page_with_a_cursor(client, app, drain_jobs):
     drain_jobs()
     headers = _headers(client, app, me)
     first = client.get("/api/v1/carbon/entries?limit=2", headers=headers).get_json()
-    assert [e["kind"] for e in first["entries"]] == ["reversal", "credit"]
-    rev, credit = first["entries"]
+    assert set(first) == {"items", "next_cursor"}
+    assert [e["kind"] for e in first["items"]] == ["reversal", "credit"]
+    assert not first["next_cursor"].isdigit()  # the shared opaque cursor, not an id
+    rev, credit = first["items"]
     assert rev["amount_g"] == -750 and rev["trade_id"] == 3 and rev["listing_title"] == "Item 3"
     assert credit["amount_g"] == 1500 and credit["category"] == "laptop"
+    assert credit["amount_kgco2e"] == 1.5 and rev["amount_kgco2e"] == -0.75
     assert credit["occurred_at"].startswith("2026-03-10")
     second = client.get(f"/api/v1/carbon/entries?limit=2&cursor={first['next_cursor']}",
                         headers=headers).get_json()
-    assert [e["trade_id"] for e in second["entries"]] == [2, 1]
+    assert [e["trade_id"] for e in second["items"]] == [2, 1]
     assert second["next_cursor"] is None
+    everything = client.get("/api/v1/carbon/entries?limit=100", headers=headers).get_json()
+    assert [e["id"] for e in everything["items"]] == [
+        e["id"] for e in first["items"] + second["items"]]
+    assert everything["next_cursor"] is None
     assert_error_shape(client.get("/api/v1/carbon/entries?limit=0", headers=headers), 422)
+    assert_error_shape(client.get("/api/v1/carbon/entries?limit=101", headers=headers), 422)
+
+
+@pytest.mark.parametrize("cursor", ["2", "not a cursor!", "WzEsMl0", "bm9wZQ"])
+def test_entries_with_a_malformed_cursor_are_422(client, app, drain_jobs, cursor):
+    me, _ = _setup(app, drain_jobs, trades=1)
+    headers = _headers(client, app, me)
+    resp = client.get("/api/v1/carbon/entries", query_string={"cursor": cursor},
+                      headers=headers)
+    assert "cursor" in assert_error_shape(resp, 422)["errors"]
+    with app.app_context():
+        (nobody,) = make_users(1)  # no ledger account at all: still a 422
+    resp = client.get("/api/v1/carbon/entries", query_string={"cursor": cursor},
+                      headers=_headers(client, app, nobody))
+    assert "cursor" in assert_error_shape(resp, 422)["errors"]
 
 
 def test_summary_per_month_and_category_with_equivalents(client, app, drain_jobs):
@@ -101,8 +125,81 @@ def test_only_admins_see_other_accounts(client, app, drain_jobs):
     admin_headers = _headers(client, app, admin)
     body = client.get(url, headers=admin_headers).get_json()
     assert body["user_id"] == other and body["balance_g"] == 3000
-    entries = client.get(url + "/entries", headers=admin_headers).get_json()["entries"]
-    assert len(entries) == 3
+    first = client.get(url + "/entries?limit=2", headers=admin_headers).get_json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = client.get(url + "/entries", query_string={"limit": 2, "cursor": first["next_cursor"]},
+                      headers=admin_headers).get_json()
+    assert [e["trade_id"] for e in first["items"] + rest["items"]] == [3, 2, 1]
+    assert rest["next_cursor"] is None
+    assert_error_shape(client.get(url + "/entries?cursor=x.y", headers=admin_headers), 422)
     assert_error_shape(client.get("/api/v1/admin/carbon/accounts/999999",
                                   headers=admin_headers), 404)
     assert_error_shape(client.get("/api/v1/carbon/account"), 401)
+
+
+def test_account_etag_304_until_the_figures_change(client, app, drain_jobs):
+    me, other = _setup(app, drain_jobs, trades=1)
+    headers = _headers(client, app, me)
+    first = client.get("/api/v1/carbon/account", headers=headers)
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag
+    same = client.get("/api/v1/carbon/account", headers={**headers, "If-None-Match": etag})
+    assert same.status_code == 304 and same.data == b""
+    other_etag = client.get("/api/v1/carbon/account", headers={**headers,
+                                                               "If-None-Match": '"nope"'})
+    assert other_etag.status_code == 200 and other_etag.headers["ETag"] == etag
+    with app.app_context():  # a completion not credited yet: the pending share changes
+        db.session.add(OutboxMessage(topic="trade.completed", payload={
+            "trade_id": 2, "buyer_id": other, "seller_id": me, "avoided_g": 2000}))
+        db.session.commit()
+    pending = client.get("/api/v1/carbon/account", headers={**headers, "If-None-Match": etag})
+    assert pending.status_code == 200 and pending.get_json()["pending_g"] == 1000
+    assert pending.headers["ETag"] != etag
+    with app.app_context():  # another trade credited: the balance changes
+        completion(3, other, me, 3000, completed_at=datetime(2026, 5, 1, tzinfo=UTC))
+        db.session.commit()
+    drain_jobs()
+    credited = client.get("/api/v1/carbon/account",
+                          headers={**headers, "If-None-Match": pending.headers["ETag"]})
+    assert credited.status_code == 200
+    body = credited.get_json()
+    assert body["balance_g"] == 500 + 1500 and body["pending_g"] == 1000
+    assert credited.headers["ETag"] not in (etag, pending.headers["ETag"])
+    again = client.get("/api/v1/carbon/account",
+                       headers={**headers, "If-None-Match": credited.headers["ETag"]})
+    assert again.status_code == 304
+    # Another user's account has its own ETag.
+    theirs = client.get("/api/v1/carbon/account", headers={
+        **_headers(client, app, other), "If-None-Match": credited.headers["ETag"]})
+    assert theirs.status_code == 200
+
+
+def test_pending_counts_each_uncredited_trade_once(client, app, drain_jobs):
+    me, other = _setup(app, drain_jobs, trades=1)
+    headers = _headers(client, app, me)
+    with app.app_context():
+        db.session.add_all([
+            # trade 1 is credited already: a duplicate record left pending counts nothing
+            OutboxMessage(topic="trade.completed", payload={
+                "trade_id": 1, "buyer_id": me, "seller_id": other, "avoided_g": 1000}),
+            # trade 7 twice: counted once
+            OutboxMessage(topic="trade.completed", payload={
+                "trade_id": 7, "buyer_id": me, "seller_id": other, "avoided_g": 600}),
+            OutboxMessage(topic="trade.completed", payload={
+                "trade_id": 7, "buyer_id": me, "seller_id": other, "avoided_g": 600}),
+            # a payload the posting rejects (never credited): nothing, and no 500
+            OutboxMessage(topic="trade.completed", payload={
+                "trade_id": 8, "buyer_id": me, "seller_id": other, "avoided_g": "lots"}),
+            # a self-trade: both halves
+            OutboxMessage(topic="trade.completed", payload={
+                "trade_id": 9, "buyer_id": me, "seller_id": me, "avoided_g": 101}),
+            # someone else's trade and another topic: nothing
+            OutboxMessage(topic="trade.completed", payload={
+                "trade_id": 10, "buyer_id": other, "seller_id": other, "avoided_g": 5000}),
+            OutboxMessage(topic="trade.refunded", payload={
+                "trade_id": 1, "buyer_id": me, "seller_id": other, "avoided_g": 5000}),
+        ])
+        db.session.commit()
+    body = client.get("/api/v1/carbon/account", headers=headers).get_json()
+    assert body["pending_g"] == 300 + 101 and body["pending_kgco2e"] == 0.401
+    assert body["balance_g"] == 500

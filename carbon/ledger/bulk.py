@@ -48,7 +48,7 @@ _PG_CREATE_USER_ACCOUNTS = text("""
 """)
 
 
-def _upsert_ignore(model, rows: list[dict[str, Any]], *keys: str):
+def upsert_ignore(model, rows: list[dict[str, Any]], *keys: str):
     ins = (postgresql.insert if _pg() else sqlite.insert)(model)
     return ins.values(rows).on_conflict_do_nothing(index_elements=list(keys))
 
@@ -82,7 +82,7 @@ def ensure_user_accounts(user_ids: Iterable[int]) -> dict[int, int]:
         now = utcnow()
         for start in range(0, len(missing), CHUNK):
             chunk = missing[start:start + CHUNK]
-            db.session.execute(_upsert_ignore(LedgerAccount, [
+            db.session.execute(upsert_ignore(LedgerAccount, [
                 {"code": user_account_code(u), "kind": AccountKind.USER.value, "user_id": u,
                  "balance_g": 0, "created_at": now} for u in chunk], "code"))
         found.update(db.session.execute(
@@ -96,7 +96,7 @@ def issuance_account_id() -> int:
     account_id = db.session.scalar(
         select(LedgerAccount.id).where(LedgerAccount.code == ISSUANCE_CODE))
     if account_id is None:
-        db.session.execute(_upsert_ignore(LedgerAccount, [{
+        db.session.execute(upsert_ignore(LedgerAccount, [{
             "code": ISSUANCE_CODE, "kind": AccountKind.ISSUANCE.value, "user_id": None,
             "balance_g": None, "created_at": utcnow()}], "code"))
         account_id = db.session.scalar(
@@ -134,7 +134,7 @@ def insert_transactions(rows: list[dict[str, Any]]) -> dict[str, int]:
             result = db.session.execute(_PG_INSERT_TRANSACTIONS, {"posted": now, "rows": payload})
         else:
             result = db.session.execute(
-                _upsert_ignore(LedgerTransaction, [{**r, "posted_at": now} for r in chunk],
+                upsert_ignore(LedgerTransaction, [{**r, "posted_at": now} for r in chunk],
                                "idempotency_key")
                 .returning(LedgerTransaction.idempotency_key, LedgerTransaction.id))
         inserted.update((key, tx_id) for key, tx_id in result)

@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.core.db import db
@@ -88,3 +88,25 @@ class LedgerLine(db.Model):
         ForeignKey("ledger_transactions.id", ondelete="RESTRICT"))
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id", ondelete="RESTRICT"))
     amount_g: Mapped[int] = mapped_column(BigInteger)
+
+
+class PendingCredit(db.Model):
+    """A party's share of a completed trade whose credit is not posted yet.
+
+    Written with the ``trade.completed`` outbox record (``posting.announce_completion``) and
+    deleted by the posting that credits it, so the account page reads pending credit from an
+    index instead of scanning outbox JSON. Shares are split at the buyer share in force when the
+    trade completed.
+    """
+
+    __tablename__ = "ledger_pending_credits"
+    __table_args__ = (
+        UniqueConstraint("trade_id", "user_id", name="uq_ledger_pending_credits_trade_id_user_id"),
+        Index("ix_ledger_pending_credits_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    trade_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    amount_g: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from carbon.ledger import bulk
-from carbon.ledger.models import EntryKind, LedgerLine, LedgerTransaction
+from carbon.ledger.models import EntryKind, LedgerLine, LedgerTransaction, PendingCredit
 from marketplace.core import outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
@@ -96,6 +96,21 @@ class Completion:
                    occurred)
 
 
+def announce_completion(payload: dict[str, Any]) -> None:
+    """Write a trade's ``trade.completed`` record in the caller's transaction, with each
+    party's pending share (read by the account page until the credit is posted). Raises
+    ``InvalidEvent`` for a payload the posting would reject."""
+    c = Completion.parse(payload, utcnow())
+    outbox.write(COMPLETED_TOPIC, payload)
+    buyer_g, seller_g = split(c.avoided_g, buyer_share_ppm())
+    shares: dict[int, int] = defaultdict(int)
+    shares[c.buyer_id] += buyer_g
+    shares[c.seller_id] += seller_g
+    db.session.execute(bulk.upsert_ignore(PendingCredit, [
+        {"trade_id": c.trade_id, "user_id": user, "amount_g": grams, "created_at": utcnow()}
+        for user, grams in sorted(shares.items())], "trade_id", "user_id"))
+
+
 def post_credits(records: list[Any]) -> int:
     """Credit a batch of completed trades; return how many credits were new."""
     share = buyer_share_ppm()
@@ -105,6 +120,8 @@ def post_credits(records: list[Any]) -> int:
         by_key.setdefault(credit_key(c.trade_id), c)
     if not by_key:
         return 0
+    db.session.execute(delete(PendingCredit).where(
+        PendingCredit.trade_id.in_(sorted({c.trade_id for c in by_key.values()}))))
     accounts = bulk.ensure_user_accounts(
         [c.buyer_id for c in by_key.values()] + [c.seller_id for c in by_key.values()])
     issuance = bulk.issuance_account_id()

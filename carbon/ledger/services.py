@@ -7,23 +7,20 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import column, func, or_, select, table
+from sqlalchemy import column, func, select, table
 
 from carbon.ledger.equivalents import equivalents
-from carbon.ledger.models import EntryKind, LedgerAccount, LedgerLine, LedgerTransaction
-from carbon.ledger.posting import (
-    COMPLETED_TOPIC,
-    Completion,
-    InvalidEvent,
-    buyer_share_ppm,
-    credit_key,
-    split,
+from carbon.ledger.models import (
+    EntryKind,
+    LedgerAccount,
+    LedgerLine,
+    LedgerTransaction,
+    PendingCredit,
 )
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import InvalidInput, NotFound
 from marketplace.core.http.pagination import decode_id, id_page
-from marketplace.core.outbox import OutboxMessage
 
 # The accounts feature's table, by name only: the ledger asks whether a user id exists and
 # nothing else (carbon depends on the platform, not on marketplace features).
@@ -46,41 +43,14 @@ def require_user(user_id: int) -> None:
 
 
 def pending_g(user_id: int) -> int:
-    """The caller's share of completed trades whose credit is not posted yet (their outbox
-    records are still pending), at the current buyer share.
-
-    Counted once per trade, like the posting: a trade whose credit is already posted (a
-    duplicate record left pending) or whose record appears twice counts once or not at all,
-    and a record the posting would reject (malformed payload; it stays pending with its error
-    and is never credited) counts for nothing."""
-    payload = OutboxMessage.payload
-    records = db.session.execute(
-        select(OutboxMessage.payload, OutboxMessage.created_at).where(
-            OutboxMessage.topic == COMPLETED_TOPIC, OutboxMessage.processed_at.is_(None),
-            or_(payload["buyer_id"].as_integer() == user_id,
-                payload["seller_id"].as_integer() == user_id))
-        .order_by(OutboxMessage.id)
-    ).all()
-    trades: dict[int, Completion] = {}
-    for p, created_at in records:
-        try:
-            c = Completion.parse(p, created_at)
-        except InvalidEvent:
-            continue
-        if user_id in (c.buyer_id, c.seller_id):
-            trades.setdefault(c.trade_id, c)
-    if not trades:
-        return 0
-    posted = set(db.session.scalars(select(LedgerTransaction.trade_id).where(
-        LedgerTransaction.idempotency_key.in_([credit_key(t) for t in trades]))))
-    share, total = buyer_share_ppm(), 0
-    for c in trades.values():
-        if c.trade_id in posted:
-            continue
-        buyer_g, seller_g = split(c.avoided_g, share)
-        total += (buyer_g if c.buyer_id == user_id else 0) + (
-            seller_g if c.seller_id == user_id else 0)
-    return total
+    """The user's shares of completed trades whose credit is not posted yet (one indexed
+    query on ``ledger_pending_credits``; a share whose credit is posted counts nothing)."""
+    credited = select(LedgerTransaction.id).where(
+        LedgerTransaction.trade_id == PendingCredit.trade_id,
+        LedgerTransaction.kind == EntryKind.CREDIT.value)
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(PendingCredit.amount_g), 0))
+        .where(PendingCredit.user_id == user_id, ~credited.exists())) or 0)
 
 
 def account_view(user_id: int) -> dict[str, Any]:

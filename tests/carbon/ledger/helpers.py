@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from carbon.ledger import verify
+from carbon.ledger import posting, verify
 from carbon.ledger.models import LedgerAccount, LedgerLine
 from marketplace.accounts import services as auth_services
 from marketplace.core import outbox
@@ -22,8 +22,9 @@ def make_users(n: int, role=auth_services.Role.USER) -> list[int]:
 
 
 def completion(trade_id: int, buyer: int, seller: int, grams: int, category="smartphone",
-               title=None, completed_at=None) -> outbox.OutboxMessage:
-    return outbox.write("trade.completed", {
+               title=None, completed_at=None) -> None:
+    """A trade's completion as the trades feature announces it (record + pending shares)."""
+    posting.announce_completion({
         "trade_id": trade_id, "buyer_id": buyer, "seller_id": seller, "avoided_g": grams,
         "category": category, "listing_id": 1000 + trade_id,
         "listing_title": title or f"Used phone #{trade_id}",

@@ -4,10 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from carbon.ledger import posting
 from marketplace.accounts.models import User
 from marketplace.accounts.services import Role
+from marketplace.core import jobs
 from marketplace.core.db import db
-from marketplace.core.outbox import OutboxMessage
 from tests.carbon.ledger.helpers import PASSWORD, completion, make_users, refund
 from tests.factories import assert_error_shape, login
 
@@ -30,12 +31,18 @@ def _setup(app, drain_jobs, trades=3):
     return me, other
 
 
-def test_account_shows_balance_credited_trades_and_pending(client, app, drain_jobs):
+def _announce(trade_id, buyer, seller, grams):
+    posting.announce_completion({"trade_id": trade_id, "buyer_id": buyer,
+                                 "seller_id": seller, "avoided_g": grams})
+
+
+def test_account_shows_balance_credited_trades_and_pending(client, app, drain_jobs,
+                                                           monkeypatch):
     me, other = _setup(app, drain_jobs)
     headers = _headers(client, app, me)
+    monkeypatch.setattr(jobs, "enqueue_coalesced", lambda *args, **kwargs: None)
     with app.app_context():  # a completion whose credit has not run yet
-        db.session.add(OutboxMessage(topic="trade.completed", payload={
-            "trade_id": 99, "buyer_id": other, "seller_id": me, "avoided_g": 801}))
+        _announce(99, other, me, 801)
         db.session.commit()
     body = client.get("/api/v1/carbon/account", headers=headers).get_json()
     assert body["balance_g"] == 3000 and body["balance_kgco2e"] == 3.0
@@ -137,7 +144,7 @@ def test_only_admins_see_other_accounts(client, app, drain_jobs):
     assert_error_shape(client.get("/api/v1/carbon/account"), 401)
 
 
-def test_account_etag_304_until_the_figures_change(client, app, drain_jobs):
+def test_account_etag_304_until_the_figures_change(client, app, drain_jobs, monkeypatch):
     me, other = _setup(app, drain_jobs, trades=1)
     headers = _headers(client, app, me)
     first = client.get("/api/v1/carbon/account", headers=headers)
@@ -148,9 +155,10 @@ def test_account_etag_304_until_the_figures_change(client, app, drain_jobs):
     other_etag = client.get("/api/v1/carbon/account", headers={**headers,
                                                                "If-None-Match": '"nope"'})
     assert other_etag.status_code == 200 and other_etag.headers["ETag"] == etag
-    with app.app_context():  # a completion not credited yet: the pending share changes
-        db.session.add(OutboxMessage(topic="trade.completed", payload={
-            "trade_id": 2, "buyer_id": other, "seller_id": me, "avoided_g": 2000}))
+    with monkeypatch.context() as busy, app.app_context():
+        # a completion not credited yet (the workers are behind): the pending share changes
+        busy.setattr(jobs, "enqueue_coalesced", lambda *args, **kwargs: None)
+        _announce(2, other, me, 2000)
         db.session.commit()
     pending = client.get("/api/v1/carbon/account", headers={**headers, "If-None-Match": etag})
     assert pending.status_code == 200 and pending.get_json()["pending_g"] == 1000
@@ -176,31 +184,18 @@ def test_account_etag_304_until_the_figures_change(client, app, drain_jobs):
     assert theirs.status_code == 200
 
 
-def test_pending_counts_each_uncredited_trade_once(client, app, drain_jobs):
+def test_pending_counts_each_uncredited_trade_once(client, app, drain_jobs, monkeypatch):
     me, other = _setup(app, drain_jobs, trades=1)
     headers = _headers(client, app, me)
+    monkeypatch.setattr(jobs, "enqueue_coalesced", lambda *args, **kwargs: None)
     with app.app_context():
-        db.session.add_all([
-            # trade 1 is credited already: a duplicate record left pending counts nothing
-            OutboxMessage(topic="trade.completed", payload={
-                "trade_id": 1, "buyer_id": me, "seller_id": other, "avoided_g": 1000}),
-            # trade 7 twice: counted once
-            OutboxMessage(topic="trade.completed", payload={
-                "trade_id": 7, "buyer_id": me, "seller_id": other, "avoided_g": 600}),
-            OutboxMessage(topic="trade.completed", payload={
-                "trade_id": 7, "buyer_id": me, "seller_id": other, "avoided_g": 600}),
-            # a payload the posting rejects (never credited): nothing, and no 500
-            OutboxMessage(topic="trade.completed", payload={
-                "trade_id": 8, "buyer_id": me, "seller_id": other, "avoided_g": "lots"}),
-            # a self-trade: both halves
-            OutboxMessage(topic="trade.completed", payload={
-                "trade_id": 9, "buyer_id": me, "seller_id": me, "avoided_g": 101}),
-            # someone else's trade and another topic: nothing
-            OutboxMessage(topic="trade.completed", payload={
-                "trade_id": 10, "buyer_id": other, "seller_id": other, "avoided_g": 5000}),
-            OutboxMessage(topic="trade.refunded", payload={
-                "trade_id": 1, "buyer_id": me, "seller_id": other, "avoided_g": 5000}),
-        ])
+        _announce(1, me, other, 1000)  # trade 1 is credited already: counts nothing
+        _announce(7, me, other, 600)  # trade 7 twice: counted once
+        _announce(7, me, other, 600)
+        _announce(9, me, me, 101)  # a self-trade: both halves
+        _announce(10, other, other, 5000)  # someone else's trade: nothing
+        with pytest.raises(posting.InvalidEvent):  # refused when written, never pending
+            _announce(8, me, other, "lots")
         db.session.commit()
     body = client.get("/api/v1/carbon/account", headers=headers).get_json()
     assert body["pending_g"] == 300 + 101 and body["pending_kgco2e"] == 0.401

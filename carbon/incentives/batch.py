@@ -122,8 +122,13 @@ def _day(at: datetime) -> datetime:
     return datetime(at.year, at.month, at.day, tzinfo=UTC)
 
 
+class BudgetRace(RuntimeError):
+    """Another worker spent a budgeted rule's points meanwhile: evaluate again, locked."""
+
+
 class _Batch:
-    def __init__(self, records: list[Any]):
+    def __init__(self, records: list[Any], lock_budgets: bool = False):
+        self.lock_budgets = lock_budgets
         self.rules = active_rules()
         tx_ids = sorted({int(r.payload["ledger_transaction_id"]) for r in records})
         txs = {t.id: t for t in db.session.execute(
@@ -229,10 +234,15 @@ class _Batch:
                 month_pts[(rule_id, user, at.year, at.month)] += pts
         budgeted = sorted({r.rule_id for _, r, _, _ in cands
                            if r.caps.get("budget_points") is not None})
-        self.spent = dict(db.session.execute(
-            select(IncentiveRule.id, IncentiveRule.spent_points)
-            .where(IncentiveRule.id.in_(budgeted)).order_by(IncentiveRule.id)
-            .with_for_update()).all()) if budgeted else {}
+        # Read without a lock (partitions spend one budget in parallel); ``write`` checks the
+        # total after adding to it and the batch is evaluated again, locked, if it overshot.
+        query = (select(IncentiveRule.id, IncentiveRule.spent_points)
+                 .where(IncentiveRule.id.in_(budgeted)).order_by(IncentiveRule.id))
+        if self.lock_budgets:
+            query = query.with_for_update()
+        self.spent = dict(db.session.execute(query).all()) if budgeted else {}
+        self.budgets = {r.rule_id: r.caps["budget_points"] for _, r, _, _ in cands
+                        if r.caps.get("budget_points") is not None}
         self.spent_before = dict(self.spent)
         rows, now = [], utcnow()
         for e, rule, key, amt in cands:
@@ -269,12 +279,23 @@ class _Batch:
                 "issued_at": now, "_rule": rule, "_eval": e})
         return rows
 
+    def _check_budgets(self) -> None:
+        """After adding this batch's points (the rule rows are now locked until commit):
+        raise ``BudgetRace`` if a budget was overshot because it was read stale."""
+        totals = dict(db.session.execute(
+            select(IncentiveRule.id, IncentiveRule.spent_points)
+            .where(IncentiveRule.id.in_(sorted(self.budgets)))).all())
+        if any(totals[rid] > cap for rid, cap in self.budgets.items() if rid in totals):
+            raise BudgetRace("budget spent concurrently")
+
     def write(self, evaluations: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
         plain = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
         pg = db.session.get_bind().dialect.name == "postgresql"
         if pg and rows:  # one statement: rewards, points, balances, budgets
             ids = {(r[1], r[2], r[3]): r[0] for r in bulk.issue(
                 plain, self.accounts, self.issuance, sorted(self.spent))}
+            if self.spent and not self.lock_budgets:
+                self._check_budgets()
         else:
             ids = {(r[1], r[2], r[3]): r[0] for r in points.insert_returning(
                 Reward.__table__, plain, ["rule_id", "user_id", "period_key"],
@@ -316,10 +337,20 @@ class _Batch:
 
 
 def evaluate(records: list[Any]) -> int:
-    """Evaluate a batch of ``incentives.evaluate`` records; return the rewards issued."""
+    """Evaluate a batch of ``incentives.evaluate`` records; return the rewards issued. Budgets
+    are read without a lock; if another worker spent a budget meanwhile, the batch is rolled
+    back to a savepoint and evaluated again with the budget rows locked."""
+    try:
+        with db.session.begin_nested():
+            return _evaluate(records, lock_budgets=False)
+    except BudgetRace:
+        return _evaluate(records, lock_budgets=True)
+
+
+def _evaluate(records: list[Any], lock_budgets: bool) -> int:
     if not records:
         return 0
-    batch = _Batch(records)
+    batch = _Batch(records, lock_budgets)
     if not batch.pairs:
         return 0
     batch.load()

@@ -1,9 +1,11 @@
 """Per-credit evaluation of the active rules, run by a worker after each ledger credit.
 
-The ledger's posting writes an ``incentives.evaluate`` outbox record in the transaction that
-posts a credit (``{"ledger_transaction_id", "trade_id", "user_ids"}``); this handler applies
-it on the ``incentives`` queue, a batch of records at a time, set-based (batch.py: a fixed number of
-statements per batch). For each credited user, in record order, it:
+The ledger's posting writes an ``incentives.evaluate`` outbox record per credited party in the
+transaction that posts a credit (``{"ledger_transaction_id", "trade_id", "user_ids": [user]}``),
+partitioned by user (``INCENTIVE_PARTITIONS``); this handler applies them on the ``incentives``
+queue, one partition's batch at a time, set-based (batch.py: a fixed number of statements per
+batch). Workers drain different partitions in parallel, so they do not wait on each other's
+points accounts. For each credited user, in record order, it:
 
 1. locks the user's points account (evaluations and redemptions of one user are serialised);
 2. skips the credit if already evaluated (``incentive_evaluations`` unique on

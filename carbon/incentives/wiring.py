@@ -12,5 +12,5 @@ from marketplace.core.http.api import api
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
     outbox.register_handler(app, evaluate.TOPIC, batch.evaluate, queue="incentives",
-                            batch=True)
+                            batch=True, partitions=app.config["INCENTIVE_PARTITIONS"])
     outbox.register_handler(app, reversal.TOPIC, reversal.reverse_record, queue="incentives")

@@ -145,11 +145,13 @@ def post_credits(records: list[Any]) -> int:
         deltas[seller_acct] += seller_g
     bulk.insert_lines(lines)
     bulk.add_to_balances(deltas)
-    # One evaluation record per new credit, in the same transaction and one statement.
+    # One evaluation record per new credit and party, in the same transaction and one
+    # statement, partitioned by user: one user's evaluations run in order on one worker.
+    evaluations = [(tx_id, by_key[key].trade_id, user) for key, tx_id in inserted.items()
+                   for user in sorted({by_key[key].buyer_id, by_key[key].seller_id})]
     outbox.write_many(EVALUATE_TOPIC, [
-        {"ledger_transaction_id": tx_id, "trade_id": by_key[key].trade_id,
-         "user_ids": sorted({by_key[key].buyer_id, by_key[key].seller_id})}
-        for key, tx_id in inserted.items()])
+        {"ledger_transaction_id": tx_id, "trade_id": trade_id, "user_ids": [user]}
+        for tx_id, trade_id, user in evaluations], partition_by=[e[2] for e in evaluations])
     return len(inserted)
 
 

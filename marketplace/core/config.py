@@ -185,6 +185,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CARBON_BUYER_SHARE", "CARBON_BUYER_SHARE", _float(0.0, 1.0), 0.5,
             "Share of a trade's avoided emissions credited to the buyer; the seller gets the "
             "rest (rounded to whole grams, the two adding up to the trade's grams)."),
+    Setting("INCENTIVE_PARTITIONS", "INCENTIVE_PARTITIONS", _int(1, 1024), 16,
+            "Partitions of rule evaluation (by user): each is drained by one worker at a time, "
+            "so workers evaluate different users in parallel without waiting on each other."),
     Setting("INCENTIVE_PAIR_LIMIT", "INCENTIVE_PAIR_LIMIT", _int(0, 1000), 2,
             "Trades between the same two users that can earn rewards within "
             "`INCENTIVE_PAIR_WINDOW_DAYS`; further ones are credited but earn no rewards."),

@@ -1,4 +1,4 @@
-"""outbox drains: available_at (backoff of a failed record), claim index; enqueued_at dropped
+"""outbox drains: available_at (backoff), partition_key, claim index; enqueued_at dropped
 
 Revision ID: 0009
 Revises: 0008
@@ -20,8 +20,10 @@ def upgrade():
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("available_at", marketplace.core.dbtypes.UTCDateTime(),
                                       nullable=True))
+        batch_op.add_column(sa.Column("partition_key", sa.SmallInteger(), nullable=True))
         batch_op.drop_column("enqueued_at")
-        batch_op.create_index("ix_outbox_messages_due", ["topic", "id"], unique=False,
+        batch_op.create_index("ix_outbox_messages_due", ["topic", "partition_key", "id"],
+                              unique=False,
                               postgresql_where=sa.text("processed_at IS NULL"),
                               sqlite_where=sa.text("processed_at IS NULL"))
 
@@ -33,4 +35,5 @@ def downgrade():
                             sqlite_where=sa.text("processed_at IS NULL"))
         batch_op.add_column(sa.Column("enqueued_at", marketplace.core.dbtypes.UTCDateTime(),
                                       nullable=True))
+        batch_op.drop_column("partition_key")
         batch_op.drop_column("available_at")

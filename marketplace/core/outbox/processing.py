@@ -54,48 +54,58 @@ def init_app(app: Flask) -> None:
             event.listen(Session, name, listener)
 
 
-def queue_topics(queue: str) -> list[str]:
-    return sorted(topic for topic, h in handlers().items() if h.queue == queue)
+def queue_topics(queue: str, partitioned: bool = False) -> list[str]:
+    """The topics of ``queue`` drained without a partition, or (``partitioned``) with one."""
+    return sorted(topic for topic, h in handlers().items()
+                  if h.queue == queue and bool(h.partitions) == partitioned)
 
 
-def _drain_key(queue: str) -> str:
-    return f"outbox-drain:{queue}"
+def _drain_key(queue: str, partition: int | None) -> str:
+    return f"outbox-drain:{queue}" + ("" if partition is None else f":{partition}")
 
 
-def request_drain(queue: str, *, force: bool = False) -> None:
-    """Have a drain of ``queue`` run soon: enqueued unless one is already waiting (``force``:
-    enqueue anyway). Never raises: what is not drained now is drained by the reconciler."""
+def request_drain(queue: str, partition: int | None = None, *, force: bool = False) -> None:
+    """Have a drain of ``queue`` (of one partition of its partitioned topics) run soon:
+    enqueued unless one is already waiting (``force``: enqueue anyway). Never raises: what is
+    not drained now is drained by the reconciler."""
     try:
-        jobs.enqueue_coalesced(drain, queue, queue=queue, key=_drain_key(queue), force=force)
+        jobs.enqueue_coalesced(drain, queue, partition, queue=queue,
+                               key=_drain_key(queue, partition), force=force)
     except Exception:
         log.warning("could not request a drain of queue %s; the reconciler will", queue,
                     exc_info=True)
 
 
-def dispatch(message_ids: Iterable[tuple[int, str]]) -> None:
-    """After a commit: request a drain of each queue that (id, topic) pairs belong to."""
-    for queue in sorted({handlers()[topic].queue for _, topic in message_ids}):
-        request_drain(queue)
+def dispatch(records: Iterable[tuple[int, str, int | None]]) -> None:
+    """After a commit: request a drain for each (queue, partition) the records belong to."""
+    for queue, partition in sorted({(handlers()[topic].queue, key)
+                                    for _, topic, key in records},
+                                   key=lambda qp: (qp[0], -1 if qp[1] is None else qp[1])):
+        request_drain(queue, partition)
 
 
-def drain(queue: str) -> int:
-    """Apply the due records of ``queue``'s topics, a claim at a time, until none is left or
-    ``DRAIN_SECONDS`` have passed (then another drain is requested). Returns how many were
-    applied. Failures are recorded on their records, never raised."""
-    jobs.clear_coalesced(_drain_key(queue))
-    topics = queue_topics(queue)
+def drain(queue: str, partition: int | None = None) -> int:
+    """Apply the due records of ``queue``'s topics (with ``partition``: of its partitioned
+    topics, that partition only), a claim at a time, until none is left or ``DRAIN_SECONDS``
+    have passed (then another drain is requested). Returns how many were applied. Failures
+    are recorded on their records, never raised."""
+    jobs.clear_coalesced(_drain_key(queue, partition))
+    topics = queue_topics(queue, partitioned=partition is not None)
     if not topics:
         return 0
+    condition = _due(topics)
+    if partition is not None:
+        condition = condition & (OutboxMessage.partition_key == partition)
     size, deadline, applied = batch_size(), time.monotonic() + DRAIN_SECONDS, 0
     while True:
-        claimed, done = _apply_claim(_due(topics), size)
+        claimed, done = _apply_claim(condition, size)
         applied += done
         if claimed < size:
             break
         if time.monotonic() > deadline:
-            request_drain(queue, force=True)
+            request_drain(queue, partition, force=True)
             break
-    _schedule_retry(queue, topics)
+    _schedule_retry(queue, partition, topics)
     return applied
 
 
@@ -204,17 +214,19 @@ def _record_failure(message_id: int, exc: Exception) -> None:
     db.session.commit()
 
 
-def _schedule_retry(queue: str, topics: list[str]) -> None:
-    """If records of ``queue`` wait out a backoff, schedule a drain for the first of them."""
-    first: datetime | None = db.session.scalar(
-        select(func.min(OutboxMessage.available_at))
-        .where(OutboxMessage.processed_at.is_(None), OutboxMessage.topic.in_(topics),
-               OutboxMessage.available_at > utcnow()))
+def _schedule_retry(queue: str, partition: int | None, topics: list[str]) -> None:
+    """If records of this drain wait out a backoff, schedule a drain for the first of them."""
+    query = (select(func.min(OutboxMessage.available_at))
+             .where(OutboxMessage.processed_at.is_(None), OutboxMessage.topic.in_(topics),
+                    OutboxMessage.available_at > utcnow()))
+    if partition is not None:
+        query = query.where(OutboxMessage.partition_key == partition)
+    first: datetime | None = db.session.scalar(query)
     db.session.rollback()
     if first is None:
         return
     try:
-        jobs.enqueue_at(first, drain, queue, queue=queue)
+        jobs.enqueue_at(first, drain, queue, partition, queue=queue)
     except Exception:
         log.warning("could not schedule a retry drain of %s; the reconciler will", queue,
                     exc_info=True)
@@ -224,17 +236,19 @@ def reconcile(grace: timedelta) -> int:
     """Request a drain of every queue with due records older than ``grace`` (missed: Redis
     was down, a worker died); return how many such records there are. One query."""
     cutoff = utcnow() - grace
-    by_topic = dict(db.session.execute(
-        select(OutboxMessage.topic, func.count())
+    rows = db.session.execute(
+        select(OutboxMessage.topic, OutboxMessage.partition_key, func.count())
         .where(OutboxMessage.processed_at.is_(None), OutboxMessage.created_at < cutoff,
                or_(OutboxMessage.available_at.is_(None),
                    OutboxMessage.available_at <= utcnow()))
-        .group_by(OutboxMessage.topic)).all())
+        .group_by(OutboxMessage.topic, OutboxMessage.partition_key)).all()
     db.session.rollback()
     registered = handlers()
-    for queue in sorted({registered[t].queue for t in by_topic if t in registered}):
-        request_drain(queue, force=True)
-    return sum(by_topic.values())
+    drains = {(registered[topic].queue, key if registered[topic].partitions else None)
+              for topic, key, _ in rows if topic in registered}
+    for queue, partition in sorted(drains, key=lambda d: (d[0], -1 if d[1] is None else d[1])):
+        request_drain(queue, partition, force=True)
+    return sum(count for *_, count in rows)
 
 
 def reconcile_due() -> int:
@@ -254,7 +268,8 @@ def pending_count() -> int:
 def _after_flush(session: Session, flush_context) -> None:
     new = session.info.pop("outbox_new", None)
     if new:
-        session.info.setdefault("outbox_flushed", []).extend((m.id, m.topic) for m in new)
+        session.info.setdefault("outbox_flushed", []).extend(
+            (m.id, m.topic, m.partition_key) for m in new)
 
 
 def _after_commit(session: Session) -> None:

@@ -20,6 +20,7 @@ class Handler:
     func: Callable[[Any], None]
     queue: str
     batch: bool = False
+    partitions: int = 0  # > 0: records carry a partition key; one drain per partition
 
 
 @dataclass
@@ -42,7 +43,7 @@ def registry(app: Flask | None = None) -> Registry:
 
 
 def register_handler(app: Flask, topic: str, func: Callable[[Any], None], *,
-                     queue: str = "default", batch: bool = False) -> None:
+                     queue: str = "default", batch: bool = False, partitions: int = 0) -> None:
     """Register the function that applies records of ``topic`` (inside the record's
     transaction: it must not commit). Registering a topic twice is an error.
 
@@ -50,11 +51,18 @@ def register_handler(app: Flask, topic: str, func: Callable[[Any], None], *,
     ``payload`` and ``created_at``, in id order) and applies them all in the one transaction;
     it must apply each exactly as it would alone (the per-record fallback calls it with a
     one-element list).
+
+    With ``partitions=N`` writers give each record a ``partition_by`` value (e.g. a user id)
+    and records go to partition ``partition_by % N``; each partition is drained on its own, so
+    records of one partition (one user's) are applied in order by one worker at a time while
+    other workers take other partitions.
     """
     handlers = registry(app).handlers
     if topic in handlers:
         raise ValueError(f"two handlers for outbox topic {topic!r}")
-    handlers[topic] = Handler(func, queue, batch)
+    if partitions < 0 or partitions > 1024:
+        raise ValueError("partitions must be between 0 and 1024")
+    handlers[topic] = Handler(func, queue, batch, partitions)
 
 
 def declare_writes(app: Flask, *topics: str) -> None:
@@ -74,11 +82,21 @@ def handlers() -> dict[str, Handler]:
     return registry().handlers
 
 
-def _checked(topic: str) -> str:
+def _checked(topic: str) -> Handler:
     reg = registry()
     if topic not in reg.written or topic not in reg.handlers:
         raise ValueError(f"outbox topic {topic!r} is not declared with a handler")
-    return topic
+    return reg.handlers[topic]
+
+
+def _partition(h: Handler, topic: str, partition_by: int | None) -> int | None:
+    if not h.partitions:
+        if partition_by is not None:
+            raise ValueError(f"outbox topic {topic!r} is not partitioned")
+        return None
+    if partition_by is None:
+        raise ValueError(f"outbox topic {topic!r} needs a partition_by value")
+    return int(partition_by) % h.partitions
 
 
 def batch_size() -> int:
@@ -87,38 +105,51 @@ def batch_size() -> int:
     return BATCH_SIZE
 
 
-def write(topic: str, payload: dict[str, Any]) -> OutboxMessage:
+def write(topic: str, payload: dict[str, Any], *, partition_by: int | None = None
+          ) -> OutboxMessage:
     """Add a record to the current transaction; it is dispatched after commit."""
-    _checked(topic)
-    message = OutboxMessage(topic=topic, payload=payload)
+    h = _checked(topic)
+    message = OutboxMessage(topic=topic, payload=payload,
+                            partition_key=_partition(h, topic, partition_by))
     db.session.add(message)
     db.session.info.setdefault("outbox_new", []).append(message)
     return message
 
 
 _PG_WRITE_MANY = text("""
-    INSERT INTO outbox_messages (topic, payload, created_at, attempts)
-    SELECT :topic, p, :now, 0 FROM json_array_elements(CAST(:rows AS json)) AS p
-    RETURNING id
+    INSERT INTO outbox_messages (topic, payload, partition_key, created_at, attempts)
+    SELECT :topic, r.p, r.k, :now, 0
+    FROM unnest(CAST(:rows AS json[]), CAST(:keys AS smallint[])) WITH ORDINALITY AS r(p, k, n)
+    ORDER BY r.n
+    RETURNING id, partition_key
 """)
 
 
-def write_many(topic: str, payloads: list[dict[str, Any]]) -> list[int]:
+def write_many(topic: str, payloads: list[dict[str, Any]],
+               partition_by: list[int] | None = None) -> list[int]:
     """Add many records of one topic to the current transaction with one statement (the
-    ledger's batch path); like ``write``, they are dispatched after commit."""
-    _checked(topic)
+    ledger's batch path); like ``write``, they are dispatched after commit. ``partition_by``:
+    one value per payload for a partitioned topic."""
+    h = _checked(topic)
     if not payloads:
         return []
+    if partition_by is not None and len(partition_by) != len(payloads):
+        raise ValueError("one partition_by value per payload")
+    keys = [_partition(h, topic, None if partition_by is None else partition_by[i])
+            for i in range(len(payloads))]
     now = utcnow()
     if db.session.get_bind().dialect.name == "postgresql":
-        ids = list(db.session.scalars(_PG_WRITE_MANY, {
-            "topic": topic, "now": now, "rows": json.dumps(payloads)}))
+        rows = db.session.execute(_PG_WRITE_MANY, {
+            "topic": topic, "now": now, "rows": [json.dumps(p) for p in payloads],
+            "keys": keys}).all()
     else:
-        ids = list(db.session.scalars(
+        rows = db.session.execute(
             insert(OutboxMessage).values([
-                {"topic": topic, "payload": p, "created_at": now, "attempts": 0}
-                for p in payloads]).returning(OutboxMessage.id)))
-    db.session.info.setdefault("outbox_flushed", []).extend((i, topic) for i in ids)
-    return ids
+                {"topic": topic, "payload": p, "partition_key": k, "created_at": now,
+                 "attempts": 0} for p, k in zip(payloads, keys, strict=True)])
+            .returning(OutboxMessage.id, OutboxMessage.partition_key)).all()
+    db.session.info.setdefault("outbox_flushed", []).extend(
+        (r[0], topic, r[1]) for r in rows)
+    return [r[0] for r in rows]
 
 

@@ -6,14 +6,18 @@ import marshmallow as ma
 from marshmallow import validate
 
 from carbon.schemas import EstimateSchema
+from marketplace.core.http.cursors import MAX_BIGINT
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 from marketplace.core.money_schemas import MoneyField, MoneyInSchema, MoneySchema
 from marketplace.trades.models import TradeStatus
 
+_ID = validate.Range(min=1, max=MAX_BIGINT)
+
 
 class TradeCreateSchema(ma.Schema):
-    listing_id = ma.fields.Integer(required=True, strict=True)
-    offer_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True, metadata={
+    listing_id = ma.fields.Integer(required=True, strict=True, validate=_ID)
+    offer_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True, validate=_ID,
+                                 metadata={
         "description": "An accepted offer of yours on this listing: its price is used."})
     voucher_code = ma.fields.String(load_default=None, allow_none=True,
                                     validate=validate.Length(min=1, max=32), metadata={

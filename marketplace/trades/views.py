@@ -6,6 +6,7 @@ from typing import Any
 
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.etag import ETAG_HEADER_DOC
 from marketplace.core.http.pagination import PageArgsSchema
 from marketplace.core.money_schemas import money
 from marketplace.trades import reviews, services
@@ -76,7 +77,7 @@ def list_trades(args):
 @blp.route("/trades/<int:trade_id>", methods=["GET"])
 @blp.auth()
 @blp.conditional()
-@blp.response(200, TradeSchema)
+@blp.response(200, TradeSchema, headers=ETAG_HEADER_DOC)
 @blp.errors(404)
 def get_trade(trade_id):
     """One trade (its buyer, its seller and admins). Its ETag is a hash of what the caller

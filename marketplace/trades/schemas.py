@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from marshmallow import validate
+from marshmallow import validate, validates_schema
 
 from carbon.schemas import EstimateSchema
 from marketplace.core.http.cursors import MAX_BIGINT
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 from marketplace.core.money_schemas import MoneyField, MoneyInSchema, MoneySchema
+from marketplace.trades.machine import TRANSITIONS
 from marketplace.trades.models import TradeStatus
+
+STATUSES = [s.value for s in TradeStatus]
+# Transitions, and the bookkeeping events that are not (engine.record, services._defer).
+EVENT_NAMES = [t.name for t in TRANSITIONS] + ["refund_reconciled", "timer_failed"]
 
 _ID = validate.Range(min=1, max=MAX_BIGINT)
 
@@ -39,8 +44,14 @@ class DisputeSchema(ma.Schema):
 class ResolveSchema(ma.Schema):
     outcome = ma.fields.String(required=True, validate=validate.OneOf(["release", "refund"]))
     amount = ma.fields.Nested(MoneyInSchema, metadata={
-        "description": "refund only; default: all of it. In the trade's currency (422 under "
-                       "`amount.currency` otherwise), at most what is left to refund"})
+        "description": "refund only (422 with release); default: all of it. In the trade's "
+                       "currency (422 under `amount.currency` otherwise), at most what is "
+                       "left to refund"})
+
+    @validates_schema
+    def _amount_only_to_refund(self, data, **kwargs):
+        if data.get("outcome") == "release" and "amount" in data:
+            raise ma.ValidationError("Only a refund takes an amount.", "amount")
 
 
 class RefundSchema(ma.Schema):
@@ -50,7 +61,7 @@ class RefundSchema(ma.Schema):
 
 
 class PaymentSchema(ma.Schema):
-    provider = ma.fields.String()
+    provider = ma.fields.String(metadata={"enum": ["stripe"]})
     payment_intent_id = ma.fields.String(allow_none=True)
     client_secret = ma.fields.String(allow_none=True, metadata={
         "description": "For the buyer's client to confirm the PaymentIntent (buyer only)."})
@@ -67,7 +78,7 @@ class TradeSchema(ma.Schema):
     buyer_id = ma.fields.Integer()
     seller_id = ma.fields.Integer()
     offer_id = ma.fields.Integer(allow_none=True)
-    status = ma.fields.String(metadata={"enum": [s.value for s in TradeStatus]})
+    status = ma.fields.String(metadata={"enum": STATUSES})
     amount = MoneyField(metadata={
         "description": "The price (listing or accepted offer), before any voucher"})
     voucher_code = ma.fields.String(allow_none=True)
@@ -102,7 +113,7 @@ class TradeSchema(ma.Schema):
 class TradeListArgsSchema(PageArgsSchema):
     role = ma.fields.String(validate=validate.OneOf(["buyer", "seller"]),
                             metadata={"description": "Default: both"})
-    status = ma.fields.String(validate=validate.OneOf([s.value for s in TradeStatus]))
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
 
 
 TradePageSchema = page_schema(TradeSchema)
@@ -158,9 +169,10 @@ class TradeEventDetailsSchema(ma.Schema):
 
 class TradeEventSchema(ma.Schema):
     id = ma.fields.Integer()
-    transition = ma.fields.String()
-    from_status = ma.fields.String(allow_none=True)
-    to_status = ma.fields.String()
+    transition = ma.fields.String(metadata={"enum": EVENT_NAMES})
+    from_status = ma.fields.String(allow_none=True, metadata={
+        "enum": STATUSES, "description": "null for create"})
+    to_status = ma.fields.String(metadata={"enum": STATUSES})
     actor = ma.fields.String(metadata={"enum": ["buyer", "seller", "admin", "system",
                                                 "stripe"]})
     actor_id = ma.fields.Integer(allow_none=True)

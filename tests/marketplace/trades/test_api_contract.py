@@ -182,6 +182,15 @@ def test_dispute_and_resolve_replay_with_idempotency_key(env, outcome):
     assert _events(env, trade["id"]).count(f"resolve_{outcome}") == 1
 
 
+def test_release_takes_no_amount(env):
+    trade = env.shipped()
+    env.post(f"/trades/{trade['id']}/dispute", env.b, {"reason": "Broken"})
+    resp = env.post(f"/admin/trades/{trade['id']}/resolve", env.a,
+                    {"outcome": "release", "amount": eur(100)})
+    assert "amount" in assert_error_shape(resp, 422)["errors"]
+    assert env.get(trade["id"])["status"] == "disputed"
+
+
 def test_admin_refund_replays_with_idempotency_key(env):
     trade = env.completed()
     done = _replays(env, f"/admin/trades/{trade['id']}/refund", env.a, {"amount": eur(3000)},
@@ -205,7 +214,9 @@ def test_schemas_are_typed_money_and_pages(client):
     assert "Money" in str(schemas["Payout"]["properties"]["amount"])
     for name in ("accrued", "pending", "transferred", "failed"):
         assert "Money" in str(schemas["Balance"]["properties"][name])
-    assert "TradeEventDetails" in str(schemas["TradeEvent"]["properties"]["details"])
+    event = schemas["TradeEvent"]["properties"]
+    assert "TradeEventDetails" in str(event["details"])
+    assert {"create", "confirm", "refund", "timer_failed"} <= set(event["transition"]["enum"])
     for page in ("TradePage", "OfferPage", "TradeEventPage", "ReviewPage", "PayoutPage"):
         assert set(schemas[page]["properties"]) == {"items", "next_cursor"}, page
     paths = spec["paths"]

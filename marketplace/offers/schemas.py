@@ -5,14 +5,15 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from marketplace.core.money import MAX_AMOUNT
+from marketplace.core.http.pagination import PageArgsSchema, page_schema
+from marketplace.core.money_schemas import MoneyField, MoneyInSchema
 from marketplace.offers.models import OfferKind, OfferStatus
 
 
 class OfferAmountSchema(ma.Schema):
-    amount = ma.fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT),
-        metadata={"description": "Integer amount in minor units of the listing's currency"})
+    amount = ma.fields.Nested(MoneyInSchema, required=True, metadata={
+        "description": "The amount offered; `currency` must be the listing's (422 under "
+                       "`amount.currency` otherwise)"})
 
 
 class OfferSchema(ma.Schema):
@@ -24,8 +25,7 @@ class OfferSchema(ma.Schema):
                                       "description": "offer (from the buyer) or counter "
                                                      "(from the seller)"})
     parent_offer_id = ma.fields.Integer(allow_none=True)
-    amount = ma.fields.Integer(metadata={"description": "Minor units of `currency`"})
-    currency = ma.fields.String()
+    amount = MoneyField(metadata={"description": "In the listing's currency"})
     status = ma.fields.String(attribute="effective_status",
                               metadata={"enum": [s.value for s in OfferStatus]})
     expires_at = ma.fields.AwareDateTime()
@@ -36,14 +36,10 @@ class OfferSchema(ma.Schema):
     updated_at = ma.fields.AwareDateTime()
 
 
-class OfferListArgsSchema(ma.Schema):
+class OfferListArgsSchema(PageArgsSchema):
     role = ma.fields.String(validate=validate.OneOf(["buyer", "seller"]),
                             metadata={"description": "Default: both"})
     status = ma.fields.String(validate=validate.OneOf([s.value for s in OfferStatus]))
-    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-    cursor = ma.fields.String(validate=validate.Length(min=1, max=200))
 
 
-class OfferPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(OfferSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+OfferPageSchema = page_schema(OfferSchema)

@@ -23,8 +23,8 @@ from sqlalchemy import and_, or_, select, update
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from marketplace.core.errors import Conflict, Forbidden, NotFound
-from marketplace.core.http import cursors
+from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from marketplace.core.http.pagination import id_page
 from marketplace.listings import services as listings
 from marketplace.listings.models import ListingStatus
 from marketplace.offers.models import Offer, OfferKind, OfferStatus
@@ -46,10 +46,22 @@ def _check_listing_open(listing, action: str) -> None:
         raise Conflict(f"Cannot {action}: the listing is {listing.status} ({why}).")
 
 
-def make_offer(listing_id: int, buyer: User, amount: int) -> Offer:
+def _amount_in(money: dict[str, Any], currency: str) -> int:
+    """The minor units of a requested ``{amount, currency}``; 422 under ``amount.currency``
+    unless it is in ``currency`` (the listing's)."""
+    if money["currency"] != currency.upper():
+        msg = f"Must be the listing's currency, {currency.upper()}."
+        raise InvalidInput(f"The offer must be in {currency.upper()}.",
+                           {"amount": {"currency": [msg]}})
+    return money["amount"]
+
+
+def make_offer(listing_id: int, buyer: User, money: dict[str, Any]) -> Offer:
+    """``money`` is ``{amount, currency}``, in the listing's currency."""
     listing = listings.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot make an offer on your own listing.")
+    amount = _amount_in(money, listing.price_currency)
     _check_listing_open(listing, "make an offer")
     now = utcnow()
     offer = Offer(listing_id=listing.id, buyer_id=buyer.id, seller_id=listing.seller_id,
@@ -113,11 +125,13 @@ def decline(offer_id: int, user: User) -> Offer:
     return offer
 
 
-def counter(offer_id: int, user: User, amount: int) -> Offer:
-    """The seller answers a buyer's offer with another amount: a new pending offer."""
+def counter(offer_id: int, user: User, money: dict[str, Any]) -> Offer:
+    """The seller answers a buyer's offer with another amount (``{amount, currency}``, in the
+    offer's currency): a new pending offer."""
     offer = _load(offer_id, user)
     if user.id != offer.seller_id:
         raise Forbidden("Only the seller can counter an offer.")
+    amount = _amount_in(money, offer.currency)
     if offer.kind != OfferKind.OFFER.value:
         raise Conflict("Cannot counter your own counter-offer; withdraw it and counter again.")
     _require_pending(offer, "counter")
@@ -160,7 +174,7 @@ def _status_condition(status: str, now: datetime):
     return Offer.status == status
 
 
-def list_offers(user: User, role: str | None, status: str | None, limit: int = 50,
+def list_offers(user: User, role: str | None, status: str | None, limit: int = 20,
                 cursor: str | None = None) -> dict[str, Any]:
     """The caller's offers, newest first; ``role`` buyer / seller / both."""
     now = utcnow()
@@ -172,13 +186,7 @@ def list_offers(user: User, role: str | None, status: str | None, limit: int = 5
         conds = [or_(Offer.buyer_id == user.id, Offer.seller_id == user.id)]
     if status:
         conds.append(_status_condition(status, now))
-    if cursor:
-        conds.append(Offer.id < cursors.decode(cursor, cursors.as_int)[1])
-    rows = list(db.session.scalars(
-        select(Offer).where(*conds).order_by(Offer.id.desc()).limit(limit + 1)))
-    items, more = rows[:limit], len(rows) > limit
-    last = items[-1].id if more else None
-    return {"items": items, "next_cursor": cursors.encode(last, last) if more else None}
+    return id_page(select(Offer).where(*conds), Offer.id, limit, cursor)
 
 
 # ---- for trades and jobs -----------------------------------------------------------------

@@ -17,11 +17,13 @@ blp = Blueprint("offers", __name__, url_prefix="/api/v1", description="Offers an
 
 @blp.route("/listings/<int:listing_id>/offers", methods=["POST"])
 @blp.auth()
+@blp.idempotent()
 @blp.arguments(OfferAmountSchema)
 @blp.response(201, OfferSchema)
 @blp.errors(404, 409)
 def make_offer(data, listing_id):
-    """Offer an amount (in the listing's currency) on an active listing; valid 48 h."""
+    """Offer an amount (``{amount, currency}``, in the listing's currency) on an active listing;
+    valid 48 h."""
     return services.make_offer(listing_id, current_user(), data["amount"])
 
 
@@ -30,7 +32,7 @@ def make_offer(data, listing_id):
 @blp.arguments(OfferListArgsSchema, location="query")
 @blp.response(200, OfferPageSchema)
 def list_offers(args):
-    """The caller's offers (as buyer, seller or both), newest first."""
+    """The caller's offers (as buyer, seller or both), newest first by id, a page at a time."""
     return services.list_offers(current_user(), args.get("role"), args.get("status"),
                                 args["limit"], args.get("cursor"))
 
@@ -46,6 +48,7 @@ def get_offer(offer_id):
 
 @blp.route("/offers/<int:offer_id>/accept", methods=["POST"])
 @blp.auth()
+@blp.idempotent()
 @blp.response(200, OfferSchema)
 @blp.errors(403, 404, 409)
 def accept(offer_id):
@@ -56,6 +59,7 @@ def accept(offer_id):
 
 @blp.route("/offers/<int:offer_id>/decline", methods=["POST"])
 @blp.auth()
+@blp.idempotent()
 @blp.response(200, OfferSchema)
 @blp.errors(403, 404, 409)
 def decline(offer_id):
@@ -65,6 +69,7 @@ def decline(offer_id):
 
 @blp.route("/offers/<int:offer_id>/counter", methods=["POST"])
 @blp.auth()
+@blp.idempotent()
 @blp.arguments(OfferAmountSchema)
 @blp.response(201, OfferSchema)
 @blp.errors(403, 404, 409)
@@ -75,6 +80,7 @@ def counter(data, offer_id):
 
 @blp.route("/offers/<int:offer_id>/withdraw", methods=["POST"])
 @blp.auth()
+@blp.idempotent()
 @blp.response(200, OfferSchema)
 @blp.errors(403, 404, 409)
 def withdraw(offer_id):

@@ -34,6 +34,7 @@ from marketplace.core import jobs, outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, InvalidInput
+from marketplace.core.http.pagination import id_page
 from marketplace.payments import stripe_client
 from marketplace.payments.models import Payout, PayoutAccount, PayoutStatus
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
@@ -177,10 +178,9 @@ def payout_account(user_id: int) -> PayoutAccount | None:
     return db.session.scalar(select(PayoutAccount).where(PayoutAccount.user_id == user_id))
 
 
-def payouts_of(user_id: int, limit: int = 100) -> list[Payout]:
-    return list(db.session.scalars(
-        select(Payout).where(Payout.seller_id == user_id).order_by(Payout.id.desc())
-        .limit(limit)))
+def payouts_of(user_id: int, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the seller's payouts, newest first by id (``pagination.id_page``)."""
+    return id_page(select(Payout).where(Payout.seller_id == user_id), Payout.id, limit, cursor)
 
 
 def balances(user_id: int) -> list[dict[str, Any]]:
@@ -192,5 +192,6 @@ def balances(user_id: int) -> list[dict[str, Any]]:
     totals: dict[str, dict[str, int]] = defaultdict(
         lambda: {"accrued": 0, "pending": 0, "transferred": 0, "failed": 0})
     for currency, status, total in rows:
-        totals[currency][status] = int(total or 0)
-    return [{"currency": c, **v} for c, v in sorted(totals.items())]
+        if status in totals[currency]:  # cancelled payouts are 0: not a balance
+            totals[currency][status] = int(total or 0)
+    return [{"currency": c.upper(), **v} for c, v in sorted(totals.items())]

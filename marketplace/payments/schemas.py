@@ -3,6 +3,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from marketplace.core.http.pagination import page_schema
+from marketplace.core.money_schemas import MoneyField
+from marketplace.payments.models import PayoutStatus
 from marketplace.payments.payouts import ACCOUNT_ID
 
 
@@ -16,19 +19,13 @@ class PayoutAccountSchema(ma.Schema):
     updated_at = ma.fields.AwareDateTime(dump_only=True)
 
 
-class CurrencyCode(ma.fields.String):
-    """ISO 4217 in upper case, as everywhere else in the API (stored lower case, as Stripe)."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else str(value).upper()
-
-
 class PayoutSchema(ma.Schema):
     id = ma.fields.Integer()
     trade_id = ma.fields.Integer()
-    amount = ma.fields.Integer(metadata={"description": "Minor units (cents)."})
-    currency = CurrencyCode(metadata={"description": "ISO 4217"})
+    amount = MoneyField(metadata={"description": "What the seller is paid for the trade "
+                                                "(after any refund taken out of it)"})
     status = ma.fields.String(metadata={
+        "enum": [s.value for s in PayoutStatus],
         "description": "pending, transferred, accrued (no payout account yet), failed or "
                        "cancelled (reduced to nothing by refunds)"})
     stripe_transfer_id = ma.fields.String(allow_none=True)
@@ -36,20 +33,26 @@ class PayoutSchema(ma.Schema):
     updated_at = ma.fields.AwareDateTime()
 
 
+PayoutPageSchema = page_schema(PayoutSchema)
+
+
 class BalanceSchema(ma.Schema):
-    currency = CurrencyCode(metadata={"description": "ISO 4217"})
-    accrued = ma.fields.Integer(metadata={
-        "description": "Owed, waiting for a payout account (minor units)."})
-    pending = ma.fields.Integer(metadata={"description": "Being transferred."})
-    transferred = ma.fields.Integer()
-    failed = ma.fields.Integer(metadata={"description": "Refused by Stripe; support will help."})
+    """A seller's payout totals in one currency (every amount in that currency)."""
+
+    currency = ma.fields.String(metadata={"description": "ISO 4217, upper case",
+                                          "example": "EUR"})
+    accrued = MoneyField(amount="accrued", metadata={
+        "description": "Owed, waiting for a payout account."})
+    pending = MoneyField(amount="pending", metadata={"description": "Being transferred."})
+    transferred = MoneyField(amount="transferred")
+    failed = MoneyField(amount="failed", metadata={
+        "description": "Refused by Stripe; support will help."})
 
 
-class PayoutsSchema(ma.Schema):
-    payouts = ma.fields.List(ma.fields.Nested(PayoutSchema),
-                             metadata={"description": "Latest 100, newest first."})
-    balances = ma.fields.List(ma.fields.Nested(BalanceSchema),
-                              metadata={"description": "Totals per currency."})
+class BalancesSchema(ma.Schema):
+    balances = ma.fields.List(ma.fields.Nested(BalanceSchema), required=True, metadata={
+        "description": "One entry per currency the caller has payouts in (a small fixed set, "
+                       "so not paginated), by currency code."})
 
 
 class WebhookAckSchema(ma.Schema):

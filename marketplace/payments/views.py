@@ -7,8 +7,14 @@ from flask import request
 from marketplace.core.errors import NotFound
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.pagination import PageArgsSchema
 from marketplace.payments import payouts, webhooks
-from marketplace.payments.schemas import PayoutAccountSchema, PayoutsSchema, WebhookAckSchema
+from marketplace.payments.schemas import (
+    BalancesSchema,
+    PayoutAccountSchema,
+    PayoutPageSchema,
+    WebhookAckSchema,
+)
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1",
                 description="Payments: Stripe webhooks, payout accounts and payouts")
@@ -25,6 +31,9 @@ def stripe_webhook():
     Each event is stored once by its id and applied once; a repeated delivery is
     acknowledged without effect, and events of types Reloop does not handle are stored and
     acknowledged.
+
+    Exempt from ``Idempotency-Key``: Stripe does not send one and deduplicates by event id,
+    which is what this endpoint keys on (a redelivered event is acknowledged as a duplicate).
     """
     event = webhooks.verify(request.get_data(), request.headers.get("Stripe-Signature"))
     _, created = webhooks.receive(event)
@@ -33,6 +42,7 @@ def stripe_webhook():
 
 @blp.route("/users/me/payout-account", methods=["PUT"])
 @blp.auth()
+@blp.idempotent()
 @blp.arguments(PayoutAccountSchema)
 @blp.response(200, PayoutAccountSchema)
 def put_payout_account(data):
@@ -57,8 +67,18 @@ def get_payout_account():
 
 @blp.route("/users/me/payouts", methods=["GET"])
 @blp.auth()
-@blp.response(200, PayoutsSchema)
-def my_payouts():
-    """The caller's payouts as a seller, and their totals per currency."""
-    user_id = current_user().id
-    return {"payouts": payouts.payouts_of(user_id), "balances": payouts.balances(user_id)}
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, PayoutPageSchema)
+def my_payouts(args):
+    """The caller's payouts as a seller, newest first by id, a page at a time (totals per
+    currency: ``GET /users/me/payout-balances``)."""
+    return payouts.payouts_of(current_user().id, args["limit"], args.get("cursor"))
+
+
+@blp.route("/users/me/payout-balances", methods=["GET"])
+@blp.auth()
+@blp.response(200, BalancesSchema)
+def my_payout_balances():
+    """The caller's payout totals per currency (accrued, pending, transferred, failed), by
+    currency code."""
+    return {"balances": payouts.balances(current_user().id)}

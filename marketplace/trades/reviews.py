@@ -13,6 +13,7 @@ from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, NotFound
+from marketplace.core.http.pagination import id_page
 from marketplace.trades.models import Review, Trade
 
 
@@ -49,20 +50,22 @@ def leave(trade_id: int, author: User, rating: int, comment: str) -> Review:
     return review
 
 
-def of_trade(trade: Trade, viewer: User) -> list[Review]:
-    """The trade's visible reviews, plus the viewer's own (even while hidden)."""
-    return list(db.session.scalars(
+def of_trade(trade: Trade, viewer: User, limit: int = 20,
+             cursor: str | None = None) -> dict[str, Any]:
+    """A page of the trade's visible reviews, plus the viewer's own (even while hidden),
+    newest first by id."""
+    return id_page(
         select(Review).join(Trade, Trade.id == Review.trade_id)
-        .where(Review.trade_id == trade.id,
-               or_(_visible_now(), Review.author_id == viewer.id))
-        .order_by(Review.id)))
+        .where(Review.trade_id == trade.id, or_(_visible_now(), Review.author_id == viewer.id)),
+        Review.id, limit, cursor)
 
 
-def of_user(user_id: int, limit: int = 50) -> list[Review]:
-    return list(db.session.scalars(
+def of_user(user_id: int, limit: int = 20, cursor: str | None = None) -> dict[str, Any]:
+    """A page of the published reviews a user received, newest first by id."""
+    return id_page(
         select(Review).join(Trade, Trade.id == Review.trade_id)
-        .where(Review.subject_id == user_id, _visible_now())
-        .order_by(Review.id.desc()).limit(limit)))
+        .where(Review.subject_id == user_id, _visible_now()),
+        Review.id, limit, cursor)
 
 
 def rating(user_id: int) -> dict[str, Any]:

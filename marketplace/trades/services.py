@@ -37,8 +37,9 @@ from sqlalchemy import func, or_, select
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from marketplace.core.errors import Conflict, NotFound
-from marketplace.core.http import cursors
+from marketplace.core.errors import Conflict, InvalidInput, NotFound
+from marketplace.core.http.pagination import id_page
+from marketplace.core.money_schemas import money
 from marketplace.listings import services as listings
 from marketplace.offers.services import offer_for_purchase
 from marketplace.payments import webhooks
@@ -108,14 +109,57 @@ def get(trade_id: int, user: User) -> Trade:
     return _visible(trade_id, user)
 
 
-def events(trade_id: int, user: User) -> list[TradeEvent]:
-    get(trade_id, user)
-    return list(db.session.scalars(select(TradeEvent).where(TradeEvent.trade_id == trade_id)
-                                   .order_by(TradeEvent.id)))
+# Event details only the seller (and admins) may see: what the seller is paid.
+SELLER_ONLY_DETAILS = ("payout", "payout_reduced_by", "platform_borne")
+_MONEY_DETAILS = ("amount", "amount_received", "payout", "payout_reduced_by", "platform_borne")
 
 
-def list_trades(user: User, role: str | None, status: str | None, limit: int = 50,
+def _is_amount(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def visible_details(details: dict[str, Any], currency: str,
+                    viewer_role: str | None) -> dict[str, Any]:
+    """An event's details as ``viewer_role`` may see them: amounts as ``{amount, currency}``
+    (in the trade's currency), nulls dropped, and the seller-only fields left out for the
+    buyer."""
+    out = {k: v for k, v in (details or {}).items() if v is not None}
+    if viewer_role == "buyer":
+        for key in SELLER_ONLY_DETAILS:
+            out.pop(key, None)
+    for key in _MONEY_DETAILS:
+        if _is_amount(out.get(key)):
+            out[key] = money(out[key], currency)
+    refund = out.get("refund")
+    if isinstance(refund, dict) and _is_amount(refund.get("amount")):
+        out["refund"] = {**refund, "amount": money(refund["amount"], currency)}
+    voucher = out.get("voucher")
+    if voucher == "restored":
+        out["voucher"] = {"restored": True}
+    elif isinstance(voucher, dict) and _is_amount(voucher.get("discount")):
+        out["voucher"] = {**voucher, "discount": money(voucher["discount"], currency)}
+    return out
+
+
+def events(trade_id: int, user: User, limit: int = 20,
+           cursor: str | None = None) -> dict[str, Any]:
+    """A page of the trade's audit trail, oldest first (chronological), each event's details
+    as ``user`` may see them (``visible_details``)."""
+    trade = get(trade_id, user)
+    role = trade.role_of(user.id)
+    page = id_page(select(TradeEvent).where(TradeEvent.trade_id == trade_id), TradeEvent.id,
+                   limit, cursor, descending=False)
+    page["items"] = [{
+        "id": e.id, "transition": e.transition, "from_status": e.from_status,
+        "to_status": e.to_status, "actor": e.actor, "actor_id": e.actor_id,
+        "details": visible_details(e.details, trade.currency, role),
+        "created_at": e.created_at} for e in page["items"]]
+    return page
+
+
+def list_trades(user: User, role: str | None, status: str | None, limit: int = 20,
                 cursor: str | None = None) -> dict[str, Any]:
+    """The user's trades, newest first by id."""
     if role == "buyer":
         conds = [Trade.buyer_id == user.id]
     elif role == "seller":
@@ -124,13 +168,22 @@ def list_trades(user: User, role: str | None, status: str | None, limit: int = 5
         conds = [or_(Trade.buyer_id == user.id, Trade.seller_id == user.id)]
     if status:
         conds.append(Trade.status == status)
-    if cursor:
-        conds.append(Trade.id < cursors.decode(cursor, cursors.as_int)[1])
-    rows = list(db.session.scalars(
-        select(Trade).where(*conds).order_by(Trade.id.desc()).limit(limit + 1)))
-    items, more = rows[:limit], len(rows) > limit
-    last = items[-1].id if more else None
-    return {"items": items, "next_cursor": cursors.encode(last, last) if more else None}
+    return id_page(select(Trade).where(*conds), Trade.id, limit, cursor)
+
+
+def refund_amount_of(trade_id: int, requested: dict[str, Any] | None) -> int | None:
+    """The minor units of a requested refund ``{amount, currency}`` (None: the default).
+    422 under ``amount.currency`` unless it is the trade's currency; 404 for no trade."""
+    trade = db.session.get(Trade, trade_id)
+    if trade is None:
+        raise NotFound("No such trade.")
+    if requested is None:
+        return None
+    if requested["currency"] != trade.currency.upper():
+        msg = f"Must be the trade's currency, {trade.currency.upper()}."
+        raise InvalidInput(f"The refund must be in {trade.currency.upper()}.",
+                           {"amount": {"currency": [msg]}})
+    return requested["amount"]
 
 
 # ---- act ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def refund_amount(ctx: Context) -> None:
                        {"status": [ctx.trade.status]})
     if not 0 < amount <= remaining:
         raise InvalidInput("The refund is more than what is left to refund.",
-                           {"amount": [f"At most {remaining}."]})
+                           {"amount": {"amount": [f"At most {remaining}."]}})
     _refund(ctx, amount)
 
 

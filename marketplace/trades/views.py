@@ -6,6 +6,9 @@ from typing import Any
 
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.etag import ETAG_HEADER_DOC
+from marketplace.core.http.pagination import PageArgsSchema
+from marketplace.core.money_schemas import money
 from marketplace.trades import reviews, services
 from marketplace.trades.models import Trade
 from marketplace.trades.schemas import (
@@ -13,10 +16,11 @@ from marketplace.trades.schemas import (
     RefundSchema,
     ResolveSchema,
     ReviewCreateSchema,
+    ReviewPageSchema,
     ReviewSchema,
     ShipSchema,
     TradeCreateSchema,
-    TradeEventSchema,
+    TradeEventPageSchema,
     TradeListArgsSchema,
     TradePageSchema,
     TradeSchema,
@@ -26,16 +30,17 @@ blp = Blueprint("trades", __name__, url_prefix="/api/v1",
                 description="Trades: escrow payment, shipping, confirmation, disputes, reviews")
 
 
+_PRESENTED = ("discount", "payment", "shipment")
+
+
 def present(trade: Trade) -> dict[str, Any]:
-    """The trade as its viewer may see it (the client secret is the buyer's only)."""
+    """The trade as its viewer may see it (the client secret is the buyer's only). Money
+    fields stay minor units here, with ``currency``: ``MoneyField`` shows them as money."""
     viewer = current_user()
     data = {c: getattr(trade, c) for c in TradeSchema().fields
-            if c not in ("amount", "discount", "amount_charged", "payment", "shipment")
-            and hasattr(trade, c)}
-    data["amount"] = {"amount": trade.amount, "currency": trade.currency}
-    data["discount"] = ({"amount": trade.discount_amount, "currency": trade.currency}
-                        if trade.voucher_code else None)
-    data["amount_charged"] = {"amount": trade.amount_charged, "currency": trade.currency}
+            if c not in _PRESENTED and hasattr(trade, c)}
+    data["currency"] = trade.currency
+    data["discount"] = money(trade.discount_amount, trade.currency) if trade.voucher_code else None
     data["payment"] = {"provider": "stripe", "payment_intent_id": trade.payment_intent_id,
                        "client_secret": trade.client_secret
                        if viewer.id == trade.buyer_id else None}
@@ -63,7 +68,7 @@ def create_trade(data):
 @blp.arguments(TradeListArgsSchema, location="query")
 @blp.response(200, TradePageSchema)
 def list_trades(args):
-    """The caller's trades (as buyer, seller or both), newest first."""
+    """The caller's trades (as buyer, seller or both), newest first by id."""
     page = services.list_trades(current_user(), args.get("role"), args.get("status"),
                                 args["limit"], args.get("cursor"))
     return {"items": [present(t) for t in page["items"]], "next_cursor": page["next_cursor"]}
@@ -71,20 +76,25 @@ def list_trades(args):
 
 @blp.route("/trades/<int:trade_id>", methods=["GET"])
 @blp.auth()
-@blp.response(200, TradeSchema)
+@blp.conditional()
+@blp.response(200, TradeSchema, headers=ETAG_HEADER_DOC)
 @blp.errors(404)
 def get_trade(trade_id):
-    """One trade (its buyer, its seller and admins)."""
+    """One trade (its buyer, its seller and admins). Its ETag is a hash of what the caller
+    sees: send it back as If-None-Match for a 304 while the trade has not changed."""
     return present(services.get(trade_id, current_user()))
 
 
 @blp.route("/trades/<int:trade_id>/events", methods=["GET"])
 @blp.auth()
-@blp.response(200, TradeEventSchema(many=True))
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, TradeEventPageSchema)
 @blp.errors(404)
-def trade_events(trade_id):
-    """The trade's audit trail: every transition, who triggered it, when, and its details."""
-    return services.events(trade_id, current_user())
+def trade_events(args, trade_id):
+    """The trade's audit trail, **oldest first** (chronological, by id; the cursor moves
+    forward in time): every transition, who triggered it, when, and its details. The buyer
+    does not see the seller's payout details."""
+    return services.events(trade_id, current_user(), args["limit"], args.get("cursor"))
 
 
 @blp.route("/trades/<int:trade_id>/ship", methods=["POST"])
@@ -139,7 +149,8 @@ def resolve(data, trade_id):
     """Resolve a dispute: ``release`` completes the trade (payout, credit); ``refund`` gives
     the buyer all or ``amount`` back (the seller is paid the rest, less the fee)."""
     name = "resolve_release" if data["outcome"] == "release" else "resolve_refund"
-    details = {"outcome": data["outcome"], "amount": data.get("amount")}
+    amount = services.refund_amount_of(trade_id, data.get("amount"))
+    details = {"outcome": data["outcome"], "amount": amount}
     return present(services.admin_act(trade_id, current_user(), name, details))
 
 
@@ -152,8 +163,8 @@ def resolve(data, trade_id):
 def refund(data, trade_id):
     """Refund a completed trade, fully or partly: comes out of the payout, reverses the
     carbon credit in proportion."""
-    return present(services.admin_act(trade_id, current_user(), "refund",
-                                      {"amount": data.get("amount")}))
+    amount = services.refund_amount_of(trade_id, data.get("amount"))
+    return present(services.admin_act(trade_id, current_user(), "refund", {"amount": amount}))
 
 
 @blp.route("/trades/<int:trade_id>/reviews", methods=["POST"])
@@ -169,16 +180,19 @@ def leave_review(data, trade_id):
 
 @blp.route("/trades/<int:trade_id>/reviews", methods=["GET"])
 @blp.auth()
-@blp.response(200, ReviewSchema(many=True))
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, ReviewPageSchema)
 @blp.errors(404)
-def trade_reviews(trade_id):
-    """The trade's published reviews, and the caller's own."""
+def trade_reviews(args, trade_id):
+    """The trade's published reviews, and the caller's own, newest first by id."""
     user = current_user()
-    return reviews.of_trade(services.get(trade_id, user), user)
+    return reviews.of_trade(services.get(trade_id, user), user, args["limit"],
+                            args.get("cursor"))
 
 
 @blp.route("/users/<int:user_id>/reviews", methods=["GET"])
-@blp.response(200, ReviewSchema(many=True))
-def user_reviews(user_id):
-    """Published reviews a user received (latest 50)."""
-    return reviews.of_user(user_id)
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, ReviewPageSchema)
+def user_reviews(args, user_id):
+    """Published reviews a user received, newest first by id."""
+    return reviews.of_user(user_id, args["limit"], args.get("cursor"))

@@ -23,9 +23,13 @@ def deal(client):
     return {"seller": seller, "s": s, "buyer": buyer, "b": b, "listing": listing}
 
 
+def eur(amount):
+    return {"amount": amount, "currency": "EUR"}
+
+
 def offer(client, deal, amount=30000, headers=None):
     resp = client.post(f"/api/v1/listings/{deal['listing']['id']}/offers",
-                       json={"amount": amount}, headers=headers or deal["b"])
+                       json={"amount": eur(amount)}, headers=headers or deal["b"])
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
@@ -46,7 +50,7 @@ def test_make_offer(client, deal):
     body = offer(client, deal)
     assert body["listing_id"] == deal["listing"]["id"]
     assert body["buyer_id"] == deal["buyer"]["id"] and body["seller_id"] == deal["seller"]["id"]
-    assert body["amount"] == 30000 and body["currency"] == "EUR"
+    assert body["amount"] == {"amount": 30000, "currency": "EUR"} and "currency" not in body
     assert body["status"] == "pending" and body["kind"] == "offer"
     assert body["expires_at"] > body["created_at"]
 
@@ -54,22 +58,44 @@ def test_make_offer(client, deal):
 @pytest.mark.parametrize("amount", [0, -1, 1.5, "100", None])
 def test_offer_amount_is_validated(client, deal, amount):
     resp = client.post(f"/api/v1/listings/{deal['listing']['id']}/offers",
-                       json={"amount": amount}, headers=deal["b"])
+                       json={"amount": eur(amount)}, headers=deal["b"])
+    assert "amount" in assert_error_shape(resp, 422)["errors"]["amount"]
+
+
+@pytest.mark.parametrize("body", [{"amount": 30000}, {"amount": {"amount": 30000}},
+                                  {"amount": {"amount": 30000, "currency": "XXX1"}}, {}])
+def test_offer_amount_must_be_money(client, deal, body):
+    resp = client.post(f"/api/v1/listings/{deal['listing']['id']}/offers", json=body,
+                       headers=deal["b"])
     assert "amount" in assert_error_shape(resp, 422)["errors"]
+
+
+def test_offer_currency_must_be_the_listings(client, deal):
+    url = f"/api/v1/listings/{deal['listing']['id']}/offers"
+    resp = client.post(url, json={"amount": {"amount": 30000, "currency": "USD"}},
+                       headers=deal["b"])
+    errors = assert_error_shape(resp, 422)["errors"]
+    assert "EUR" in errors["amount"]["currency"][0]
+    o = offer(client, deal)
+    resp = act(client, o["id"], "counter", deal["s"],
+               amount={"amount": 35000, "currency": "GBP"})
+    assert "currency" in assert_error_shape(resp, 422)["errors"]["amount"]
+    assert client.get("/api/v1/offers", headers=deal["b"]).get_json()["items"] == [
+        client.get(f"/api/v1/offers/{o['id']}", headers=deal["b"]).get_json()]
 
 
 def test_illegal_offers_say_why(client, app, deal):
     url = f"/api/v1/listings/{deal['listing']['id']}/offers"
-    body = assert_error_shape(client.post(url, json={"amount": 1}, headers=deal["s"]), 409)
+    body = assert_error_shape(client.post(url, json={"amount": eur(1)}, headers=deal["s"]), 409)
     assert "own listing" in body["message"]
-    assert_error_shape(client.post(url, json={"amount": 1}), 401)
-    assert_error_shape(client.post("/api/v1/listings/999999/offers", json={"amount": 1},
+    assert_error_shape(client.post(url, json={"amount": eur(1)}), 401)
+    assert_error_shape(client.post("/api/v1/listings/999999/offers", json={"amount": eur(1)},
                                    headers=deal["b"]), 404)
 
     with app.app_context():
         listings.reserve(db.session.get(Listing, deal["listing"]["id"]))
         db.session.commit()
-    body = assert_error_shape(client.post(url, json={"amount": 1}, headers=deal["b"]), 409)
+    body = assert_error_shape(client.post(url, json={"amount": eur(1)}, headers=deal["b"]), 409)
     assert "reserved" in body["message"]
     client.delete(f"/api/v1/listings/{deal['listing']['id']}", headers=deal["s"])
 
@@ -98,17 +124,17 @@ def test_decline_and_withdraw(client, deal):
 
 def test_counter_offer_flow(client, deal):
     o = offer(client, deal, 30000)
-    assert_error_shape(act(client, o["id"], "counter", deal["b"], amount=35000), 403)
+    assert_error_shape(act(client, o["id"], "counter", deal["b"], amount=eur(35000)), 403)
     assert "amount" in assert_error_shape(
-        act(client, o["id"], "counter", deal["s"], amount=0), 422)["errors"]
-    resp = act(client, o["id"], "counter", deal["s"], amount=35000)
+        act(client, o["id"], "counter", deal["s"], amount=eur(0)), 422)["errors"]
+    resp = act(client, o["id"], "counter", deal["s"], amount=eur(35000))
     assert resp.status_code == 201
     c = resp.get_json()
     assert c["kind"] == "counter" and c["parent_offer_id"] == o["id"]
-    assert c["amount"] == 35000 and c["buyer_id"] == deal["buyer"]["id"]
+    assert c["amount"] == eur(35000) and c["buyer_id"] == deal["buyer"]["id"]
     assert client.get(f"/api/v1/offers/{o['id']}", headers=deal["b"]).get_json()["status"] \
         == "countered"
-    assert_error_shape(act(client, c["id"], "counter", deal["s"], amount=34000), 409)
+    assert_error_shape(act(client, c["id"], "counter", deal["s"], amount=eur(34000)), 409)
     # The buyer answers a counter; the seller cannot accept their own counter.
     assert_error_shape(act(client, c["id"], "accept", deal["s"]), 403)
     assert act(client, c["id"], "accept", deal["b"]).get_json()["status"] == "accepted"
@@ -163,3 +189,49 @@ def test_list_my_offers_by_role_and_status(client, app, deal):
     assert rest["next_cursor"] is None
     assert "role" in assert_error_shape(
         client.get("/api/v1/offers?role=admin", headers=deal["b"]), 422)["errors"]
+
+    assert "cursor" in assert_error_shape(
+        client.get("/api/v1/offers?cursor=bm90LWEtY3Vyc29y", headers=deal["b"]), 422)["errors"]
+    assert "cursor" in assert_error_shape(
+        client.get("/api/v1/offers?cursor=not%20base64!", headers=deal["b"]), 422)["errors"]
+    assert "limit" in assert_error_shape(
+        client.get("/api/v1/offers?limit=0", headers=deal["b"]), 422)["errors"]
+
+
+def _keyed(client, url, headers, key, body=None):
+    return client.post(url, json=body, headers={**headers, "Idempotency-Key": key})
+
+
+def test_make_offer_is_idempotent(client, deal):
+    url = f"/api/v1/listings/{deal['listing']['id']}/offers"
+    first = _keyed(client, url, deal["b"], "offer-1", {"amount": eur(30000)})
+    again = _keyed(client, url, deal["b"], "offer-1", {"amount": eur(30000)})
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.get_json() == first.get_json()
+    other = _keyed(client, url, deal["b"], "offer-1", {"amount": eur(31000)})
+    assert "Idempotency-Key" in assert_error_shape(other, 422)["errors"]
+    items = client.get("/api/v1/offers", headers=deal["b"]).get_json()["items"]
+    assert [i["id"] for i in items] == [first.get_json()["id"]]
+
+
+@pytest.mark.parametrize("action", ["accept", "decline", "counter", "withdraw"])
+def test_offer_actions_are_idempotent(client, deal, action):
+    o = offer(client, deal)
+    who = deal["b"] if action == "withdraw" else deal["s"]
+    body = {"amount": eur(35000)} if action == "counter" else None
+    url = f"/api/v1/offers/{o['id']}/{action}"
+    first = _keyed(client, url, who, f"{action}-1", body)
+    assert first.status_code in (200, 201), first.get_json()
+    again = _keyed(client, url, who, f"{action}-1", body)
+    assert again.status_code == first.status_code
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    # Without the key the same action runs again, and the offer is no longer pending.
+    assert_error_shape(client.post(url, json=body, headers=who), 409)
+    other = _keyed(client, url, who, f"{action}-1", {"amount": eur(36000)})
+    assert "Idempotency-Key" in assert_error_shape(other, 422)["errors"]
+    if action == "counter":
+        offers = client.get("/api/v1/offers?role=buyer", headers=deal["b"]).get_json()["items"]
+        assert [i["kind"] for i in offers] == ["counter", "offer"]

@@ -51,10 +51,14 @@ def test_without_payout_account_the_payout_accrues(app, client, seller, fake_tra
     assert _payout(app, payout_id).status == PayoutStatus.ACCRUED
     assert fake_transfers.requests == []
     body = client.get("/api/v1/users/me/payouts", headers=headers).get_json()
-    assert [p["trade_id"] for p in body["payouts"]] == [101]
-    assert body["payouts"][0]["status"] == "accrued" and body["payouts"][0]["currency"] == "EUR"
-    assert body["balances"] == [{"currency": "EUR", "accrued": 9500, "pending": 0,
-                                 "transferred": 0, "failed": 0}]
+    assert [p["trade_id"] for p in body["items"]] == [101] and body["next_cursor"] is None
+    assert body["items"][0]["status"] == "accrued"
+    assert body["items"][0]["amount"] == {"amount": 9500, "currency": "EUR"}
+    body = client.get("/api/v1/users/me/payout-balances", headers=headers).get_json()
+    zero = {"amount": 0, "currency": "EUR"}
+    assert body == {"balances": [{"currency": "EUR", "accrued": {"amount": 9500,
+                                                                 "currency": "EUR"},
+                                  "pending": zero, "transferred": zero, "failed": zero}]}
 
 
 def test_setting_an_account_transfers_accrued_payouts(app, client, seller, fake_transfers,
@@ -78,9 +82,9 @@ def test_setting_an_account_transfers_accrued_payouts(app, client, seller, fake_
     assert sent["trade-201"]["headers"]["Idempotency-Key"] == f"payout-{first}-transfer"
     assert sent["trade-201"]["form"]["destination"] == "acct_1SellerABC"
     assert sent["trade-202"]["form"]["currency"] == "usd"
-    body = client.get("/api/v1/users/me/payouts", headers=headers).get_json()
-    assert {b["currency"]: b["transferred"] for b in body["balances"]} == {"EUR": 1000,
-                                                                          "USD": 2500}
+    body = client.get("/api/v1/users/me/payout-balances", headers=headers).get_json()
+    assert {b["currency"]: b["transferred"] for b in body["balances"]} == {
+        "EUR": {"amount": 1000, "currency": "EUR"}, "USD": {"amount": 2500, "currency": "USD"}}
     assert client.get("/api/v1/users/me/payout-account",
                       headers=headers).get_json()["stripe_account_id"] == "acct_1SellerABC"
 
@@ -203,9 +207,60 @@ def test_payouts_are_private(app, client, seller, fake_transfers, drain_jobs):
     seller_id, _ = seller
     _schedule(app, 901, seller_id)
     other = register(client, name="Other")
-    body = client.get("/api/v1/users/me/payouts",
-                      headers=login(client, other["email"])).get_json()
-    assert body == {"payouts": [], "balances": []}
+    headers = login(client, other["email"])
+    body = client.get("/api/v1/users/me/payouts", headers=headers).get_json()
+    assert body == {"items": [], "next_cursor": None}
+    body = client.get("/api/v1/users/me/payout-balances", headers=headers).get_json()
+    assert body == {"balances": []}
+
+
+def test_payouts_are_paged_newest_first(app, client, seller, fake_transfers, drain_jobs):
+    seller_id, headers = seller
+    ids = [_schedule(app, 950 + n, seller_id, 100 + n) for n in range(3)]
+    drain_jobs()
+    page = client.get("/api/v1/users/me/payouts?limit=2", headers=headers).get_json()
+    assert [p["id"] for p in page["items"]] == [ids[2], ids[1]] and page["next_cursor"]
+    rest = client.get(f"/api/v1/users/me/payouts?limit=2&cursor={page['next_cursor']}",
+                      headers=headers).get_json()
+    assert [p["id"] for p in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
+    assert rest["items"][0]["amount"] == {"amount": 100, "currency": "EUR"}
+    for bad in ("bm90LWEtY3Vyc29y", "WzEsMl0", "a b"):
+        resp = client.get(f"/api/v1/users/me/payouts?cursor={bad}", headers=headers)
+        assert "cursor" in assert_error_shape(resp, 422)["errors"]
+    assert_error_shape(client.get("/api/v1/users/me/payouts?limit=101", headers=headers), 422)
+    assert_error_shape(client.get("/api/v1/users/me/payouts"), 401)
+    assert_error_shape(client.get("/api/v1/users/me/payout-balances"), 401)
+
+
+def test_balances_leave_out_cancelled_payouts(app, client, seller):
+    seller_id, headers = seller
+    status = _payout(app, _schedule(app, 960, seller_id, 700, "usd")).status
+    with app.app_context():
+        db.session.add(Payout(trade_id=961, seller_id=seller_id, amount=0, currency="usd",
+                              status=PayoutStatus.CANCELLED.value))
+        db.session.commit()
+    (balance,) = client.get("/api/v1/users/me/payout-balances",
+                            headers=headers).get_json()["balances"]
+    assert set(balance) == {"currency", "accrued", "pending", "transferred", "failed"}
+    assert balance["currency"] == "USD"
+    assert balance[status] == {"amount": 700, "currency": "USD"}
+    assert sum(balance[k]["amount"] for k in set(balance) - {"currency"}) == 700
+
+
+def test_put_payout_account_honours_idempotency_key(app, client, seller, fake_transfers):
+    _, headers = seller
+    keyed = {**headers, "Idempotency-Key": "acct-1"}
+    url = "/api/v1/users/me/payout-account"
+    first = client.put(url, headers=keyed, json={"stripe_account_id": "acct_first"})
+    assert first.status_code == 200, first.get_json()
+    client.put(url, headers=headers, json={"stripe_account_id": "acct_second"})
+    again = client.put(url, headers=keyed, json={"stripe_account_id": "acct_first"})
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    # Replayed, not run again: the account set in between stays.
+    assert client.get(url, headers=headers).get_json()["stripe_account_id"] == "acct_second"
+    other = client.put(url, headers=keyed, json={"stripe_account_id": "acct_third"})
+    assert "Idempotency-Key" in assert_error_shape(other, 422)["errors"]
 
 
 @pytest.mark.services

@@ -15,6 +15,10 @@ from tests.factories import assert_error_shape, create_listing, make_user
 from tests.stripe_fixtures import free_port
 
 
+def eur(amount: int) -> dict:
+    return {"amount": amount, "currency": "EUR"}
+
+
 def _listing_status(env) -> str:
     return env.client.get(f"/api/v1/listings/{env.listing['id']}").get_json()["status"]
 
@@ -34,8 +38,12 @@ def test_create_reserves_and_creates_a_payment_intent(env):
     assert trade["status"] == "pending_payment" and trade["buyer_id"] == env.buyer["id"]
     assert trade["seller_id"] == env.seller["id"]
     assert trade["amount"] == {"amount": 39000, "currency": "EUR"}
-    assert trade["platform_fee"] == 1950 and trade["seller_payable"] == 37050
+    assert trade["platform_fee"] == eur(1950) and trade["seller_payable"] == eur(37050)
+    assert trade["refunded_amount"] == eur(0) and trade["amount_charged"] == eur(39000)
+    assert trade["discount"] is None and "currency" not in trade
     fp = env.listing["footprint"]
+    assert trade["footprint_snapshot"]["embodied_kgco2e"] == fp["embodied_kgco2e"]
+    assert trade["footprint_snapshot"]["method"] == fp["method"]
     assert trade["footprint_snapshot"]["avoided_kgco2e"] == fp["avoided_kgco2e"]
     assert trade["footprint_snapshot"]["methodology_version"] == fp["methodology_version"]
     pay = trade["payment"]
@@ -64,13 +72,24 @@ def test_whole_flow_pays_out_and_credits_carbon(env):
     env.drain()
     assert _listing_status(env) == "sold"
     payouts = env.client.get("/api/v1/users/me/payouts", headers=env.s).get_json()
-    assert [(p["trade_id"], p["amount"], p["status"]) for p in payouts["payouts"]] == [
-        (trade["id"], 37050, "accrued")]
-    events = env.client.get(f"/api/v1/trades/{trade['id']}/events", headers=env.b).get_json()
+    assert [(p["trade_id"], p["amount"], p["status"]) for p in payouts["items"]] == [
+        (trade["id"], eur(37050), "accrued")]
+    url = f"/api/v1/trades/{trade['id']}/events"
+    events = env.client.get(url, headers=env.s).get_json()
+    assert events["next_cursor"] is None
+    events = events["items"]
     assert [(e["transition"], e["actor"]) for e in events] == [
         ("create", "buyer"), ("payment_succeeded", "stripe"), ("ship", "seller"),
         ("confirm", "buyer")]
-    assert events[-1]["details"]["payout"] == 37050
+    assert events[0]["details"]["amount"] == eur(39000)
+    assert events[-1]["details"]["payout"] == eur(37050)
+    # The buyer sees the same trail without the seller's payout.
+    seen = env.client.get(url, headers=env.b).get_json()["items"]
+    assert [e["id"] for e in seen] == [e["id"] for e in events]
+    assert "payout" not in seen[-1]["details"]
+    assert seen[0]["details"]["amount"] == eur(39000)
+    assert env.client.get(url, headers=env.a).get_json()["items"][-1]["details"][
+        "payout"] == eur(37050)
     grams = round(env.listing["footprint"]["avoided_kgco2e"]["central"] * 1000)
     buyer_acct = env.client.get("/api/v1/carbon/account", headers=env.b).get_json()
     seller_acct = env.client.get("/api/v1/carbon/account", headers=env.s).get_json()
@@ -95,11 +114,11 @@ def test_listing_trades_filters_by_role_and_status(env):
 
 def test_accepted_offer_sets_the_price(env):
     offer = env.client.post(f"/api/v1/listings/{env.listing['id']}/offers",
-                            json={"amount": 30000}, headers=env.b).get_json()
+                            json={"amount": eur(30000)}, headers=env.b).get_json()
     assert env.client.post(f"/api/v1/offers/{offer['id']}/accept",
                            headers=env.s).status_code == 200
     trade = env.create(offer_id=offer["id"])
-    assert trade["amount"]["amount"] == 30000 and trade["platform_fee"] == 1500
+    assert trade["amount"] == eur(30000) and trade["platform_fee"] == eur(1500)
     assert trade["offer_id"] == offer["id"]
 
 
@@ -162,7 +181,7 @@ def test_stripe_unreachable_is_503_and_nothing_is_written(env, monkeypatch):
 def test_fee_rounds_down_and_follows_config(env, monkeypatch):
     monkeypatch.setitem(env.app.config, "PLATFORM_FEE_BPS", 333)
     trade = env.create()
-    assert trade["platform_fee"] == 39000 * 333 // 10000 == 1298
+    assert trade["platform_fee"] == eur(39000 * 333 // 10000) == eur(1298)
     with env.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Payout)) == 0
         assert stripe_client.trade_key(trade["id"], "create") in \

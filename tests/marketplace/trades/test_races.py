@@ -93,7 +93,7 @@ def test_succeeded_webhook_racing_a_buyer_cancel(env):
     final = env.get(trade["id"])
     assert applied is True
     if status == 200:
-        assert final["status"] == "cancelled" and final["refunded_amount"] == 39000
+        assert final["status"] == "cancelled" and final["refunded_amount"]["amount"] == 39000
     else:
         assert status == 409 and final["status"] == "paid"
     assert _count(env.app, TradeEvent, TradeEvent.transition == "payment_succeeded") == 1

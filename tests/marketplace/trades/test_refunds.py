@@ -13,6 +13,10 @@ from marketplace.trades.models import Trade, TradeEvent, TradeRefund
 from tests.factories import assert_error_shape
 
 
+def eur(amount: int) -> dict:
+    return {"amount": amount, "currency": "EUR"}
+
+
 def _outbox(env, topic) -> list[dict]:
     with env.app.app_context():
         return [m.payload for m in db.session.scalars(
@@ -39,7 +43,7 @@ def test_cancel_of_a_paid_trade_refunds_in_full(env):
     resp = env.post(f"/trades/{paid['id']}/cancel", env.s)
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
-    assert body["status"] == "cancelled" and body["refunded_amount"] == 39000
+    assert body["status"] == "cancelled" and body["refunded_amount"]["amount"] == 39000
     with env.app.app_context():
         refund = db.session.scalar(select(TradeRefund))
         assert refund.amount == 39000 and not refund.after_completion
@@ -66,10 +70,10 @@ def test_dispute_resolved_by_partial_refund_pays_the_seller_the_rest(env):
     trade = env.shipped()
     env.post(f"/trades/{trade['id']}/dispute", env.b, {"reason": "Battery worse than said"})
     resp = env.post(f"/admin/trades/{trade['id']}/resolve", env.a,
-                    {"outcome": "refund", "amount": 10000})
+                    {"outcome": "refund", "amount": eur(10000)})
     body = resp.get_json()
-    assert body["status"] == "refunded" and body["refunded_amount"] == 10000
-    assert body["seller_payable"] == 39000 - 1950 - 10000
+    assert body["status"] == "refunded" and body["refunded_amount"]["amount"] == 10000
+    assert body["seller_payable"]["amount"] == 39000 - 1950 - 10000
     env.drain()
     assert _payout(env, trade["id"]).amount == 27050
     # Never completed: no credit, so nothing to reverse.
@@ -78,7 +82,7 @@ def test_dispute_resolved_by_partial_refund_pays_the_seller_the_rest(env):
     assert env.ls.client().v1.refunds.retrieve(refund_id).amount == 10000
     # Refunding the rest later takes it from the unpaid payout; still no carbon to reverse.
     rest = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {})
-    assert rest.get_json()["refunded_amount"] == 39000
+    assert rest.get_json()["refunded_amount"]["amount"] == 39000
     assert _payout(env, trade["id"]).status == "cancelled"
     assert _outbox(env, "trade.refunded") == []
 
@@ -93,7 +97,7 @@ def test_refunds_after_completion_reduce_the_payout_and_reverse_carbon(env):
     trade = env.completed()
     credited = _balance(env, env.b) + _balance(env, env.s)
     assert credited == round(env.listing["footprint"]["avoided_kgco2e"]["central"] * 1000)
-    part = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": 13000})
+    part = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": eur(13000)})
     assert part.status_code == 200 and part.get_json()["status"] == "refunded"
     env.drain()
     assert _payout(env, trade["id"]).amount == 37050 - 13000
@@ -103,9 +107,9 @@ def test_refunds_after_completion_reduce_the_payout_and_reverse_carbon(env):
     assert left == credited - (credited * 13000 * 2 + 39000) // (2 * 39000)
     assert "ledger OK" in _verify(env)
     assert_error_shape(env.post(f"/admin/trades/{trade['id']}/refund", env.a,
-                                {"amount": 26001}), 422)
+                                {"amount": eur(26001)}), 422)
     rest = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {})
-    assert rest.get_json()["refunded_amount"] == 39000
+    assert rest.get_json()["refunded_amount"]["amount"] == 39000
     env.drain()
     payout = _payout(env, trade["id"])
     assert payout.status == "cancelled" and payout.amount == 0
@@ -120,7 +124,7 @@ def test_refund_after_the_payout_was_transferred_is_borne_by_the_platform(env):
         db.session.execute(update(Payout).where(Payout.trade_id == trade["id"])
                            .values(status="transferred", stripe_transfer_id="tr_x"))
         db.session.commit()
-    env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": 5000})
+    env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": eur(5000)})
     assert _event(env, trade["id"])["platform_borne"] == 5000
     assert _payout(env, trade["id"]).amount == 37050
 
@@ -128,7 +132,7 @@ def test_refund_after_the_payout_was_transferred_is_borne_by_the_platform(env):
 def test_charge_refunded_webhook_reconciles_outside_refunds_once(env):
     trade = env.completed()
     pi_id = trade["payment"]["payment_intent_id"]
-    env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": 1000})
+    env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": eur(1000)})
     ours = _event(env, trade["id"])["refund"]["id"]
     charge = {"id": "ch_x", "object": "charge", "payment_intent": pi_id,
               "amount_refunded": 3000, "refunds": {"data": [
@@ -137,7 +141,7 @@ def test_charge_refunded_webhook_reconciles_outside_refunds_once(env):
     env.deliver("charge.refunded", charge)
     env.deliver("charge.refunded", charge)  # another event id, same refunds: no change
     after = env.get(trade["id"])
-    assert after["refunded_amount"] == 3000
+    assert after["refunded_amount"]["amount"] == 3000
     with env.app.app_context():
         reasons = sorted(r.reason for r in db.session.scalars(select(TradeRefund)))
     assert reasons == ["external", "refund"]
@@ -210,10 +214,10 @@ def test_refund_keys_count_our_refunds_only_and_adopt_a_known_refund(env, monkey
               "payment_intent": trade["payment"]["payment_intent_id"], "amount_refunded": 1000,
               "refunds": {"data": [{"id": lost.id, "amount": 1000, "status": "succeeded"}]}}
     env.deliver("charge.refunded", charge)
-    assert env.get(trade["id"])["refunded_amount"] == 1000
-    resp = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": 1000})
+    assert env.get(trade["id"])["refunded_amount"]["amount"] == 1000
+    resp = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": eur(1000)})
     assert resp.status_code == 200, resp.get_json()
     assert keys == [key]
-    assert resp.get_json()["refunded_amount"] == 1000  # counted once
+    assert resp.get_json()["refunded_amount"]["amount"] == 1000  # counted once
     env.drain()
     assert "ledger OK" in _verify(env)

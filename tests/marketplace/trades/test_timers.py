@@ -55,7 +55,7 @@ def test_advance_job_expires_and_auto_cancels_with_full_refund(env):
     env.backdate(paid["id"])
     assert _advance(env) == 1
     cancelled = env.get(paid["id"])
-    assert cancelled["status"] == "cancelled" and cancelled["refunded_amount"] == 39000
+    assert cancelled["status"] == "cancelled" and cancelled["refunded_amount"]["amount"] == 39000
     refund_id = _last_details(env, paid["id"])["refund"]["id"]
     assert env.ls.client().v1.refunds.retrieve(refund_id).amount == 39000
     assert _advance(env) == 0
@@ -91,7 +91,7 @@ def test_payment_arriving_after_expiry_is_refunded(env, monkeypatch):
     pi = env.confirm_pi(trade)
     env.deliver("payment_intent.succeeded", pi)
     late = env.get(trade["id"])
-    assert late["status"] == "cancelled" and late["refunded_amount"] == 39000
+    assert late["status"] == "cancelled" and late["refunded_amount"]["amount"] == 39000
     assert _transitions(env, trade["id"])[-1] == ("refund_late_payment", "stripe")
 
 

@@ -23,6 +23,10 @@ from tests.factories import assert_error_shape, create_listing, make_user
 from tests.stripe_fixtures import free_port
 
 
+def eur(amount: int) -> dict:
+    return {"amount": amount, "currency": "EUR"}
+
+
 def _voucher(env, user_id=None, **spec) -> str:
     spec = spec or {"amount_off": 5000, "currency": "EUR"}
     with env.app.app_context():
@@ -60,7 +64,7 @@ def test_discounted_payment_intent_consumed_once_and_kept_when_paid(env):
     assert trade["discount"] == {"amount": 5000, "currency": "EUR"}
     assert trade["amount_charged"] == {"amount": 34000, "currency": "EUR"}
     # The platform bears the discount: fee and payout on the undiscounted price.
-    assert trade["platform_fee"] == 1950 and trade["seller_payable"] == 37050
+    assert trade["platform_fee"]["amount"] == 1950 and trade["seller_payable"]["amount"] == 37050
     pi = _pi(env, trade)
     assert pi.amount == 34000 and pi.metadata["discount"] == "5000"
     assert _status(env, code) == ("reserved", trade["id"])
@@ -74,7 +78,7 @@ def test_discounted_payment_intent_consumed_once_and_kept_when_paid(env):
     assert "already been used" in assert_error_shape(_post(env, code, other), 409)["message"]
     # Cancelled after payment (full refund of what was charged): the voucher stays used.
     cancelled = env.post(f"/trades/{trade['id']}/cancel", env.b).get_json()
-    assert cancelled["status"] == "cancelled" and cancelled["refunded_amount"] == 34000
+    assert cancelled["status"] == "cancelled" and cancelled["refunded_amount"]["amount"] == 34000
     assert _status(env, code)[0] == "used"
     # No voucher: discount null, charged the price.
     plain = env.create(listing_id=other["id"])
@@ -179,18 +183,18 @@ def test_refunds_of_a_discounted_trade_are_at_most_what_was_charged(env):
     credited = _balance(env, env.b) + _balance(env, env.s)
     assert credited > 0
     assert_error_shape(env.post(f"/admin/trades/{trade['id']}/refund", env.a,
-                                {"amount": 34001}), 422)
-    part = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": 17000})
+                                {"amount": eur(34001)}), 422)
+    part = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": eur(17000)})
     assert part.status_code == 200, part.get_json()
     env.drain()
     # Half of what was charged: half of the price comes off the seller's payout.
-    assert part.get_json()["seller_payable"] == 39000 - 1950 - 19500
+    assert part.get_json()["seller_payable"]["amount"] == 39000 - 1950 - 19500
     assert _payout(env, trade["id"]).amount == 37050 - 19500
     [record] = _outbox(env, "trade.refunded")
     assert record["refunded_amount"] == 17000 and record["trade_amount"] == 34000
     assert _balance(env, env.b) + _balance(env, env.s) == credited - (credited + 1) // 2
     rest = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {}).get_json()
-    assert rest["refunded_amount"] == 34000 and rest["seller_payable"] == 0
+    assert rest["refunded_amount"]["amount"] == 34000 and rest["seller_payable"]["amount"] == 0
     env.drain()
     payout = _payout(env, trade["id"])
     assert payout.status == "cancelled" and payout.amount == 0
@@ -205,8 +209,8 @@ def test_dispute_refund_in_full_of_a_discounted_trade_pays_the_seller_nothing(en
     env.post(f"/trades/{trade['id']}/dispute", env.b, {"reason": "Not as described"})
     resp = env.post(f"/admin/trades/{trade['id']}/resolve", env.a, {"outcome": "refund"})
     body = resp.get_json()
-    assert body["status"] == "refunded" and body["refunded_amount"] == 34000
-    assert body["seller_payable"] == 0 and _payout(env, trade["id"]) is None
+    assert body["status"] == "refunded" and body["refunded_amount"]["amount"] == 34000
+    assert body["seller_payable"]["amount"] == 0 and _payout(env, trade["id"]) is None
 
 
 @pytest.mark.services

@@ -36,9 +36,13 @@ NOT_IDEMPOTENT = {
     "/api/v1/auth/tokens": "anonymous login; a retry issues another revocable token",
 }
 MONEY_NAME = re.compile(
-    r"^(amount|price|platform_fee|fee|seller_payable|refunded_amount|refund|discount|"
+    r"^(amount|price|platform_fee|fee|seller_payable|refunded_amount|discount|"
     r"amount_charged|amount_off|max_off|min_price|accrued|pending|transferred|failed|"
     r"shipping_price)$")
+
+
+# Integer fields named like money that are reward points, not money.
+POINTS = {"RewardIn.amount", "Reward.amount"}
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +104,14 @@ def test_every_money_field_uses_the_shared_money_schema(spec):
     checked = 0
     for name, schema in schemas.items():
         for field, prop in (schema.get("properties") or {}).items():
-            if not MONEY_NAME.match(field) or name in ("Money", "MoneyIn"):
+            if (not MONEY_NAME.match(field) or name in ("Money", "MoneyIn")
+                    or f"{name}.{field}" in POINTS):
                 continue
             target = prop.get("items", prop) if prop.get("type") == "array" else prop
             if "allOf" in target:
                 target = target["allOf"][0]
+            if "anyOf" in target:  # nullable: [{$ref}, {nullable object}]
+                target = next(s for s in target["anyOf"] if "$ref" in s)
             assert _ref_name(target) in ("Money", "MoneyIn"), f"{name}.{field}: {prop}"
             checked += 1
     assert checked >= 5

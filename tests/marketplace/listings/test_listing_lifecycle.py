@@ -27,7 +27,8 @@ def deal(client):
 
 def _offer(client, deal, amount=30000):
     return client.post(f"/api/v1/listings/{deal['listing']['id']}/offers",
-                       json={"amount": amount}, headers=deal["b"]).get_json()
+                       json={"amount": {"amount": amount, "currency": "EUR"}},
+                       headers=deal["b"]).get_json()
 
 
 def test_reserve_release_sell(client, app, deal):

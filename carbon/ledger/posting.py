@@ -86,6 +86,12 @@ class Completion:
             "buyer_id": _int(payload, "buyer_id", 1),
             "seller_id": _int(payload, "seller_id", 1),
             "avoided_g": _int(payload, "avoided_g"),
+            # The trade's whole e-waste and raw materials avoided (central, grams): shown
+            # next to CO2, each party's by its share of the credit. Optional (0 if absent).
+            "ewaste_avoided_g": _int(payload, "ewaste_avoided_g") if "ewaste_avoided_g"
+            in payload else 0,
+            "materials_avoided_g": _int(payload, "materials_avoided_g")
+            if "materials_avoided_g" in payload else 0,
         }
         try:
             occurred = bulk.as_utc(payload.get("completed_at"), default_time)
@@ -147,7 +153,9 @@ def post_credits(records: list[Any]) -> int:
     bulk.add_to_balances(deltas)
     # One evaluation record per new credit and party, in the same transaction and one
     # statement, partitioned by user: one user's evaluations run in order on one worker.
+    # A credit of 0 g (e.g. a price below the category floor) earns no rewards.
     evaluations = [(tx_id, by_key[key].trade_id, user) for key, tx_id in inserted.items()
+                   if by_key[key].avoided_g > 0
                    for user in sorted({by_key[key].buyer_id, by_key[key].seller_id})]
     outbox.write_many(EVALUATE_TOPIC, [
         {"ledger_transaction_id": tx_id, "trade_id": trade_id, "user_ids": [user]}
@@ -201,7 +209,9 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
     cumulative = min(prior_refunded + refunded, trade_amount)
     amounts = reversal_amounts(parties, dict(reversed_by_account), cumulative, trade_amount)
     total = sum(amounts)
-    meta = {k: credit.meta.get(k) for k in ("listing_id", "listing_title", "category")}
+    meta = {k: credit.meta.get(k) for k in ("listing_id", "listing_title", "category",
+                                            "avoided_g", "ewaste_avoided_g",
+                                            "materials_avoided_g")}
     meta.update(refund_id=refund_id, refunded_amount=refunded, trade_amount=trade_amount,
                 reversed_g=total)
     inserted = bulk.insert_transactions([{

@@ -129,6 +129,11 @@ class SummarySchema(ma.Schema):
     granularity = ma.fields.String(metadata={"enum": ["month", "week"]})
     net_g = grams_field("Net credits over the range")
     net_kgco2e = kg_field("net_g")
+    ewaste_avoided_g = ma.fields.Integer(metadata={
+        "description": "E-waste avoided over the range, grams: each credited trade's central "
+                       "figure times this account's share of its credit, net of reversals"})
+    materials_avoided_kg = ma.fields.Float(metadata={
+        "description": "Raw materials avoided over the range, kg (same shares as e-waste)"})
     by_category = ma.fields.List(ma.fields.Nested(CategoryTotalSchema))
     periods = ma.fields.List(ma.fields.Nested(PeriodSchema))
     equivalents = ma.fields.List(ma.fields.Nested(EquivalentSchema))

@@ -137,6 +137,7 @@ def summary(user_id: int, start: datetime | None, end: datetime | None,
                            "credited_g": 0, "reversed_g": 0, "by_category": defaultdict(int)}
         cursor = next_period(cursor, granularity)
     totals: dict[str, int] = defaultdict(int)
+    ewaste_g = materials_g = 0.0
     account = account_of(user_id)
     if account is not None:
         rows = db.session.execute(
@@ -152,6 +153,10 @@ def summary(user_id: int, start: datetime | None, end: datetime | None,
             category = meta.get("category") or "other"
             period["by_category"][category] += amount
             totals[category] += amount
+            if meta.get("avoided_g"):  # this line's share of the trade's e-waste, materials
+                share = amount / meta["avoided_g"]
+                ewaste_g += share * (meta.get("ewaste_avoided_g") or 0)
+                materials_g += share * (meta.get("materials_avoided_g") or 0)
     out = []
     for p in periods.values():
         net = p["credited_g"] + p["reversed_g"]
@@ -159,8 +164,9 @@ def summary(user_id: int, start: datetime | None, end: datetime | None,
                     "by_category": _categories(p["by_category"])})
     net = sum(totals.values())
     return {"from": start, "to": end, "granularity": granularity, "net_g": net,
-            "net_kgco2e": kg(net), "by_category": _categories(totals), "periods": out,
-            "equivalents": equivalents(net)}
+            "net_kgco2e": kg(net), "ewaste_avoided_g": round(ewaste_g),
+            "materials_avoided_kg": kg(round(materials_g)), "by_category": _categories(totals),
+            "periods": out, "equivalents": equivalents(net)}
 
 
 def _categories(grams: dict[str, int]) -> list[dict[str, Any]]:

@@ -96,6 +96,20 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _floors(raw: str) -> dict[str, int]:
+    """``category=cents,...``: per-category credit price floors in euro cents."""
+    floors = {}
+    for part in _words(raw):
+        category, _, cents = part.partition("=")
+        try:
+            floors[category.strip()] = _int(0, 10**9)(cents)
+        except ValueError as exc:
+            raise ValueError(f"{part!r}: {exc}") from None
+        if not category.strip():
+            raise ValueError(f"{part!r}: expected category=cents")
+    return floors
+
+
 def _bool(raw: str) -> bool:
     value = raw.strip().lower()
     if value in {"1", "true", "yes", "on"}:
@@ -185,6 +199,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CARBON_BUYER_SHARE", "CARBON_BUYER_SHARE", _float(0.0, 1.0), 0.5,
             "Share of a trade's avoided emissions credited to the buyer; the seller gets the "
             "rest (rounded to whole grams, the two adding up to the trade's grams)."),
+    Setting("CREDIT_PRICE_FLOORS", "CREDIT_PRICE_FLOORS", _floors, {},
+            "Per-category price floors in euro cents below which a trade earns no carbon "
+            "credit, e.g. `laptop=5000,smartphone=2000`; unset categories keep the "
+            "methodology's defaults."),
     Setting("INCENTIVE_PARTITIONS", "INCENTIVE_PARTITIONS", _int(1, 1024), 16,
             "Partitions of rule evaluation (by user): each is drained by one worker at a time, "
             "so workers evaluate different users in parallel without waiting on each other."),

@@ -38,3 +38,28 @@ _MIN_CHARGE = {"GBP": 30, "JPY": 50, "HKD": 400, "MXN": 1000, "SEK": 300, "NOK":
 def min_charge(currency: str) -> int:
     """The smallest amount (minor units) Stripe accepts for a charge in ``currency``."""
     return _MIN_CHARGE.get(currency.upper(), 50)
+
+
+# Minor-unit exponent where it is not 2 (ISO 4217): amounts are integers of these units.
+_EXPONENT = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "HUF": 2, "VND": 0, "XOF": 0, "XAF": 0,
+             "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+
+# Approximate value of one unit in euros (ECB reference rates, rounded, late 2026 order of
+# magnitude). Used only to compare a price with a credit floor set in euros; never to
+# convert money that is paid. A currency not listed has no floor applied (documented).
+APPROX_EUR_PER_UNIT = {
+    "EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.05, "SEK": 0.088, "NOK": 0.086,
+    "DKK": 0.134, "PLN": 0.23, "CZK": 0.040, "HUF": 0.0025, "RON": 0.20, "BGN": 0.51,
+    "CAD": 0.67, "AUD": 0.60, "NZD": 0.55, "JPY": 0.0061, "CNY": 0.13, "HKD": 0.12,
+    "SGD": 0.69, "KRW": 0.00066, "INR": 0.011, "BRL": 0.17, "MXN": 0.050, "TRY": 0.027,
+}
+
+
+def approx_eur_minor(amount: int, currency: str) -> int | None:
+    """``amount`` (minor units of ``currency``) as approximate euro cents, or None when no
+    rate is known. For comparisons with thresholds only."""
+    rate = APPROX_EUR_PER_UNIT.get(currency.upper())
+    if rate is None:
+        return None
+    units = amount / 10 ** _EXPONENT.get(currency.upper(), 2)
+    return round(units * rate * 100)

@@ -35,7 +35,7 @@ class ListingStatus(enum.StrEnum):
 
 # Device fields: changing any of them re-estimates the footprint.
 DEVICE_FIELDS = ("category", "brand", "model", "storage_gb", "ram_gb", "screen_inches",
-                 "release_year", "condition", "battery_health_pct")
+                 "release_year", "condition", "battery_health_pct", "channel")
 FOOTPRINT_COLUMNS = ("embodied_low_g", "embodied_central_g", "embodied_high_g",
                      "avoided_low_g", "avoided_central_g", "avoided_high_g")
 
@@ -68,6 +68,9 @@ class Listing(db.Model):
     release_year: Mapped[int | None] = mapped_column(Integer, default=None)
     condition: Mapped[str] = mapped_column(String(16))
     battery_health_pct: Mapped[float | None] = mapped_column(Float, default=None)
+    # How the device travels to the buyer (the estimate's trade route): parcel, local_pickup
+    # or refurbished (a professional refurbisher's listing).
+    channel: Mapped[str] = mapped_column(String(16), default="parcel", server_default="parcel")
 
     price_amount: Mapped[int] = mapped_column(BigInteger)
     price_currency: Mapped[str] = mapped_column(String(3))
@@ -85,6 +88,8 @@ class Listing(db.Model):
     footprint_method: Mapped[str] = mapped_column(String(32))
     methodology_version: Mapped[str] = mapped_column(String(32))
     footprint_assumptions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # E-waste and materials avoided (ranges) and the credit note, as the estimate gave them.
+    footprint_extras: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     matched_reference: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     suspension_reason: Mapped[str | None] = mapped_column(Text, default=None)
@@ -139,6 +144,8 @@ class Listing(db.Model):
             "method": self.footprint_method,
             "methodology_version": self.methodology_version,
             "matched_reference": self.matched_reference,
+            "channel": self.channel,
+            **(self.footprint_extras or {}),
             "assumptions": self.footprint_assumptions,
         }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import ValidationError, validate, validates_schema
 
-from carbon.estimator import validate_fields
+from carbon.estimator import CHANNELS, validate_fields
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
 from carbon.schemas import EstimateSchema
 from marketplace.core.money import MAX_AMOUNT
@@ -40,6 +40,10 @@ class ListingInputSchema(ma.Schema):
     release_year = ma.fields.Integer(allow_none=True, strict=True)
     condition = ma.fields.String(required=True, validate=validate.OneOf(CONDITIONS))
     battery_health_pct = _device_number()
+    channel = ma.fields.String(validate=validate.OneOf(CHANNELS), metadata={
+        "description": "How the device reaches the buyer, for its trade-route emissions: "
+                       "parcel (default), local_pickup, or refurbished (only for a "
+                       "professional refurbisher or a device refurbished before sale)"})
     price = ma.fields.Nested(MoneyInSchema, required=True)
     photos = ma.fields.List(
         ma.fields.URL(schemes={"https"}, require_tld=True, validate=validate.Length(max=2048)),
@@ -79,6 +83,7 @@ class ListingSchema(ma.Schema):
     release_year = ma.fields.Integer(allow_none=True)
     condition = ma.fields.String()
     battery_health_pct = ma.fields.Float(allow_none=True)
+    channel = ma.fields.String(metadata={"enum": list(CHANNELS)})
     price = ma.fields.Nested(MoneySchema)
     photos = ma.fields.List(ma.fields.String())
     location = ma.fields.Nested(LocationSchema, allow_none=True)

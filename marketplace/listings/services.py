@@ -8,12 +8,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from carbon import Device, estimate
-from carbon.estimator import METHODOLOGY_VERSION, InvalidDevice, validate_fields
+from carbon.estimator import DEFAULT_CHANNEL, METHODOLOGY_VERSION, InvalidDevice, validate_fields
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from marketplace.listings import hooks
+from marketplace.listings import floors, hooks
 from marketplace.listings.models import DEVICE_FIELDS, Listing, ListingStatus
 from marketplace.listings.search import document_value
 
@@ -28,12 +28,14 @@ def device_of(values: dict[str, Any]) -> Device:
 
 
 def apply_footprint(listing: Listing) -> None:
-    """(Re-)estimate the listing's footprint from its device fields; store grams."""
+    """(Re-)estimate the listing's footprint from its device fields and price (below the
+    category's price floor the credit is withheld: ``floors``); store grams."""
     try:
         est = estimate(device_of({f: getattr(listing, f) for f in DEVICE_FIELDS}))
     except InvalidDevice as exc:
         raise InvalidInput("The device description is not plausible; see errors.",
                            exc.errors) from None
+    est = floors.apply(est, listing.category, listing.price_amount, listing.price_currency)
     grams = [round(v * 1000) for v in (*est.embodied, *est.avoided)]
     (listing.embodied_low_g, listing.embodied_central_g, listing.embodied_high_g,
      listing.avoided_low_g, listing.avoided_central_g, listing.avoided_high_g) = grams
@@ -41,6 +43,8 @@ def apply_footprint(listing: Listing) -> None:
     listing.footprint_method = est.method
     listing.methodology_version = est.methodology_version
     listing.footprint_assumptions = d["assumptions"]
+    listing.footprint_extras = {k: d[k] for k in ("ewaste_avoided_g", "materials_avoided_kg",
+                                                  "credit_note")}
     listing.matched_reference = d["matched_reference"]
 
 
@@ -69,7 +73,7 @@ def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
 # ---- create / read -----------------------------------------------------------------------
 def create(seller: User, data: dict[str, Any]) -> Listing:
     listing = Listing(seller_id=seller.id, status=S.ACTIVE.value, photos=[])
-    _set_fields(listing, {"photos": [], **data})
+    _set_fields(listing, {"photos": [], "channel": DEFAULT_CHANNEL, **data})
     apply_footprint(listing)
     db.session.add(listing)
     db.session.commit()
@@ -118,6 +122,7 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
                        {"price": {"currency": ["Offers are open in " +
                                                listing.price_currency + "."]}})
     before = {f: getattr(listing, f) for f in DEVICE_FIELDS}
+    price_before = (listing.price_amount, listing.price_currency)
     _set_fields(listing, data)
     after = {f: getattr(listing, f) for f in DEVICE_FIELDS}
     if after != before:
@@ -125,7 +130,8 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
         if errors:
             db.session.rollback()
             raise InvalidInput("The device description is not plausible; see errors.", errors)
-        apply_footprint(listing)
+    if after != before or (listing.price_amount, listing.price_currency) != price_before:
+        apply_footprint(listing)  # the price floor depends on the price
     if db.session.is_modified(listing):
         listing.updated_at = utcnow()
     _commit_versioned()

@@ -40,6 +40,7 @@ from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, InvalidInput, NotFound
 from marketplace.core.http.pagination import id_page
 from marketplace.core.money_schemas import money
+from marketplace.listings import floors
 from marketplace.listings import services as listings
 from marketplace.offers.services import offer_for_purchase
 from marketplace.payments import webhooks
@@ -51,10 +52,21 @@ log = logging.getLogger("marketplace.trades")
 
 
 # ---- create ------------------------------------------------------------------------------
-def snapshot(listing) -> dict[str, Any]:
+SNAPSHOT_KEYS = ("embodied_kgco2e", "avoided_kgco2e", "ewaste_avoided_g",
+                 "materials_avoided_kg", "method", "methodology_version", "channel",
+                 "credit_note")
+
+
+def snapshot(listing, amount: int) -> dict[str, Any]:
+    """The listing's estimate as the trade freezes it; at a price below the category's floor
+    the credit is withheld (avoided, e-waste and materials 0, with a ``credit_note``)."""
     fp = listing.footprint
-    return {k: fp[k] for k in ("embodied_kgco2e", "avoided_kgco2e", "method",
-                               "methodology_version")}
+    snap = {k: fp.get(k) for k in SNAPSHOT_KEYS}
+    if floors.below_floor(listing.category, amount, listing.price_currency):
+        zero = {"low": 0, "central": 0, "high": 0}
+        snap.update(avoided_kgco2e=zero, ewaste_avoided_g=zero, materials_avoided_kg=zero,
+                    credit_note=floors.note(listing.category, amount, listing.price_currency))
+    return snap
 
 
 def create(buyer: User, listing_id: int, offer_id: int | None = None,
@@ -72,13 +84,14 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
     if offer_id is not None:
         amount = offer_for_purchase(offer_id, buyer.id, listing.id).amount
     now = utcnow()
+    snap = snapshot(listing, amount)
     fee = amount * int(current_app.config["PLATFORM_FEE_BPS"]) // 10_000
     trade = Trade(
         listing_id=listing.id, buyer_id=buyer.id, seller_id=listing.seller_id,
         offer_id=offer_id, status=machine.get("create").target, amount=amount,
         currency=listing.price_currency, platform_fee=fee, refunded_amount=0,
         voucher_code=(voucher_code or "").strip().upper() or None, discount_amount=0,
-        footprint_snapshot=snapshot(listing), avoided_g=listing.avoided_central_g,
+        footprint_snapshot=snap, avoided_g=round(snap["avoided_kgco2e"]["central"] * 1000),
         category=listing.category, listing_title=listing.title,
         key_salt=secrets.token_hex(4), created_at=now, updated_at=now,
         expires_at=now + timedelta(seconds=current_app.config["TRADE_PAYMENT_WINDOW_SECONDS"]))

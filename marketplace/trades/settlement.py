@@ -76,9 +76,13 @@ def schedule_payout(ctx: Context) -> None:
 def credit_carbon(ctx: Context) -> None:
     trade = ctx.trade
     trade.completed_at = ctx.now
-    outbox.write(posting.COMPLETED_TOPIC, {
+    snap = trade.footprint_snapshot or {}
+    posting.announce_completion({
         "trade_id": trade.id, "buyer_id": trade.buyer_id, "seller_id": trade.seller_id,
         "avoided_g": trade.avoided_g, "category": trade.category,
+        "ewaste_avoided_g": int((snap.get("ewaste_avoided_g") or {}).get("central") or 0),
+        "materials_avoided_g": round(
+            ((snap.get("materials_avoided_kg") or {}).get("central") or 0) * 1000),
         "listing_id": trade.listing_id, "listing_title": trade.listing_title,
         "completed_at": ctx.now.isoformat()})
     # Money refunded before completion (from Stripe's dashboard) takes its share of the credit

@@ -19,107 +19,28 @@ batch instead of ~10 per reward:
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import secrets
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, case, func, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, select, update
 
-from carbon.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
+from carbon.ledger.models import LedgerTransaction
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 
-from . import antigaming, bulk, points, vouchers
-from .evaluate import ActiveRule, Credit, as_active, earned, month_index, streak_months_run
+from . import antigaming, bulk, loading, points, vouchers
+from .evaluate import Credit, earned, month_index, streak_months_run
 from .models import (
     CreditEvaluation,
     IncentiveRule,
-    IncentiveRuleVersion,
-    PointsAccount,
     Reward,
     RewardKind,
     RewardStatus,
     RuleType,
 )
-
-_rules_cache: dict[tuple, list[ActiveRule]] = {}
-
-
-def active_rules() -> list[ActiveRule]:
-    """The current versions of the active rules, cached per process until a rule changes
-    (create, update and (de)activation all bump ``updated_at``)."""
-    sig = tuple(db.session.execute(select(
-        func.count(), func.max(IncentiveRule.updated_at), func.max(IncentiveRule.id),
-        func.coalesce(func.sum(IncentiveRule.version), 0),
-        func.coalesce(func.sum(case((IncentiveRule.active.is_(True), IncentiveRule.id),
-                                    else_=0)), 0))).one())
-    key = (str(db.engine.url), *sig)
-    rules = _rules_cache.get(key)
-    if rules is None:
-        rules = [as_active(v) for v in db.session.scalars(
-            select(IncentiveRuleVersion)
-            .join(IncentiveRule, (IncentiveRule.id == IncentiveRuleVersion.rule_id)
-                  & (IncentiveRule.version == IncentiveRuleVersion.version))
-            .where(IncentiveRule.active.is_(True)).order_by(IncentiveRule.id))]
-        _rules_cache.clear()
-        _rules_cache[key] = rules
-    return rules
-
-
-def _lock_accounts(users: list[int]) -> tuple[dict[int, int], int]:
-    """Create (if needed) and lock the users' points accounts in id order; return them by user
-    and the issuance account's id (read in the same statement, not locked)."""
-    system = aliased(PointsAccount)
-    sys_id = select(system.id).where(system.code == points.ISSUANCE).scalar_subquery()
-    query = (select(PointsAccount.id, PointsAccount.user_id, sys_id)
-             .where(PointsAccount.user_id.in_(users)).order_by(PointsAccount.id)
-             .with_for_update(of=PointsAccount))
-    rows = db.session.execute(query).all()
-    if len(rows) < len(users) or not rows or rows[0][2] is None:
-        now = utcnow()
-        db.session.execute(points._insert(PointsAccount).values(
-            [{"code": f"user:{u}", "user_id": u, "balance": 0, "created_at": now}
-             for u in users] + [{"code": points.ISSUANCE, "user_id": None, "balance": 0,
-                                 "created_at": now}])
-            .on_conflict_do_nothing(index_elements=["code"]))
-        rows = db.session.execute(query).all()
-    return {r[1]: r[0] for r in rows}, rows[0][2]
-
-
-def _cumulative(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
-    """Each (user, transaction) pair's cumulative grams: the user's lines up to and including
-    the transaction (one query: lines before the batch summed, the batch's range per id)."""
-    users = sorted({u for u, _ in pairs})
-    lo, hi = min(t for _, t in pairs), max(t for _, t in pairs)
-    bucket = case((LedgerLine.transaction_id < lo, 0), else_=LedgerLine.transaction_id)
-    rows = db.session.execute(
-        select(LedgerAccount.user_id, bucket, func.sum(LedgerLine.amount_g))
-        .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-        .where(LedgerAccount.user_id.in_(users), LedgerLine.transaction_id <= hi)
-        .group_by(LedgerAccount.user_id, bucket)).all()
-    per_user: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for user, tx, g in rows:
-        per_user[user].append((int(tx), int(g or 0)))
-    prefix: dict[int, tuple[list[int], list[int]]] = {}
-    for user, sums in per_user.items():
-        sums.sort()
-        prefix[user] = ([t for t, _ in sums], list(itertools.accumulate(g for _, g in sums)))
-    out = {}
-    for user, tx in pairs:
-        txs, cum = prefix.get(user, ([], []))
-        i = bisect.bisect_right(txs, tx)
-        out[(user, tx)] = cum[i - 1] if i else 0
-    return out
-
-
-def _day(at: datetime) -> datetime:
-    at = at.astimezone(UTC)
-    return datetime(at.year, at.month, at.day, tzinfo=UTC)
 
 
 class BudgetRace(RuntimeError):
@@ -129,7 +50,7 @@ class BudgetRace(RuntimeError):
 class _Batch:
     def __init__(self, records: list[Any], lock_budgets: bool = False):
         self.lock_budgets = lock_budgets
-        self.rules = active_rules()
+        self.rules = loading.active_rules()
         tx_ids = sorted({int(r.payload["ledger_transaction_id"]) for r in records})
         txs = {t.id: t for t in db.session.execute(
             select(LedgerTransaction.id, LedgerTransaction.trade_id,
@@ -149,11 +70,12 @@ class _Batch:
 
     def load(self) -> None:
         users, config = self.users, current_app.config
-        self.accounts, self.issuance = _lock_accounts(users)
-        self.cumulative = _cumulative([(u, tx.id) for tx, u in self.pairs])
+        self.accounts, self.issuance = loading.lock_accounts(users)
+        self.cumulative = loading.cumulative([(u, tx.id) for tx, u in self.pairs])
         times = [tx.occurred_at for tx, _ in self.pairs]
         window = timedelta(days=config["INCENTIVE_PAIR_WINDOW_DAYS"])
-        lo, hi = min(_day(min(times)), min(times) - window), _day(max(times)) + timedelta(1)
+        lo = min(loading.day(min(times)), min(times) - window)
+        hi = loading.day(max(times)) + timedelta(1)
         # One query: the users' evaluations within the anti-gaming windows (which hold those
         # of the batch's credits already made), or all of them with a streak rule (months).
         streak = any(r.type == RuleType.STREAK for r in self.rules)
@@ -215,7 +137,7 @@ class _Batch:
         # in the credits' months.
         times = [e["credit"].occurred_at.astimezone(UTC) for e, *_ in cands]
         lo = datetime(min(times).year, min(times).month, 1, tzinfo=UTC)
-        hi = _day(max(times)) + timedelta(days=32)
+        hi = loading.day(max(times)) + timedelta(days=32)
         wanted = Reward.period_key.in_(sorted({k for _, _, k, _ in cands}))
         in_caps = (Reward.rule_id.in_(capped) & (Reward.status == RewardStatus.ISSUED.value)
                    & (Reward.occurred_at >= lo) & (Reward.occurred_at < hi))

@@ -11,8 +11,7 @@ from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.pagination import PageArgsSchema
 
 from . import antigaming, catalog, manage, rewards
-from .rules import validate_rule
-from .schemas import (
+from .reward_schemas import (
     BadgePageSchema,
     CatalogArgs,
     CatalogItemInSchema,
@@ -25,14 +24,17 @@ from .schemas import (
     RedeemInSchema,
     RedemptionSchema,
     RewardsSummarySchema,
+    VoucherArgs,
+    VoucherPageSchema,
+)
+from .rules import validate_rule
+from .schemas import (
     RuleInSchema,
     RuleListArgs,
     RulePageSchema,
     RuleSchema,
     SimulateInSchema,
     SimulationSchema,
-    VoucherArgs,
-    VoucherPageSchema,
 )
 from .simulate import simulate
 

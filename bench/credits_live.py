@@ -32,12 +32,17 @@ def worker_env(db_url: str, redis_url: str) -> dict:
             "PYTHONWARNINGS": "ignore::UserWarning", "PGAPPNAME": "bench-worker"}
 
 
-def wait_for_workers(redis_url: str, count: int) -> None:
+def wait_for_workers(redis_url: str, count: int, procs=()) -> None:
+    """Until ``count`` workers are registered in Redis (or, if another user of the Redis
+    database flushed the registrations, 30 s with every process still running)."""
     conn = Redis.from_url(redis_url)
     for _ in range(300):
         if len(Worker.all(connection=conn)) >= count:
             return
         time.sleep(0.1)
+    if procs and all(p.poll() is None for p in procs):
+        print("warning: workers running but not registered in Redis (flushed by someone?)")
+        return
     raise SystemExit("workers did not start")
 
 
@@ -45,7 +50,11 @@ def start_workers(args, count: int, queues: list[str], extra: list[str] | None =
     cmd = [sys.executable, "-m", "workers", *(extra or ["--no-cron"]), *queues]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=worker_env(args.database, args.redis))
              for _ in range(count)]
-    wait_for_workers(args.redis, count)
+    try:
+        wait_for_workers(args.redis, count, procs)
+    except BaseException:
+        stop(procs)
+        raise
     return procs
 
 

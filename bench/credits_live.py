@@ -75,20 +75,27 @@ class WaitSampler(threading.Thread):
     def __init__(self, db_url: str, period: float = 0.2):
         super().__init__(daemon=True)
         self.db_url, self.period, self.counts, self.samples = db_url, period, Counter(), 0
+        self.locks: Counter = Counter()
         self._halt = threading.Event()
 
     def run(self) -> None:
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             while not self._halt.wait(self.period):
                 self.samples += 1
-                for app, state, etype, event in conn.execute("""
-                        SELECT application_name, state, wait_event_type, wait_event
-                        FROM pg_stat_activity
-                        WHERE datname = current_database() AND pid <> pg_backend_pid()
-                          AND backend_type = 'client backend' AND state <> 'idle'"""):
+                for app, state, etype, event, waiter, blocker in conn.execute("""
+                        SELECT a.application_name, a.state, a.wait_event_type, a.wait_event,
+                               CASE WHEN a.wait_event_type = 'Lock' THEN left(a.query, 70) END,
+                               (SELECT left(b.query, 70) FROM pg_stat_activity b
+                                WHERE b.pid = (pg_blocking_pids(a.pid))[1])
+                        FROM pg_stat_activity a
+                        WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+                          AND a.backend_type = 'client backend' AND a.state <> 'idle'"""):
                     key = (f"{etype}:{event}" if etype else "CPU (no wait)")
                     who = app.removeprefix("bench-") or "other"
                     self.counts[f"{who} {key if state == 'active' else state}"] += 1
+                    if waiter:
+                        self.locks[(" ".join(waiter.split()),
+                                    " ".join((blocker or "").split()))] += 1
 
     def __enter__(self):
         self.start()
@@ -102,8 +109,10 @@ class WaitSampler(threading.Thread):
         if not self.samples:
             return "no samples"
         parts = [f"{k} {v / self.samples:.2f}" for k, v in self.counts.most_common(top)]
+        locks = "".join(f"\n    {n / self.samples:.2f} waiting: {w!r} blocked by: {b!r}"
+                        for (w, b), n in self.locks.most_common(3))
         return (f"backends busy per sample ({self.samples} samples): "
-                + (", ".join(parts) or "none"))
+                + (", ".join(parts) or "none") + locks)
 
 
 class Tail:

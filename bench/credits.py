@@ -1,15 +1,32 @@
-"""Benchmark of ledger crediting: ``python bench/credits.py [--trades N] [--workers W]``.
+"""Benchmark of ledger crediting and rewards: ``python bench/credits.py [--trades N]
+[--workers W] [--rules none|demo|both] [--compare-workers W2]`` or ``python bench/credits.py
+--sustained RATE --seconds S [--workers W] [--writers P]``.
 
 On PostgreSQL + Redis (defaults: database ``reloop_ledger_bench``, which is dropped and
-re-created, and Redis db 12, which is flushed):
+re-created for every run, and Redis db 12, which is flushed):
+
+Backlog mode (default):
 
 1. ``--trades`` completed trades waiting in the outbox, between ``--users`` users;
-2. ``--workers`` worker processes (``python -m workers --simple --no-cron ledger``) credit them
-   all; the clock runs from the reconciler's enqueue to the last record processed;
+2. credits only: ``--workers`` worker processes (``python -m workers --no-cron ledger``, jobs
+   in-process) credit them all; the clock runs from the reconciler's drain requests to the
+   last record processed;
 3. the raw rate: the same ledger rows (transactions, then their lines) inserted by the same
    number of processes with plain set-based SQL and no application logic, same batch size;
-4. the latency of one trade, from the commit of its completion to a visible balance, with a
-   default worker (``python -m workers``: forks a work horse per job).
+4. the latency of one completion (``posting.announce_completion``, committed alone) to a
+   visible balance, with ``python -m workers --fork`` and with the default worker;
+5. credits + rewards (``--rules demo`` or ``both``): a fresh database with the same trades and
+   ``marketplace.seeds.DEMO_RULES``, workers on ``ledger incentives``; the clock stops when no
+   ``trade.*`` nor ``incentives.*`` record is pending; the ratio to credits only;
+6. the last run again with ``--compare-workers`` workers (default 4), fresh database: ratio.
+
+Sustained mode (``--sustained RATE``): writer processes (open loop, paced by the clock) commit
+completions one per transaction through ``posting.announce_completion`` while ``--workers``
+serve ``ledger incentives``; the main process tails ``ledger_transactions`` and
+``incentive_evaluations`` every 50 ms (one query each) for each completion's credit and both
+parties' evaluations. Ends with the ``sustained:`` summary line.
+
+Every run prints load averages and a sample of ``pg_stat_activity`` (wait events, lock waits).
 """
 
 from __future__ import annotations

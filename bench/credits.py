@@ -1,15 +1,32 @@
-"""Benchmark of ledger crediting: ``python bench/credits.py [--trades N] [--workers W]``.
+"""Benchmark of ledger crediting and rewards: ``python bench/credits.py [--trades N]
+[--workers W] [--rules none|demo|both] [--compare-workers W2]`` or ``python bench/credits.py
+--sustained RATE --seconds S [--workers W] [--writers P]``.
 
 On PostgreSQL + Redis (defaults: database ``reloop_ledger_bench``, which is dropped and
-re-created, and Redis db 12, which is flushed):
+re-created for every run, and Redis db 12, which is flushed):
+
+Backlog mode (default):
 
 1. ``--trades`` completed trades waiting in the outbox, between ``--users`` users;
-2. ``--workers`` worker processes (``python -m workers --simple --no-cron ledger``) credit them
-   all; the clock runs from the reconciler's enqueue to the last record processed;
+2. credits only: ``--workers`` worker processes (``python -m workers --no-cron ledger``, jobs
+   in-process) credit them all; the clock runs from the reconciler's drain requests to the
+   last record processed;
 3. the raw rate: the same ledger rows (transactions, then their lines) inserted by the same
    number of processes with plain set-based SQL and no application logic, same batch size;
-4. the latency of one trade, from the commit of its completion to a visible balance, with a
-   default worker (``python -m workers``: forks a work horse per job).
+4. the latency of one completion (``posting.announce_completion``, committed alone) to a
+   visible balance, with ``python -m workers --fork`` and with the default worker;
+5. credits + rewards (``--rules demo`` or ``both``): a fresh database with the same trades and
+   ``marketplace.seeds.DEMO_RULES``, workers on ``ledger incentives``; the clock stops when no
+   ``trade.*`` nor ``incentives.*`` record is pending; the ratio to credits only;
+6. the last run again with ``--compare-workers`` workers (default 4), fresh database: ratio.
+
+Sustained mode (``--sustained RATE``): writer processes (open loop, paced by the clock) commit
+completions one per transaction through ``posting.announce_completion`` while ``--workers``
+serve ``ledger incentives``; the main process tails ``ledger_transactions`` and
+``incentive_evaluations`` every 50 ms (one query each) for each completion's credit and both
+parties' evaluations. Ends with the ``sustained:`` summary line.
+
+Every run prints load averages and a sample of ``pg_stat_activity`` (wait events, lock waits).
 """
 
 from __future__ import annotations
@@ -18,30 +35,35 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import time
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+
+import psycopg
+from credits_live import CATEGORIES, WaitSampler, load, start_workers, stop, sustained
 from flask_migrate import upgrade
 from redis import Redis
-from rq import Worker
 from sqlalchemy import select
 
-from carbon.ledger import verify
+from carbon.incentives import manage
+from carbon.ledger import posting, verify
 from carbon.ledger.models import LedgerAccount
 from marketplace.app import create_app
 from marketplace.core import outbox
 from marketplace.core.db import db
+from marketplace.seeds import DEMO_RULES
+
+warnings.filterwarnings("ignore", message="Multiple schemas resolved")
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/reloop_ledger_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
-CATEGORIES = ["smartphone", "laptop", "tablet", "console", "monitor", "smartwatch"]
 
 
 def plain_url(url: str) -> str:
@@ -76,56 +98,83 @@ def seed(url: str, users: int, trades: int) -> None:
         conn.execute("ANALYZE")
 
 
-def pending(url: str) -> int:
+def pending(url: str) -> tuple[int, int, int]:
+    """(pending trade.* records, pending incentives.* records, records with an error)."""
     with psycopg.connect(url) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM outbox_messages WHERE processed_at IS NULL"
-            " AND topic LIKE 'trade.%'").fetchone()[0]
+        return conn.execute("""
+            SELECT count(*) FILTER (WHERE topic LIKE 'trade.%%'),
+                   count(*) FILTER (WHERE topic LIKE 'incentives.%%'),
+                   count(*) FILTER (WHERE last_error IS NOT NULL)
+            FROM outbox_messages WHERE processed_at IS NULL""").fetchone()
 
 
-def worker_env(db_url: str, redis_url: str) -> dict:
-    return {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
-            "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}
+def fresh(app, args, db_url: str, trades: int, rules: bool) -> None:
+    """Drop and re-create the database, migrate, seed users and ``trades`` waiting
+    completions; with ``rules``, install the demo incentive rules."""
+    Redis.from_url(args.redis).flushdb()
+    with app.app_context():
+        db.engine.dispose()
+    recreate_database(db_url)
+    with app.app_context():
+        upgrade()
+        if rules:
+            for rule in DEMO_RULES:
+                manage.create(dict(rule))
+        db.engine.dispose()
+    t = time.perf_counter()
+    seed(db_url, args.users, trades)
+    print(f"seeded {args.users} users and {trades} completed trades in the outbox "
+          f"({time.perf_counter() - t:.1f} s); {len(DEMO_RULES) if rules else 0} rules, batch "
+          f"{args.batch}, {os.cpu_count()} cores")
 
 
-def wait_for_workers(redis_url: str, count: int) -> None:
-
-    conn = Redis.from_url(redis_url)
-    for _ in range(300):
-        if len(Worker.all(connection=conn)) >= count:
-            return
-        time.sleep(0.1)
-    raise SystemExit("workers did not start")
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-
-
-def credit_run(app, args, db_url: str) -> float:
-
-    procs = [subprocess.Popen([sys.executable, "-m", "workers", "--simple", "--no-cron",
-                               "ledger"], cwd=ROOT, env=worker_env(args.database, args.redis))
-             for _ in range(args.workers)]
+def credit_run(app, args, db_url: str, workers: int, rules: bool) -> tuple[float, float]:
+    """Credit the backlog (and with ``rules`` evaluate it): (seconds to all done, seconds to
+    the last credit)."""
+    queues = ["ledger", "incentives"] if rules else ["ledger"]
+    procs = start_workers(args, workers, queues)
+    load_before = load()
     try:
-        wait_for_workers(args.redis, args.workers)
-        t0 = time.perf_counter()
-        with app.app_context():
-            queued = outbox.reconcile(timedelta(0), limit=args.trades + 10)
-        assert queued == args.trades, queued
-        while (left := pending(db_url)) > 0:
-            time.sleep(0.05)
-            if time.perf_counter() - t0 > 600:
-                raise SystemExit(f"timed out with {left} records pending")
-        return time.perf_counter() - t0
+        with WaitSampler(db_url) as sampler:
+            t0 = time.perf_counter()
+            with app.app_context():
+                queued = outbox.reconcile(timedelta(0))
+            assert queued == args.trades, queued
+            credits_done, last, progress, kicks = None, None, t0, 0
+            while True:
+                trades, evals, failed = pending(db_url)
+                now = time.perf_counter()
+                if (trades, evals) != last:
+                    last, progress = (trades, evals), now
+                elif now - progress > 10:  # a drain job lost (Redis shared or flushed)
+                    with app.app_context():
+                        outbox.reconcile(timedelta(0))
+                    kicks, progress = kicks + 1, now
+                if trades == 0 and credits_done is None:
+                    credits_done = now - t0
+                if trades == 0 and (evals == 0 or not rules):
+                    break
+                if now - t0 > 900:
+                    raise SystemExit(f"timed out with {trades} + {evals} records pending "
+                                     f"({failed} with an error)")
+                # 0.2 s: the count scans the outbox; every 50 ms it cost ~0.3 of a core
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - t0
     finally:
         stop(procs)
+    what = "credits + evaluations + rewards" if rules else "credits only"
+    print(f"  {what}, {workers} workers ({' '.join(queues)}): {args.trades} trades in "
+          f"{elapsed:.2f} s = {args.trades / elapsed:,.0f} trades/s (last credit at "
+          f"{credits_done:.2f} s; {failed} records with an error; {kicks} reconciles after 10 s "
+          f"without progress); load before/after "
+          f"{load_before} / {load()}")
+    print(f"  {sampler.report()}")
+    if rules:
+        with psycopg.connect(db_url) as conn:
+            n_ev, n_rw = conn.execute("SELECT (SELECT count(*) FROM incentive_evaluations), "
+                                      "(SELECT count(*) FROM incentive_rewards)").fetchone()
+        print(f"  {n_ev} evaluations, {n_rw} rewards")
+    return elapsed, credits_done
 
 
 RAW_SETUP = """
@@ -192,14 +241,12 @@ def raw_run(args, db_url: str) -> float:
     return elapsed
 
 
-def latency_run(app, args, samples: int, simple: bool) -> list[float]:
-
-
-    cmd = [sys.executable, "-m", "workers"] + (["--simple"] if simple else [])
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=worker_env(args.database, args.redis))
+def latency_run(app, args, samples: int, fork: bool) -> list[float]:
+    """One completion at a time (``posting.announce_completion``, committed alone), to the
+    buyer's balance visibly changed; one worker on ``ledger`` (with its cron scheduler)."""
+    procs = start_workers(args, 1, ["ledger"], ["--fork"] if fork else [])
     out = []
     try:
-        wait_for_workers(args.redis, 1)
         time.sleep(1.0)
         with app.app_context():
             for k in range(samples):
@@ -208,12 +255,12 @@ def latency_run(app, args, samples: int, simple: bool) -> list[float]:
                 before = db.session.scalar(query) or 0
                 db.session.rollback()
                 t0 = time.perf_counter()
-                outbox.write("trade.completed", {
-                    "trade_id": 10_000_000 + k + (1000 if simple else 0), "buyer_id": buyer,
+                posting.announce_completion({
+                    "trade_id": 10_000_000 + k + (1000 if fork else 0), "buyer_id": buyer,
                     "seller_id": buyer + 1, "avoided_g": 50_000, "category": "smartphone",
                     "listing_id": k, "listing_title": "Latency probe",
                     "completed_at": None})
-                db.session.commit()  # enqueued right after commit
+                db.session.commit()  # a drain is requested right after commit
                 while (db.session.scalar(query) or 0) == before:
                     db.session.rollback()
                     time.sleep(0.001)
@@ -221,8 +268,28 @@ def latency_run(app, args, samples: int, simple: bool) -> list[float]:
                 db.session.rollback()
                 time.sleep(0.2)
     finally:
-        stop([proc])
+        stop(procs)
     return out
+
+
+def baselines(app, args, db_url: str, rate: float) -> None:
+    """The raw-insert rate of the ledger rows just written, and single-trade latencies."""
+    if not args.no_raw:
+        load_before = load()
+        raw = raw_run(args, db_url)
+        raw_rate = args.trades / raw
+        print(f"  raw insert of the same rows: {raw:.2f} s = {raw_rate:,.0f} trades/s; "
+              f"crediting ran at {100 * rate / raw_rate:.0f}% of raw (load before/after: "
+              f"{load_before} / {load()})")
+    if args.latency_samples:
+        for fork in (True, False):
+            lat = latency_run(app, args, args.latency_samples, fork)
+            lat_ms = sorted(x * 1000 for x in lat)
+            p95 = lat_ms[min(len(lat_ms) - 1, int(0.95 * len(lat_ms)))]
+            label = "python -m workers --fork" if fork else "python -m workers (default)"
+            print(f"  latency completion -> visible balance, {label}: median "
+                  f"{statistics.median(lat_ms):.0f} ms, p95 {p95:.0f} ms, max "
+                  f"{lat_ms[-1]:.0f} ms ({len(lat_ms)} trades; load {load()})")
 
 
 def main() -> None:
@@ -230,60 +297,65 @@ def main() -> None:
     ap.add_argument("--trades", type=int, default=100_000)
     ap.add_argument("--users", type=int, default=50_000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rules", choices=["none", "demo", "both"], default=None,
+                    help="backlog: none (credits only), demo (credits + rewards) or both, in "
+                         "that order (default); sustained: none or demo (default)")
+    ap.add_argument("--compare-workers", type=int, default=4, metavar="W2",
+                    help="backlog: repeat the last run with W2 workers (0: no)")
     ap.add_argument("--batch", type=int, default=2000, help="OUTBOX_BATCH_SIZE")
-    ap.add_argument("--latency-samples", type=int, default=20)
+    ap.add_argument("--latency-samples", type=int, default=20, help="0: no latency runs")
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw-insert baseline")
+    ap.add_argument("--sustained", type=float, default=0, metavar="RATE",
+                    help="open loop: RATE completions/s for --seconds")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--writers", type=int, default=0, help="writer processes (0: RATE/150)")
     ap.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     ap.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
     args = ap.parse_args()
     db_url = plain_url(args.database)
     os.environ["OUTBOX_BATCH_SIZE"] = str(args.batch)
-
-
-    Redis.from_url(args.redis).flushdb()
-    recreate_database(db_url)
-
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database.replace(
+    config = {"SQLALCHEMY_DATABASE_URI": args.database.replace(
         "postgresql://", "postgresql+psycopg://", 1), "REDIS_URL": args.redis,
-        "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING", "OUTBOX_BATCH_SIZE": args.batch})
-    with app.app_context():
-        upgrade()
-    t = time.perf_counter()
-    seed(db_url, args.users, args.trades)
-    print(f"seeded {args.users} users and {args.trades} completed trades in the outbox "
-          f"({time.perf_counter() - t:.1f} s); batch {args.batch}, {args.workers} workers, "
-          f"{os.cpu_count()} cores")
+        "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING", "OUTBOX_BATCH_SIZE": args.batch}
+    os.environ["PGAPPNAME"] = "bench-main"
+    app = create_app(config)
+    print(f"load average (1/5/15 min) at start: {load()}; {os.cpu_count()} cores")
 
-    load = os.getloadavg()[0]
-    elapsed = credit_run(app, args, db_url)
-    rate = args.trades / elapsed
-    print(f"credit: {args.trades} trades in {elapsed:.2f} s = {rate:,.0f} trades/s "
-          f"(load average before/after: {load:.1f}/{os.getloadavg()[0]:.1f})")
+    if args.sustained:
+        rules = (args.rules or "demo") != "none"
+        args.rules = "demo" if rules else "none"
+        fresh(app, args, db_url, 0, rules)
+        sustained(args, db_url, config)
+        return
 
-    with app.app_context():
-
-        t = time.perf_counter()
-        report = verify.run()
-        print(f"verify-ledger: {'OK' if report.ok else 'MISMATCH'} "
-              f"({time.perf_counter() - t:.1f} s)")
-        if not report.ok:
-            print(report.render())
-
-    load = os.getloadavg()[0]
-    raw = raw_run(args, db_url)
-    raw_rate = args.trades / raw
-    print(f"raw insert of the same rows: {raw:.2f} s = {raw_rate:,.0f} trades/s; "
-          f"credit rate is {100 * rate / raw_rate:.0f}% of raw (load before/after: "
-          f"{load:.1f}/{os.getloadavg()[0]:.1f})")
-
-    for simple in (False, True):
-        lat = latency_run(app, args, args.latency_samples, simple)
-        lat_ms = sorted(x * 1000 for x in lat)
-        p95 = lat_ms[min(len(lat_ms) - 1, int(0.95 * len(lat_ms)))]
-        label = "python -m workers --simple" if simple else "python -m workers (default)"
-        print(f"latency completion -> visible balance, {label}: median "
-              f"{statistics.median(lat_ms):.0f} ms, p95 {p95:.0f} ms, max {lat_ms[-1]:.0f} ms "
-              f"({len(lat_ms)} trades)")
+    runs = {"none": [False], "demo": [True], "both": [False, True]}[args.rules or "both"]
+    rates: dict[tuple[bool, int], float] = {}
+    for rules in runs:
+        fresh(app, args, db_url, args.trades, rules)
+        elapsed, credits = credit_run(app, args, db_url, args.workers, rules)
+        rates[(rules, args.workers)] = args.trades / elapsed
+        with app.app_context():
+            t = time.perf_counter()
+            report = verify.run()
+            print(f"  verify-ledger: {'OK' if report.ok else 'MISMATCH'} "
+                  f"({time.perf_counter() - t:.1f} s)")
+            if not report.ok:
+                print(report.render())
+        if rules is runs[0]:
+            baselines(app, args, db_url, args.trades / credits)
+    if (False, args.workers) in rates and (True, args.workers) in rates:
+        none, demo = rates[(False, args.workers)], rates[(True, args.workers)]
+        print(f"backlog, same run: credits only {none:,.0f} trades/s, credits + rewards "
+              f"{demo:,.0f} trades/s: {100 * demo / none:.0f}% (target >= 50%)")
+    if args.compare_workers:
+        rules = runs[-1]
+        fresh(app, args, db_url, args.trades, rules)
+        elapsed, _ = credit_run(app, args, db_url, args.compare_workers, rules)
+        other = args.trades / elapsed
+        base = rates[(rules, args.workers)]
+        print(f"backlog {'credits + rewards' if rules else 'credits only'}: "
+              f"{args.compare_workers} workers {other:,.0f} trades/s vs {args.workers} "
+              f"workers {base:,.0f} trades/s: ratio {other / base:.2f} (load {load()})")
 
 
 if __name__ == "__main__":

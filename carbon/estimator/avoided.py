@@ -208,12 +208,6 @@ def avoided_arrays(cat, e_lo, e_ce, e_hi, age, cond, battery, channel=None, weig
     return out
 
 
-def avoided_bounds(cat, e_low, e_central, e_high, age, cond, battery, channel=None):
-    """Vectorised avoided (p10, central, p90) arrays (kg CO2e)."""
-    o = avoided_arrays(cat, e_low, e_central, e_high, age, cond, battery, channel)
-    return o["avoided_low"], o["avoided_central"], o["avoided_high"]
-
-
 # Scalar path: cumulants of weight x per-kg factor x D per (category, weight known?).
 _EKW = [[_EK[c], [_EK[c][j] + _WK[c][j] for j in range(3)]] for c in range(NC)]
 _MKW = [[_MK[c], [_MK[c][j] + _WK[c][j] for j in range(3)]] for c in range(NC)]

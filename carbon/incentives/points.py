@@ -138,17 +138,6 @@ def post_many(postings: list[tuple[str, int, int, dict[str, Any]]], issuance_id:
     return len(tx_ids)
 
 
-def history(user_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    rows = db.session.execute(
-        select(PointsLine.amount, PointsTransaction)
-        .join(PointsTransaction, PointsLine.transaction_id == PointsTransaction.id)
-        .join(PointsAccount, PointsLine.account_id == PointsAccount.id)
-        .where(PointsAccount.user_id == user_id)
-        .order_by(PointsLine.id.desc()).limit(limit)).all()
-    return [{"amount": amount, "kind": tx.kind, "meta": tx.meta, "created_at": tx.created_at}
-            for amount, tx in rows]
-
-
 def verify() -> list[str]:
     """Problems found: transactions not summing to zero, cached balances off their lines."""
     problems = []
@@ -164,3 +153,11 @@ def verify() -> list[str]:
             problems.append(f"points account {acct.code}: cached {acct.balance}, "
                             f"lines {sums.get(acct.id) or 0}")
     return problems
+
+
+def check(section: Any) -> None:
+    """verify-ledger's check of the points ledger (registered by the incentives feature)."""
+    problems = verify()
+    section.problems.extend(problems)
+    count = db.session.scalar(select(func.count()).select_from(PointsTransaction)) or 0
+    section.info.append(f"{count} points transactions")

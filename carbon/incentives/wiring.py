@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from carbon.incentives import batch, evaluate, reversal, views
+from carbon.incentives import batch, evaluate, points, reversal, views
+from carbon.ledger import verify
 from marketplace.core import outbox
 from marketplace.core.http.api import api
 
@@ -14,3 +15,5 @@ def register(app: Flask) -> None:
     outbox.register_handler(app, evaluate.TOPIC, batch.evaluate, queue="incentives",
                             batch=True, partitions=app.config["INCENTIVE_PARTITIONS"])
     outbox.register_handler(app, reversal.TOPIC, reversal.reverse_record, queue="incentives")
+    verify.register_check(app, "points transactions sum to zero and balances match their lines",
+                          points.check)

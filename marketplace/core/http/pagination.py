@@ -92,15 +92,3 @@ def id_page(query: Select, column: Any, limit: int, cursor: str | None, *,
     items = rows[:limit]
     more = len(rows) > limit
     return {"items": items, "next_cursor": encode_id(key(items[-1])) if more else None}
-
-
-def page_of(items: list[Any], limit: int, cursor: str | None,
-            key: Callable[[Any], int]) -> dict[str, Any]:
-    """Page a short list already in memory (e.g. one trade's events), ordered by ``key``
-    ascending."""
-    if cursor:
-        last = decode_id(cursor)
-        items = [i for i in items if key(i) > last]
-    page = items[:limit]
-    more = len(items) > limit
-    return {"items": page, "next_cursor": encode_id(key(page[-1])) if more else None}

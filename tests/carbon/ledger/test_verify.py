@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from carbon.incentives.models import PointsAccount
 from carbon.ledger import verify
 from carbon.ledger.models import LedgerAccount, LedgerLine, LedgerTransaction
 from marketplace.core.db import db
@@ -91,3 +92,16 @@ def test_postgres_rejects_update_and_delete_on_the_journal(ledger):
     db.session.execute(text("UPDATE ledger_accounts SET balance_g = balance_g WHERE false"))
     db.session.rollback()
     assert verify.run().ok
+
+
+def test_verify_checks_the_points_ledger_too(app, ledger):
+    account = db.session.scalar(select(PointsAccount).where(PointsAccount.user_id.is_not(None)))
+    if account is None:  # no rule issued points: make the user's account
+        account = PointsAccount(code=f"user:{ledger[0]}", user_id=ledger[0], balance=0)
+        db.session.add(account)
+    account.balance += 7  # a cached balance its lines do not explain
+    db.session.commit()
+    result = _cli(app)
+    assert result.exit_code == 1
+    assert "[FAIL] points transactions sum to zero" in result.output
+    assert f"points account {account.code}: cached" in result.output

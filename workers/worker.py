@@ -1,8 +1,8 @@
 """Worker processes that run jobs inside the Flask application context.
 
-``rq worker -w workers.worker.AppWorker -u $REDIS_URL ledger payments ...`` works as well as
-``python -m workers`` (which also starts RQ's scheduler for retries and the cron scheduler for
-periodic jobs).
+``rq worker -w workers.worker.AppSimpleWorker -u $REDIS_URL ledger payments ...`` works as
+well as ``python -m workers`` (which also starts RQ's scheduler for retries and scheduled
+drains, and the cron scheduler for periodic jobs). ``AppWorker`` forks a work horse per job.
 """
 
 from __future__ import annotations

@@ -7,12 +7,14 @@ batch instead of ~10 per reward:
 1. the active rules come from a per-process cache keyed by the rules' signature (count, latest
    ``updated_at``, versions, active flags), re-read when any rule changes;
 2. the batch's users' points accounts are created if needed and locked in id order (one
-   statement, which also reads the issuance account);
+   statement, which also reads the issuance account); a batch holds one partition's users
+   (records are partitioned by user), so workers on other partitions never wait for them;
 3. one query each for: evaluations already made, the users' cumulative grams, their recent
    evaluations (anti-gaming) and, with a streak rule, their eligible months;
 4. the rewards each credit earns are computed in Python, in order; then one query for the
    keys already issued, one for the points already issued in the credits' months (caps) and
-   one locking the budget rows of budgeted rules, once per batch;
+   one reading the budgets of budgeted rules (no lock: after spending, the totals are checked
+   and an overspent batch is evaluated again with the budget rows locked, ``evaluate``);
 5. rewards, evaluations, points transactions, lines and balances are written in bulk
    (``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the unique keys).
 """

@@ -165,7 +165,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROXY_HOPS", "PROXY_HOPS", _int(0, 10), 0,
             "Number of trusted reverse proxies in front of the app (for X-Forwarded-For)."),
     Setting("OUTBOX_GRACE_SECONDS", "OUTBOX_GRACE_SECONDS", _int(1, 86_400), 60,
-            "Age after which the reconciler re-enqueues unprocessed outbox records."),
+            "Age after which the reconciler requests drains for unprocessed outbox records."),
     Setting("RECONCILE_INTERVAL_SECONDS", "RECONCILE_INTERVAL_SECONDS", _int(5, 86_400), 60,
             "How often the periodic outbox reconciler runs."),
     Setting("OFFER_EXPIRY_INTERVAL_SECONDS", "OFFER_EXPIRY_INTERVAL_SECONDS", _int(5, 86_400),

@@ -88,7 +88,8 @@ def register(app: Flask, api) -> None:
 
     @app.after_request
     def _retry_after_only_on_429_and_503(response):
-        # Rate-limit headers ride on every response; Retry-After means "wait" only on these.
+        # Flask-Limiter adds Retry-After to rate-limited endpoints' responses; it means
+        # "wait" only on these.
         if response.status_code not in (429, 503):
             response.headers.pop("Retry-After", None)
         return response

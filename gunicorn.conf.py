@@ -19,7 +19,9 @@ import os
 
 
 def _env_int(name: str, default: int, lo: int, hi: int) -> int:
-    """Strict like the app's own settings: a bad value stops start-up, naming the variable."""
+    """Strict like the app's own settings: a bad value stops start-up, naming the variable.
+    (A non-integer WEB_CONCURRENCY already stops gunicorn itself, with a traceback, before
+    this file is read: gunicorn parses it for its own default.)"""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default

@@ -14,7 +14,9 @@ Stripe endpoint, the demo accounts and the API docs URL.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,6 +37,28 @@ from workers.schedule import run_inline_ticker
 DEMO_KEY = "sk_test_reloop_demo"
 DEMO_SECRET = "whsec_reloop_demo"
 PREFERRED_PORT = 8420
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class StripAnsi(logging.Filter):
+    """Removes ANSI escape sequences (colours) from a record's message: Werkzeug colours its
+    dev-server banner and request lines for a terminal, and they would end up as
+    ``\u001b[...m`` in the JSON log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\x1b" in message:
+            record.msg, record.args = _ANSI.sub("", message), None
+        return True
+
+
+def strip_ansi_from_werkzeug_logs() -> None:
+    """Install ``StripAnsi`` on the ``werkzeug`` logger (idempotent)."""
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, StripAnsi) for f in logger.filters):
+        logger.addFilter(StripAnsi())
 
 
 def _port_free(port: int) -> bool:
@@ -132,6 +156,7 @@ def main() -> None:
     try:
         app = create_app()
         print(startup_line(app.config, port), flush=True)
+        strip_ansi_from_werkzeug_logs()
         if is_inline(app):
             run_inline_ticker(app, threading.Event())
         run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)

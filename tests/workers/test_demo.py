@@ -1,6 +1,11 @@
 """``make run``'s entry point (workers/demo.py): what it prints and how it picks ports."""
 
+import io
+import json
+import logging
+
 import pytest
+from pythonjsonlogger.json import JsonFormatter
 
 from marketplace.cli import DEMO_USERS
 from workers import demo
@@ -51,3 +56,30 @@ def test_localstripe_port_falls_back_to_a_free_port_when_taken(monkeypatch):
 def test_a_bad_localstripe_port_stops_start_up_naming_it(raw):
     with pytest.raises(SystemExit, match="^LOCALSTRIPE_PORT:"):
         demo.localstripe_port({"LOCALSTRIPE_PORT": raw})
+
+
+def test_werkzeug_log_lines_carry_no_ansi_colour_codes(monkeypatch):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("werkzeug")
+    monkeypatch.setattr(logger, "filters", list(logger.filters))
+    monkeypatch.setattr(logger, "handlers", [handler])
+    monkeypatch.setattr(logger, "propagate", False)
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    demo.strip_ansi_from_werkzeug_logs()
+    demo.strip_ansi_from_werkzeug_logs()
+    assert sum(isinstance(f, demo.StripAnsi) for f in logger.filters) == 1
+
+    # As werkzeug.serving logs them: the banner, and a request line with a coloured status.
+    logger.info("\x1b[31m\x1b[1mWARNING: This is a development server.\x1b[0m\n * Running on x")
+    logger.info('%s - - [%s] %s\n', "127.0.0.1", "02/Dec/2026 11:30:25",
+                '"GET /healthz HTTP/1.1" \x1b[32m200\x1b[0m -')
+    logger.info("no colour %s", "here")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["message"] for line in lines] == [
+        "WARNING: This is a development server.\n * Running on x",
+        '127.0.0.1 - - [02/Dec/2026 11:30:25] "GET /healthz HTTP/1.1" 200 -\n',
+        "no colour here",
+    ]
+    assert "\\u001b" not in stream.getvalue() and "\x1b" not in stream.getvalue()

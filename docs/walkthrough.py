@@ -3,16 +3,18 @@
 
 A fresh buyer registers; the seeded seller Alice lists a device; the buyer finds it, offers,
 Alice accepts; the buyer buys, pays on the local Stripe (attaching ``pm_card_visa`` and
-confirming the PaymentIntent, as Stripe.js would), Alice ships, the buyer confirms; the buyer's
-carbon account is credited, rewards are read, and a catalogue voucher is redeemed when the
-points cover it. Every run uses a new buyer, a new listing and new Idempotency-Keys, so it can
-be run again and again against the same server.
+confirming the PaymentIntent, as Stripe.js would), Alice ships, the buyer confirms; Alice's
+payout is transferred (by the demo's stand-in for Connect transfers, ``workers/demo_stripe.py``);
+the buyer's carbon account is credited, rewards are read, and a catalogue voucher is redeemed
+when the points cover it. Every run uses a new buyer, a new listing and new Idempotency-Keys,
+so it can be run again and again against the same server.
 
     make run                                   # in one terminal
     .venv/bin/python docs/walkthrough.py       # in another
 
 Options: ``--base`` (default http://127.0.0.1:5000), ``--stripe`` (default ``$LOCALSTRIPE_URL``
-or http://127.0.0.1:8420). Exits non-zero with a message on any unexpected answer.
+or http://127.0.0.1:8420), ``--wait`` (seconds per asynchronous step, default 30),
+``--skip-payout``. Exits non-zero with a message on any unexpected answer.
 """
 
 from __future__ import annotations
@@ -109,7 +111,32 @@ def step(message: str) -> None:
     print(f"-- {message}", flush=True)
 
 
-def run(api: Api, stripe: Stripe, wait: float) -> str:
+def _payout(api: Api, seller: str, trade_id: int, wait: float) -> dict:
+    """The seller is paid by a Connect transfer (answered by the demo's stand-in on
+    localstripe): give Alice a payout account once, then wait for the trade's payout."""
+    status, _ = _request("GET", f"{api.base}/api/v1/users/me/payout-account",
+                         headers={"Authorization": f"Bearer {seller}"})
+    if status == 404:
+        api.call("PUT", "/api/v1/users/me/payout-account", seller,
+                 {"stripe_account_id": "acct_reloopdemoalice"}, idempotent=True)
+        step("set Alice's payout account acct_reloopdemoalice")
+    elif status != 200:
+        raise WalkthroughError(f"GET /api/v1/users/me/payout-account: got {status}")
+
+    def read() -> dict | None:
+        page = api.call("GET", "/api/v1/users/me/payouts?limit=20", seller)
+        return next((p for p in page["items"] if p["trade_id"] == trade_id), None)
+
+    payout = _poll(f"payout for trade {trade_id} settled", read,
+                   lambda p: p is not None and p["status"] not in ("pending", "accrued"), wait)
+    if payout["status"] != "transferred":
+        raise WalkthroughError(f"payout for trade {trade_id} is {payout['status']}, not "
+                               "transferred (a Stripe without Connect transfers? "
+                               "--skip-payout skips this check)")
+    return payout
+
+
+def run(api: Api, stripe: Stripe, wait: float, payout_check: bool = True) -> str:
     run_id = uuid.uuid4().hex[:10]
     status = api.call("GET", "/healthz")
     step(f"server healthy: {status}")
@@ -172,6 +199,13 @@ def run(api: Api, stripe: Stripe, wait: float) -> str:
         raise WalkthroughError(f"trade {trade['id']} is {done['status']} after confirm")
     step(f"trade {trade['id']} {shipped['status']} then {done['status']}")
 
+    paid_out = "payout not checked"
+    if payout_check:
+        payout = _payout(api, alice, trade["id"], wait)
+        paid_out = (f"Alice paid out {payout['amount']['amount'] / 100:.2f} "
+                    f"{payout['amount']['currency']} ({payout['stripe_transfer_id']})")
+        step(f"payout for trade {trade['id']} {payout['status']}: {paid_out}")
+
     account = _poll("buyer's carbon account credited",
                     lambda: api.call("GET", "/api/v1/carbon/account", buyer_token),
                     lambda a: a["credited_trades"] >= 1, wait)
@@ -200,8 +234,8 @@ def run(api: Api, stripe: Stripe, wait: float) -> str:
     step(redeemed)
 
     return (f"OK trade {trade['id']} completed: buyer {email} paid "
-            f"{trade['amount']['amount'] / 100:.2f} {trade['amount']['currency']}, "
-            f"credited {account['balance_g']} g CO2e, {points} points left; {redeemed}")
+            f"{trade['amount']['amount'] / 100:.2f} {trade['amount']['currency']}, {paid_out}, "
+            f"buyer credited {account['balance_g']} g CO2e, {points} points left; {redeemed}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,9 +246,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="localstripe's base URL (default: $LOCALSTRIPE_URL or :8420)")
     parser.add_argument("--wait", type=float, default=30.0,
                         help="seconds to wait for asynchronous steps (default 30)")
+    parser.add_argument("--skip-payout", action="store_true",
+                        help="do not check the seller's payout (for a Stripe without Connect "
+                             "transfers, e.g. a bare localstripe)")
     args = parser.parse_args(argv)
     try:
-        print(run(Api(args.base), Stripe(args.stripe), args.wait))
+        print(run(Api(args.base), Stripe(args.stripe), args.wait, not args.skip_payout))
     except (WalkthroughError, KeyError, TypeError) as exc:
         print(f"walkthrough FAILED: {exc}", file=sys.stderr)
         return 1

@@ -5,7 +5,9 @@ Unless ``STRIPE_API_BASE`` is already set (then the configured Stripe is used as
 starts ``python -m localstripe`` on ``LOCALSTRIPE_PORT`` (default 8420; a free port when that
 one is taken), registers its webhook to
 ``http://127.0.0.1:$PORT/api/v1/payments/stripe/webhook`` with a demo signing secret, points
-the app at it, serves, and stops localstripe on exit. localstripe keeps its state in one pickle
+the app at it, serves, and stops localstripe on exit. localstripe has no Connect transfers: it
+is started through ``workers.demo_stripe``, which adds a clearly labelled stand-in for
+``/v1/transfers`` so the demo's payouts complete. localstripe keeps its state in one pickle
 file in the system temp directory, shared by every instance on the machine; the demo starts it
 ``--from-scratch``. At start it prints one line naming the database, the queue mode, the
 Stripe endpoint, the demo accounts and the API docs URL.
@@ -94,7 +96,8 @@ def localstripe_port(environ: dict[str, str] | None = None) -> int:
 
 def start_localstripe(app_port: int) -> tuple[subprocess.Popen, str]:
     port = localstripe_port()
-    proc = subprocess.Popen([sys.executable, "-m", "localstripe", "--port", str(port),
+    # localstripe with a demo-only stand-in for Connect transfers (workers/demo_stripe.py).
+    proc = subprocess.Popen([sys.executable, "-m", "workers.demo_stripe", "--port", str(port),
                              "--from-scratch"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -152,7 +155,9 @@ def main() -> None:
             os.environ.update(STRIPE_API_BASE=url, STRIPE_API_KEY=DEMO_KEY,
                               STRIPE_WEBHOOK_SECRET=DEMO_SECRET)
             print(f"localstripe on {url} (key {DEMO_KEY}); webhook registered to "
-                  f"http://127.0.0.1:{port}/api/v1/payments/stripe/webhook")
+                  f"http://127.0.0.1:{port}/api/v1/payments/stripe/webhook; /v1/transfers "
+                  "answered by a demo stand-in (workers/demo_stripe.py): payouts complete, "
+                  "no money moves")
     try:
         app = create_app()
         print(startup_line(app.config, port), flush=True)

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: run test lint venv migrate seed worker ci bench clean
+.PHONY: run test lint venv migrate seed worker ci bench clean reset
 
 venv: $(STAMP)
 
@@ -40,6 +40,12 @@ lint: venv
 
 ci:
 	bash .ci/run
+
+# Drops the embedded database and local files (instance/); keeps .venv. `make run` re-creates
+# and re-seeds them. A database set with DATABASE_URL is not touched.
+reset:
+	rm -rf instance
+	@echo "instance/ removed (embedded SQLite database and local files); .venv kept"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from carbon.incentives import manage
-from carbon.incentives.models import IncentiveRule
+from carbon.incentives import catalog, manage
+from carbon.incentives.models import CatalogItem, IncentiveRule
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.listings import services as listings
@@ -75,6 +75,7 @@ def run(echo: Callable[[str], None]) -> None:
             echo(f"seeded listing {listing.id}: {listing.title} "
                  f"({listing.footprint['avoided_kgco2e']['central']} kg CO2e avoided)")
     _seed_rules(echo)
+    _seed_catalog(echo)
 
 
 DEMO_RULES: tuple[dict, ...] = (
@@ -98,3 +99,27 @@ def _seed_rules(echo: Callable[[str], None]) -> None:
     for rule in DEMO_RULES:
         created = manage.create(dict(rule))
         echo(f"seeded incentive rule {created['id']}: {created['name']}")
+
+
+# Vouchers points can be spent on (``POST /api/v1/rewards/redeem``): the cheapest is within
+# reach of one trade of a laptop (about 25 kg for the buyer: 250 points under DEMO_RULES).
+DEMO_CATALOG: tuple[dict, ...] = (
+    {"name": "5 EUR off your next device", "cost_points": 200,
+     "reward": {"kind": "voucher", "amount_off": 500, "currency": "EUR", "expires_days": 90}},
+    {"name": "10% off your next device (up to 30 EUR)", "cost_points": 400,
+     "reward": {"kind": "voucher", "percent_off": 10, "max_off": 3000, "currency": "EUR",
+                "expires_days": 90}},
+    {"name": "25 EUR off a device over 200 EUR", "cost_points": 1000,
+     "reward": {"kind": "voucher", "amount_off": 2500, "currency": "EUR",
+                "min_price": 20_000, "expires_days": 180}},
+)
+
+
+def _seed_catalog(echo: Callable[[str], None]) -> None:
+    """A few reward catalogue items (vouchers), so the demo can redeem points (only when
+    none exist)."""
+    if db.session.scalar(select(CatalogItem.id).limit(1)) is not None:
+        return
+    for item in DEMO_CATALOG:
+        created = catalog.create({**item, "reward": dict(item["reward"])})
+        echo(f"seeded catalogue item {created.id}: {created.name} ({created.cost_points} points)")

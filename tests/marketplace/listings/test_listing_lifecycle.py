@@ -7,6 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from carbon.incentives import catalog
+from carbon.incentives.models import CatalogItem
+from marketplace import seeds
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict
@@ -179,3 +182,15 @@ def test_seed_is_idempotent(app):
         listings_ = db.session.scalars(select(Listing)).all()
         assert len(listings_) == count
         assert sum(1 for x in listings_ if x.avoided_central_g > 0) >= count - 1
+        items = db.session.scalars(select(CatalogItem)).all()
+    assert len(items) == len(seeds.DEMO_CATALOG) >= 1
+    assert all(i.reward["kind"] == "voucher" and i.active for i in items)
+
+
+def test_seed_adds_no_catalogue_items_when_some_exist(app):
+    with app.app_context():
+        catalog.create({"name": "Admin's own", "cost_points": 10,
+                        "reward": {"kind": "voucher", "percent_off": 5}})
+    _cli(app, "seed")
+    with app.app_context():
+        assert [i.name for i in db.session.scalars(select(CatalogItem))] == ["Admin's own"]

@@ -132,6 +132,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", _database_url, None,
             "Database URL. `postgresql://` / `postgres://` or `sqlite:///path`. "
             "Default: SQLite file `instance/reloop.sqlite3`."),
+    Setting("DATABASE_POOL_SIZE", "DATABASE_POOL_SIZE", _int(1, 1000), 5,
+            "PostgreSQL connections each process keeps open (SQLAlchemy pool size)."),
+    Setting("DATABASE_MAX_OVERFLOW", "DATABASE_MAX_OVERFLOW", _int(0, 1000), 10,
+            "Extra PostgreSQL connections a process may open under bursts, beyond the pool."),
     Setting("REDIS_URL", "REDIS_URL", _redis_url, None,
             "Redis URL for RQ queues and rate-limit storage. Unset: jobs run in-process "
             "and limits are kept in memory."),
@@ -243,7 +247,11 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
         if is_postgres and not values.get("TESTING"):
             raise ConfigError("SECRET_KEY: must be set when running on PostgreSQL")
         values["SECRET_KEY"] = os.urandom(32).hex()
-    values.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if is_postgres:  # SQLite's pool is per file and thread: these do not apply
+        engine_options.update(pool_size=values["DATABASE_POOL_SIZE"],
+                              max_overflow=values["DATABASE_MAX_OVERFLOW"])
+    values.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     values["RATELIMIT_STORAGE_URI"] = values.get("REDIS_URL") or "memory://"
     values["RATELIMIT_HEADERS_ENABLED"] = True
     # Redis down: fall back to per-process in-memory limits rather than failing logins.

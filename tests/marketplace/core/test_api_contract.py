@@ -200,3 +200,20 @@ def test_cors_refuses_other_origins_and_is_off_by_default(cors_app, client):
     default = client.options("/api/v1/listings", headers={
         "Origin": "https://app.example.org", "Access-Control-Request-Method": "POST"})
     assert "Access-Control-Allow-Origin" not in default.headers
+
+
+# Objects whose keys are data, not a shape: field errors by field name, and the methodology
+# document's tables keyed by category.
+FREE_FORM = {"Error.errors", "Methodology.model", "Methodology.categories",
+             "Methodology.flat_baseline_kgco2e", "Methodology.data"}
+
+
+def test_no_free_form_objects_where_the_shape_is_known(spec):
+    loose = []
+    for name, schema in spec["components"]["schemas"].items():
+        for field, prop in (schema.get("properties") or {}).items():
+            untyped = prop.get("type") == "object" and "properties" not in prop and (
+                prop.get("additionalProperties", {}) == {})
+            if untyped and f"{name}.{field}" not in FREE_FORM:
+                loose.append(f"{name}.{field}")
+    assert loose == []

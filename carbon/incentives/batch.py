@@ -34,7 +34,7 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 
 from . import antigaming, bulk, loading, points, vouchers
-from .evaluate import Credit, earned, month_index, streak_months_run
+from .evaluate import ActiveRule, Credit, earned, month_index, streak_months_run
 from .models import (
     CreditEvaluation,
     IncentiveRule,
@@ -50,9 +50,9 @@ class BudgetRace(RuntimeError):
 
 
 class _Batch:
-    def __init__(self, records: list[Any], lock_budgets: bool = False):
+    def __init__(self, records: list[Any], rules: list[ActiveRule], lock_budgets: bool):
         self.lock_budgets = lock_budgets
-        self.rules = loading.active_rules()
+        self.rules = rules
         tx_ids = sorted({int(r.payload["ledger_transaction_id"]) for r in records})
         txs = {t.id: t for t in db.session.execute(
             select(LedgerTransaction.id, LedgerTransaction.trade_id,
@@ -264,17 +264,20 @@ def evaluate(records: list[Any]) -> int:
     """Evaluate a batch of ``incentives.evaluate`` records; return the rewards issued. Budgets
     are read without a lock; if another worker spent a budget meanwhile, the batch is rolled
     back to a savepoint and evaluated again with the budget rows locked."""
-    try:
-        with db.session.begin_nested():
-            return _evaluate(records, lock_budgets=False)
-    except BudgetRace:
-        return _evaluate(records, lock_budgets=True)
-
-
-def _evaluate(records: list[Any], lock_budgets: bool) -> int:
     if not records:
         return 0
-    batch = _Batch(records, lock_budgets)
+    rules = loading.active_rules()
+    if not any(r.caps.get("budget_points") is not None for r in rules):
+        return _evaluate(records, rules, lock_budgets=False)  # no budget: no race, no savepoint
+    try:
+        with db.session.begin_nested():
+            return _evaluate(records, rules, lock_budgets=False)
+    except BudgetRace:
+        return _evaluate(records, rules, lock_budgets=True)
+
+
+def _evaluate(records: list[Any], rules: list[ActiveRule], lock_budgets: bool) -> int:
+    batch = _Batch(records, rules, lock_budgets)
     if not batch.pairs:
         return 0
     batch.load()

@@ -88,10 +88,9 @@ class Completion:
             "avoided_g": _int(payload, "avoided_g"),
             # The trade's whole e-waste and raw materials avoided (central, grams): shown
             # next to CO2, each party's by its share of the credit. Optional (0 if absent).
-            "ewaste_avoided_g": _int(payload, "ewaste_avoided_g") if "ewaste_avoided_g"
-            in payload else 0,
-            "materials_avoided_g": _int(payload, "materials_avoided_g")
-            if "materials_avoided_g" in payload else 0,
+            "ewaste_avoided_g": _int({"ewaste_avoided_g": 0, **payload}, "ewaste_avoided_g"),
+            "materials_avoided_g": _int({"materials_avoided_g": 0, **payload},
+                                        "materials_avoided_g"),
         }
         try:
             occurred = bulk.as_utc(payload.get("completed_at"), default_time)

@@ -41,7 +41,7 @@ def min_charge(currency: str) -> int:
 
 
 # Minor-unit exponent where it is not 2 (ISO 4217): amounts are integers of these units.
-_EXPONENT = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "HUF": 2, "VND": 0, "XOF": 0, "XAF": 0,
+_EXPONENT = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "XOF": 0, "XAF": 0,
              "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 
 # Approximate value of one unit in euros (ECB reference rates, rounded, late 2026 order of

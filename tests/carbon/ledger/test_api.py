@@ -31,6 +31,11 @@ def _setup(app, drain_jobs, trades=3):
     return me, other
 
 
+def _hold_drains(patcher) -> None:
+    """The workers are behind: completions wait in the outbox (no drain is requested)."""
+    patcher.setattr(jobs, "enqueue_coalesced", lambda *args, **kwargs: None)
+
+
 def _announce(trade_id, buyer, seller, grams):
     posting.announce_completion({"trade_id": trade_id, "buyer_id": buyer,
                                  "seller_id": seller, "avoided_g": grams})
@@ -40,7 +45,7 @@ def test_account_shows_balance_credited_trades_and_pending(client, app, drain_jo
                                                            monkeypatch):
     me, other = _setup(app, drain_jobs)
     headers = _headers(client, app, me)
-    monkeypatch.setattr(jobs, "enqueue_coalesced", lambda *args, **kwargs: None)
+    _hold_drains(monkeypatch)
     with app.app_context():  # a completion whose credit has not run yet
         _announce(99, other, me, 801)
         db.session.commit()
@@ -157,7 +162,7 @@ def test_account_etag_304_until_the_figures_change(client, app, drain_jobs, monk
     assert other_etag.status_code == 200 and other_etag.headers["ETag"] == etag
     with monkeypatch.context() as busy, app.app_context():
         # a completion not credited yet (the workers are behind): the pending share changes
-        busy.setattr(jobs, "enqueue_coalesced", lambda *args, **kwargs: None)
+        _hold_drains(busy)
         _announce(2, other, me, 2000)
         db.session.commit()
     pending = client.get("/api/v1/carbon/account", headers={**headers, "If-None-Match": etag})
@@ -187,7 +192,7 @@ def test_account_etag_304_until_the_figures_change(client, app, drain_jobs, monk
 def test_pending_counts_each_uncredited_trade_once(client, app, drain_jobs, monkeypatch):
     me, other = _setup(app, drain_jobs, trades=1)
     headers = _headers(client, app, me)
-    monkeypatch.setattr(jobs, "enqueue_coalesced", lambda *args, **kwargs: None)
+    _hold_drains(monkeypatch)
     with app.app_context():
         _announce(1, me, other, 1000)  # trade 1 is credited already: counts nothing
         _announce(7, me, other, 600)  # trade 7 twice: counted once

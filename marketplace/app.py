@@ -21,7 +21,7 @@ from marketplace import cli
 from marketplace.accounts import wiring as accounts
 from marketplace.core import config as config_module
 from marketplace.core import db as database
-from marketplace.core import errors, health, logs, outbox
+from marketplace.core import errors, health, logs, mail, outbox
 from marketplace.core.http import cors, docs_assets, etag
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import limiter
@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     api.register_blueprint(health.blp)
     app.register_blueprint(docs_assets.blp)
+    mail.register(app)
     carbon_commands.register(app)
     app.cli.add_command(cli.seed)
     for feature in FEATURES:

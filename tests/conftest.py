@@ -177,4 +177,4 @@ def user_headers(client):
 
 
 # Stripe fixtures (localstripe, live server, fake transfers), shared by payments and trades.
-pytest_plugins = ["tests.stripe_fixtures"]
+pytest_plugins = ["tests.stripe_fixtures", "tests.smtp_fixtures"]

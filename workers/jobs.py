@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import current_app
 
-from marketplace.core import outbox
+from marketplace.core import mail, outbox
 from marketplace.core.http import idempotency
 from marketplace.offers import services as offers
 from marketplace.payments import payouts
@@ -45,3 +45,8 @@ def expire_offers() -> int:
 @job("periodic", timeout=600)
 def advance_trades() -> int:
     return trades.advance_due()
+
+
+@job("periodic", timeout=600)
+def redeliver_emails() -> int:
+    return mail.redeliver_stale(_grace())

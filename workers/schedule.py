@@ -30,6 +30,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("reconcile-payouts", jobs.reconcile_payouts, "RECONCILE_INTERVAL_SECONDS"),
     Periodic("purge-idempotency-keys", jobs.purge_idempotency_keys,
              "RECONCILE_INTERVAL_SECONDS"),
+    Periodic("redeliver-emails", jobs.redeliver_emails, "RECONCILE_INTERVAL_SECONDS"),
     Periodic("expire-offers", jobs.expire_offers, "OFFER_EXPIRY_INTERVAL_SECONDS"),
     Periodic("advance-trades", jobs.advance_trades, "TRADE_ADVANCE_INTERVAL_SECONDS"),
 )

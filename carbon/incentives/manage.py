@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import and_, select
 
+from marketplace.core import audit
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import NotFound
@@ -58,6 +59,7 @@ def create(data: dict[str, Any], admin_id: int | None = None) -> dict[str, Any]:
     db.session.flush()
     version = _version(rule.id, 1, definition, admin_id)
     db.session.add(version)
+    audit.record("incentive_rule.create", "incentive_rule", rule.id, actor_id=admin_id)
     db.session.commit()
     return view(rule, version)
 
@@ -74,14 +76,18 @@ def update(rule_id: int, data: dict[str, Any], admin_id: int | None = None) -> d
         rule.active = data["active"]
     version = _version(rule.id, rule.version, definition, admin_id)
     db.session.add(version)
+    audit.record("incentive_rule.update", "incentive_rule", rule.id, actor_id=admin_id,
+                 details={"version": rule.version})
     db.session.commit()
     return view(rule, version)
 
 
-def set_active(rule_id: int, active: bool) -> dict[str, Any]:
+def set_active(rule_id: int, active: bool, admin_id: int | None = None) -> dict[str, Any]:
     rule = get(rule_id)
     rule.active = active
     rule.updated_at = utcnow()
+    audit.record("incentive_rule.activate" if active else "incentive_rule.deactivate",
+                 "incentive_rule", rule.id, actor_id=admin_id)
     db.session.commit()
     return view(rule)
 

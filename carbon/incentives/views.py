@@ -102,7 +102,7 @@ def rule_versions(args, rule_id):
 @blp.errors(404)
 def activate_rule(rule_id):
     """Switch the rule on (creates nothing; calling it again changes nothing)."""
-    return manage.set_active(rule_id, True)
+    return manage.set_active(rule_id, True, current_user().id)
 
 
 @blp.route(f"{RULES}/<int:rule_id>/deactivate", methods=["POST"])
@@ -111,7 +111,7 @@ def activate_rule(rule_id):
 @blp.errors(404)
 def deactivate_rule(rule_id):
     """Switch the rule off (creates nothing; calling it again changes nothing)."""
-    return manage.set_active(rule_id, False)
+    return manage.set_active(rule_id, False, current_user().id)
 
 
 @blp.route(f"{RULES}/simulate", methods=["POST"])

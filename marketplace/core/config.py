@@ -83,6 +83,22 @@ def _url(raw: str) -> str:
     return url
 
 
+def _smtp_url(raw: str) -> str:
+    url = raw.strip()
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("smtp", "smtps") or not rest or rest.startswith(("/", ":", "@")):
+        raise ValueError("must be an smtp://host:port or smtps://host:port URL")
+    return url
+
+
+def _email(raw: str) -> str:
+    value = raw.strip()
+    address = value.rsplit("<", 1)[-1].rstrip(">")
+    if "@" not in address or any(c.isspace() for c in address) or "\n" in value:
+        raise ValueError(f"{value!r} is not an email address (`Name <addr@host>` or `addr@host`)")
+    return value
+
+
 def _words(raw: str) -> tuple[str, ...]:
     return tuple(w for w in (part.strip() for part in raw.split(",")) if w)
 
@@ -218,6 +234,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INCENTIVE_REWARDED_TRADES_PER_DAY", "INCENTIVE_REWARDED_TRADES_PER_DAY",
             _int(0, 100_000), 10,
             "Trades per user and UTC day that can earn rewards; further ones are flagged."),
+    Setting("SMTP_URL", "SMTP_URL", _smtp_url, None,
+            "SMTP server for outgoing email, `smtp://user:pass@host:587` (STARTTLS when "
+            "offered) or `smtps://...`. Unset: emails are written to the log."),
+    Setting("MAIL_FROM", "MAIL_FROM", _email, "Reloop <no-reply@reloop.local>",
+            "Sender address of outgoing email."),
 )
 
 

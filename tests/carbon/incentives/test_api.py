@@ -1,8 +1,11 @@
 """HTTP API: admin rules (CRUD, versions, 422 field errors, roles), rewards, catalogue,
 redemption, flags, simulation endpoint."""
 
+from sqlalchemy import select
+
 from carbon.incentives import catalog, points
 from carbon.incentives.models import Reward
+from marketplace.core.audit import AuditEntry
 from marketplace.core.db import db
 from tests.carbon.incentives.helpers import admin_headers, headers_for, make_users, trade
 from tests.factories import assert_error_shape
@@ -38,6 +41,13 @@ def test_rule_crud_versions_and_activation(client, app):
     listed = client.get(RULES, headers=admin).get_json()
     assert [r["id"] for r in listed["items"]] == [rid] and listed["items"][0]["version"] == 2
     assert_error_shape(client.get(f"{RULES}/999", headers=admin), 404)
+    with app.app_context():  # every change is in the audit log, with the admin who made it
+        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert [e.action for e in entries] == [
+            "incentive_rule.create", "incentive_rule.update", "incentive_rule.deactivate",
+            "incentive_rule.activate"]
+        assert {(e.subject_type, e.subject_id) for e in entries} == {("incentive_rule", str(rid))}
+        assert all(e.actor_id is not None for e in entries)
 
 
 def test_rule_validation_errors(client, app):

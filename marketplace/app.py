@@ -22,7 +22,7 @@ from marketplace.accounts import wiring as accounts
 from marketplace.core import config as config_module
 from marketplace.core import db as database
 from marketplace.core import errors, health, logs, mail, outbox
-from marketplace.core.http import cors, docs_assets, etag
+from marketplace.core.http import cors, docs_assets, etag, guards
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import limiter
 from marketplace.listings import wiring as listings
@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     database.init_app(app)
+    guards.init_app(app)
     outbox.init_app(app)
     api.init_app(app)
     limiter.init_app(app)

@@ -239,6 +239,9 @@ SETTINGS: tuple[Setting, ...] = (
             "offered) or `smtps://...`. Unset: emails are written to the log."),
     Setting("MAIL_FROM", "MAIL_FROM", _email, "Reloop <no-reply@reloop.local>",
             "Sender address of outgoing email."),
+    Setting("MAX_CONTENT_LENGTH", "MAX_CONTENT_LENGTH", _int(1024, 10**9), 1024 * 1024,
+            "Largest request body accepted, in bytes (1 MB); larger bodies, chunked or not, "
+            "are refused with 413 before being read."),
 )
 
 
@@ -268,11 +271,13 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
         if is_postgres and not values.get("TESTING"):
             raise ConfigError("SECRET_KEY: must be set when running on PostgreSQL")
         values["SECRET_KEY"] = os.urandom(32).hex()
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: SQL parameters (password hashes, token hashes) never reach a log line.
+    engine_options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if is_postgres:  # SQLite's pool is per file and thread: these do not apply
         engine_options.update(pool_size=values["DATABASE_POOL_SIZE"],
                               max_overflow=values["DATABASE_MAX_OVERFLOW"])
-    values.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
+    engine_options.update(values.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    values["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     values["RATELIMIT_STORAGE_URI"] = values.get("REDIS_URL") or "memory://"
     values["RATELIMIT_HEADERS_ENABLED"] = True
     # Redis down: fall back to per-process in-memory limits rather than failing logins.

@@ -6,14 +6,18 @@ the same handler as every other error.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.routing import IntegerConverter
 
 from marketplace.core.db import db
+
+log = logging.getLogger("marketplace.core.errors")
+DATABASE_RETRY_AFTER = "5"
 
 
 class DomainError(Exception):
@@ -81,10 +85,31 @@ def register(app: Flask, api) -> None:
     def out_of_range(error: Exception):
         # A number too large for the database (a 20-digit id in a body or query string):
         # the client's mistake, not a server failure.
-        db.session.rollback()
-        if isinstance(error, DataError) and "out of range" not in str(error.orig or ""):
-            raise error
+        _rollback_quietly()
         return handle(InvalidInput("A number in the request is out of range."))
+
+    def data_error(error: DataError):
+        # Last line only: input is validated before it reaches the database (schemas,
+        # core.http.guards). The statement is logged, never its parameters (hide_parameters).
+        _rollback_quietly()
+        if "out of range" in str(error.orig or ""):
+            return out_of_range(error)
+        log.warning("database refused a value: %s", type(error.orig).__name__)
+        return handle(InvalidInput("A value in the request cannot be stored."))
+
+    def database_unavailable(error: DBAPIError):
+        # A connection dropped mid-request (the database restarted, a backend was
+        # terminated) or the database unreachable: retry, not a server bug.
+        if isinstance(error, DataError):
+            return data_error(error)
+        dropped = isinstance(error, OperationalError | InterfaceError)
+        if not (error.connection_invalidated or dropped):
+            raise error
+        _rollback_quietly()
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        return handle(ServiceUnavailable(
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": DATABASE_RETRY_AFTER}))
 
     @app.after_request
     def _retry_after_only_on_429_and_503(response):
@@ -96,7 +121,24 @@ def register(app: Flask, api) -> None:
 
     app.register_error_handler(DomainError, handle)
     app.register_error_handler(OverflowError, out_of_range)
-    app.register_error_handler(DataError, out_of_range)
+    app.register_error_handler(DataError, data_error)
+    app.register_error_handler(DBAPIError, database_unavailable)
+
+    @app.teardown_appcontext
+    def _remove_session(exc):
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier): a session whose
+        # connection died is discarded here without raising, so teardown is never a 500.
+        try:
+            db.session.remove()
+        except Exception:
+            log.warning("discarding a database session failed", exc_info=True)
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning("rollback failed", exc_info=True)
 
 
 class BoundedIntConverter(IntegerConverter):

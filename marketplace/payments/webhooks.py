@@ -2,8 +2,11 @@
 
 Receiving (``POST /api/v1/payments/stripe/webhook``)
     ``verify`` checks ``Stripe-Signature`` against ``STRIPE_WEBHOOK_SECRET`` with
-    ``stripe.Webhook.construct_event`` (tolerance 300 s); a missing, invalid or too old
-    signature is a 400. ``receive`` inserts the event into ``stripe_events`` (unique Stripe
+    ``stripe.Webhook.construct_event`` (tolerance 300 s, both ways: a timestamp more than
+    300 s in the future is refused like one 300 s old); a missing, invalid, too old or too
+    new signature is a 400. The event id, type and object id must look like Stripe's (ids:
+    letters, digits and ``_``, at most 255 characters; type: at most 128): otherwise 400.
+    ``receive`` inserts the event into ``stripe_events`` (unique Stripe
     event id) and, when a handler is registered for its type, an outbox record
     (``stripe.event``, queue ``payments``) in the same transaction, then answers 200. A second
     delivery of the same event id hits the unique constraint and is acknowledged without doing
@@ -49,6 +52,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -70,6 +75,14 @@ log = logging.getLogger("marketplace.payments.webhooks")
 TOLERANCE_SECONDS = 300
 MAX_DEFER = timedelta(hours=1)
 TOPIC = "stripe.event"  # outbox topic: apply one stored event
+# Stripe ids (evt_..., pi_..., ch_..., re_...): what fits the 255-character columns.
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+_EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,128}")
+_TIMESTAMP = re.compile(r"(?:^|,)\s*t=(\d{1,12})(?:,|$)")
+
+
+def is_stripe_id(value: Any) -> bool:
+    return isinstance(value, str) and STRIPE_ID.fullmatch(value) is not None
 
 
 class InvalidWebhook(DomainError):
@@ -123,9 +136,14 @@ def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     if not signature:
         raise InvalidWebhook("Missing Stripe-Signature header.",
                              {"Stripe-Signature": ["Missing."]})
+    stamp = _TIMESTAMP.search(signature)
+    if stamp and int(stamp.group(1)) > time.time() + TOLERANCE_SECONDS:
+        # The library only refuses old timestamps; a future one is as suspicious.
+        raise InvalidWebhook("Invalid or expired Stripe-Signature.",
+                             {"Stripe-Signature": ["Timestamp outside the tolerance zone."]})
     try:
         stripe.Webhook.construct_event(payload, signature, secret,
-                                               tolerance=TOLERANCE_SECONDS)
+                                       tolerance=TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as exc:
         raise InvalidWebhook("Invalid or expired Stripe-Signature.",
                              {"Stripe-Signature": [str(exc.user_message or exc)]}) from None
@@ -139,6 +157,17 @@ def verify(payload: bytes, signature: str | None) -> dict[str, Any]:
     if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str) \
             or data.get("object") != "event":
         raise InvalidWebhook("The webhook body is not a Stripe event.")
+    errors = {}
+    if not is_stripe_id(data["id"]):
+        errors["id"] = ["Not a Stripe id (letters, digits, _; at most 255 characters)."]
+    if not _EVENT_TYPE.fullmatch(data["type"]):
+        errors["type"] = ["Not a Stripe event type."]
+    obj = (data.get("data") or {}).get("object") if isinstance(data.get("data"), dict) else None
+    if isinstance(obj, dict) and "id" in obj and not is_stripe_id(obj["id"]):
+        errors["data.object.id"] = ["Not a Stripe id (letters, digits, _; at most 255 "
+                                    "characters)."]
+    if errors:
+        raise InvalidWebhook("The webhook event has invalid ids.", errors)
     return data
 
 
@@ -152,7 +181,7 @@ def receive(payload: dict[str, Any]) -> tuple[StripeEvent, bool]:
     """Store a verified event once; return (row, created). Commits."""
     now = utcnow()
     handled = payload["type"] in _handlers()
-    record = StripeEvent(stripe_event_id=payload["id"], type=payload["type"][:128],
+    record = StripeEvent(stripe_event_id=payload["id"], type=payload["type"],
                          object_id=_object_id(payload), payload=payload, received_at=now,
                          processed_at=None if handled else now,
                          outcome=None if handled else "ignored")

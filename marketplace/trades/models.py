@@ -77,6 +77,10 @@ class Trade(db.Model):
                                                           default=None)
     client_secret: Mapped[str | None] = mapped_column(String(255), default=None)
     charge_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Set when a payment_intent.succeeded did not match the trade (amount or currency): the
+    # payment is not applied and the trade waits for an admin (audit action
+    # ``trade.payment_held``), its payment timer stopped.
+    payment_hold: Mapped[str | None] = mapped_column(String(255), default=None)
     # Random per trade: Stripe idempotency keys are trade-<id>-<action>-<salt>, so an id
     # reused after a rollback (SQLite) never meets an older key.
     key_salt: Mapped[str] = mapped_column(String(16))

@@ -14,7 +14,8 @@ from marketplace.trades.models import TradeStatus
 
 STATUSES = [s.value for s in TradeStatus]
 # Transitions, and the bookkeeping events that are not (engine.record, services._defer).
-EVENT_NAMES = [t.name for t in TRANSITIONS] + ["refund_reconciled", "timer_failed"]
+EVENT_NAMES = [t.name for t in TRANSITIONS] + ["refund_reconciled", "timer_failed",
+                                                  "payment_held"]
 
 _ID = validate.Range(min=1, max=MAX_BIGINT)
 

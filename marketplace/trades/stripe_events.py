@@ -1,6 +1,9 @@
 """Stripe webhook handlers for trades, applied once per event, in any order.
 
-- ``payment_intent.succeeded``: ``pending_payment`` → ``paid``. If the trade was already
+- ``payment_intent.succeeded``: ``pending_payment`` → ``paid``, when the PaymentIntent's
+  amount and currency are the trade's; otherwise the payment is not applied: the trade is put
+  on hold for an admin (``payment_hold``, its payment timer stopped, audit action
+  ``trade.payment_held``, trade event ``payment_held``). If the trade was already
   cancelled (it expired, or the buyer's earlier attempt failed) the money arrived for a dead
   trade: ``refund_late_payment`` refunds it. Already paid or later: nothing to do.
 - ``payment_intent.payment_failed`` / ``payment_intent.canceled``: ``pending_payment`` →
@@ -21,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from marketplace.core import audit
 from marketplace.core.db import db
 from marketplace.payments import webhooks
 from marketplace.trades import engine, settlement
@@ -50,15 +54,39 @@ def payment_succeeded(event: webhooks.WebhookEvent) -> None:
     charge = obj.get("latest_charge")
     charge = charge.get("id") if isinstance(charge, dict) else charge
     details = _details(event, charge_id=charge, amount_received=obj.get("amount_received"))
-    if obj.get("amount") not in (None, trade.amount_charged):
-        log.error("trade %s: PaymentIntent amount %s differs from %s", trade.id,
-                  obj.get("amount"), trade.amount_charged)
-    if trade.status == TradeStatus.PENDING_PAYMENT.value:
+    mismatch = _mismatch(trade, obj)
+    if trade.payment_hold:
+        log.info("trade %s is on hold: %s ignored", trade.id, event.type)
+    elif mismatch and trade.status == TradeStatus.PENDING_PAYMENT.value:
+        _hold(trade, event, mismatch)
+    elif trade.status == TradeStatus.PENDING_PAYMENT.value:
         engine.apply(trade.id, "payment_succeeded", "stripe", details=details)
     elif trade.status == TradeStatus.CANCELLED.value and trade.paid_at is None:
         engine.apply(trade.id, "refund_late_payment", "stripe", details=details)
     else:
         log.info("trade %s is %s: %s ignored", trade.id, trade.status, event.type)
+
+
+def _mismatch(trade: Trade, obj: dict[str, Any]) -> str | None:
+    """Why a succeeded PaymentIntent does not pay this trade (None when it does)."""
+    expected = (trade.amount_charged, trade.currency.lower())
+    for field in ("amount", "amount_received"):
+        value = obj.get(field)
+        if value is not None and value != expected[0]:
+            return f"{field} {value} differs from the trade's {expected[0]}"
+    currency = obj.get("currency")
+    if not isinstance(currency, str) or currency.lower() != expected[1]:
+        return f"currency {str(currency)[:8]!r} differs from the trade's {expected[1]!r}"
+    return None
+
+
+def _hold(trade: Trade, event: webhooks.WebhookEvent, reason: str) -> None:
+    log.error("trade %s: payment held for an admin: %s (event %s)", trade.id, reason, event.id)
+    trade.payment_hold = reason[:255]
+    trade.due_at = None  # the payment timer would cancel (or apply) the payment
+    details = _details(event, reason=reason, payment_intent=event.object.get("id"))
+    engine.record(trade, "payment_held", "stripe", details)
+    audit.record("trade.payment_held", "trade", trade.id, details=details)
 
 
 def payment_failed(event: webhooks.WebhookEvent) -> None:
@@ -83,7 +111,8 @@ def charge_refunded(event: webhooks.WebhookEvent) -> None:
     known = set(db.session.scalars(select(TradeRefund.stripe_refund_id)
                                    .where(TradeRefund.trade_id == trade.id)))
     for r in refunds:
-        if not isinstance(r, dict) or r.get("id") in known or r.get("status") == "failed":
+        if not isinstance(r, dict) or not webhooks.is_stripe_id(r.get("id")) \
+                or r.get("id") in known or r.get("status") == "failed":
             continue
         amount = min(int(r.get("amount") or 0), trade.amount_charged - trade.refunded_amount)
         if amount <= 0:

@@ -39,6 +39,7 @@ class StripeEvent(db.Model):
 
 class PayoutStatus(enum.StrEnum):
     PENDING = "pending"          # waiting for the transfer job
+    TRANSFERRING = "transferring"  # claimed by a transfer job, Stripe being called
     TRANSFERRED = "transferred"  # a Stripe Transfer was made
     ACCRUED = "accrued"          # owed, but the seller has no connected account yet
     FAILED = "failed"            # Stripe refused the transfer; needs a human

@@ -15,8 +15,11 @@ commit the outbox handler enqueues the ``transfer`` job (queue ``payments``):
 - Stripe refuses (e.g. the account cannot receive transfers) → status ``failed`` with the
   error, for a human to look at.
 
-The payout row is locked while its transfer is made, so two workers never both transfer it;
-the Stripe idempotency key covers a worker that dies after Stripe answered.
+No lock is held while Stripe is called: a job claims the payout (``pending`` →
+``transferring``, committed), calls Stripe with no transaction open, and stores the outcome in
+a second transaction. The claim keeps a second worker off it; the Stripe idempotency key
+covers a worker that dies after Stripe answered (``reconcile`` hands a claim older than
+``CLAIM_TIMEOUT`` to a new job, which repeats the call with the same key).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from rq import Retry
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from marketplace.core import jobs, outbox
 from marketplace.core.db import db
@@ -85,8 +88,42 @@ def enqueue_transfer(message: outbox.OutboxMessage) -> None:
 def transfer(payout_id: int) -> str:
     """Pay out one pending payout; return its status afterwards. Commits.
 
-    Raises ``PaymentProviderUnavailable`` (after recording the attempt) for the job to retry.
+    Three steps, so that no row lock is held while Stripe is called: claim the payout in a
+    short transaction (``pending`` → ``transferring``), call Stripe with no transaction open
+    (idempotency key ``payout-<id>-transfer``), then store the outcome in another. A claim
+    older than ``CLAIM_TIMEOUT`` (the worker died mid-call) is taken over by the next run
+    (``reconcile``); the idempotency key makes the repeated call return the same transfer.
+    Raises ``PaymentProviderUnavailable`` (after putting the payout back to ``pending``) for
+    the job to retry.
     """
+    claim = _claim(payout_id)
+    if isinstance(claim, str):
+        return claim
+    amount, currency, destination, trade_id, source = claim
+    try:
+        result = stripe_client.create_transfer(
+            amount, currency, destination, stripe_client.transfer_group(trade_id),
+            stripe_client.payout_key(payout_id),
+            metadata={"payout_id": payout_id, "trade_id": trade_id},
+            source_transaction=source)
+    except PaymentProviderUnavailable as exc:
+        _settle(payout_id, PayoutStatus.PENDING, error=f"provider unavailable: "
+                                                      f"{exc.__cause__ or exc}")
+        raise
+    except PaymentRejected as exc:
+        log.error("transfer for payout %s refused: %s", payout_id, exc.message)
+        return _settle(payout_id, PayoutStatus.FAILED,
+                       error=f"{exc.code or 'rejected'}: {exc.message}")
+    return _settle(payout_id, PayoutStatus.TRANSFERRED, transfer_id=result.id)
+
+
+# A worker that claimed a payout and died is presumed dead after this long (a Stripe call
+# takes at most ~105 s with its retries, see stripe_client).
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def _claim(payout_id: int) -> tuple[int, str, str, int, str | None] | str:
+    """Claim the payout for a transfer (committed); its status when there is nothing to do."""
     payout = db.session.scalars(
         select(Payout).where(Payout.id == payout_id)
         .with_for_update(skip_locked=True).execution_options(populate_existing=True)
@@ -94,45 +131,50 @@ def transfer(payout_id: int) -> str:
     if payout is None:  # unknown, or another worker holds it
         db.session.rollback()
         return "skipped"
-    if payout.status != PayoutStatus.PENDING.value:
+    stale = (payout.status == PayoutStatus.TRANSFERRING.value
+             and payout.updated_at < utcnow() - CLAIM_TIMEOUT)
+    if payout.status != PayoutStatus.PENDING.value and not stale:
+        status = payout.status
         db.session.rollback()
-        return payout.status
+        return status
     account = db.session.scalar(
         select(PayoutAccount).where(PayoutAccount.user_id == payout.seller_id))
     if account is None:
         payout.status = PayoutStatus.ACCRUED.value
         db.session.commit()
         return payout.status
+    payout.status = PayoutStatus.TRANSFERRING.value
     payout.attempts += 1
-    try:
-        result = stripe_client.create_transfer(
-            payout.amount, payout.currency, account.stripe_account_id,
-            stripe_client.transfer_group(payout.trade_id), stripe_client.payout_key(payout.id),
-            metadata={"payout_id": payout.id, "trade_id": payout.trade_id},
-            source_transaction=payout.source_charge_id)
-    except PaymentProviderUnavailable as exc:
-        payout.last_error = f"provider unavailable: {exc.__cause__ or exc}"[:2000]
-        db.session.commit()
-        raise
-    except PaymentRejected as exc:
-        log.error("transfer for payout %s refused: %s", payout.id, exc.message)
-        payout.status = PayoutStatus.FAILED.value
-        payout.last_error = f"{exc.code or 'rejected'}: {exc.message}"[:2000]
-        db.session.commit()
-        return payout.status
-    payout.status = PayoutStatus.TRANSFERRED.value
-    payout.stripe_transfer_id = result.id
-    payout.last_error = None
+    payout.updated_at = utcnow()
+    claim = (payout.amount, payout.currency, account.stripe_account_id, payout.trade_id,
+             payout.source_charge_id)
+    db.session.commit()
+    return claim
+
+
+def _settle(payout_id: int, status: PayoutStatus, error: str | None = None,
+            transfer_id: str | None = None) -> str:
+    payout = db.session.scalars(
+        select(Payout).where(Payout.id == payout_id).with_for_update()
+        .execution_options(populate_existing=True)).one()
+    payout.status = status.value
+    payout.last_error = error[:2000] if error else None
+    if transfer_id:
+        payout.stripe_transfer_id = transfer_id
+    payout.updated_at = utcnow()
     db.session.commit()
     return payout.status
 
 
 def reconcile(grace: timedelta, limit: int = 1000) -> int:
-    """Re-enqueue transfers for payouts still pending ``grace`` after their last change."""
+    """Re-enqueue transfers for payouts still pending ``grace`` after their last change, and
+    those whose transfer job died mid-call (``transferring`` past ``CLAIM_TIMEOUT``)."""
     cutoff = utcnow() - grace
     ids = db.session.scalars(
-        select(Payout.id).where(Payout.status == PayoutStatus.PENDING.value,
-                                Payout.updated_at < cutoff)
+        select(Payout.id).where(or_(
+            (Payout.status == PayoutStatus.PENDING.value) & (Payout.updated_at < cutoff),
+            (Payout.status == PayoutStatus.TRANSFERRING.value)
+            & (Payout.updated_at < utcnow() - CLAIM_TIMEOUT)))
         .order_by(Payout.id).limit(limit)
     ).all()
     if not ids:
@@ -192,6 +234,8 @@ def balances(user_id: int) -> list[dict[str, Any]]:
     totals: dict[str, dict[str, int]] = defaultdict(
         lambda: {"accrued": 0, "pending": 0, "transferred": 0, "failed": 0})
     for currency, status, total in rows:
+        if status == PayoutStatus.TRANSFERRING.value:
+            status = PayoutStatus.PENDING.value
         if status in totals[currency]:  # cancelled payouts are 0: not a balance
-            totals[currency][status] = int(total or 0)
+            totals[currency][status] += int(total or 0)
     return [{"currency": c.upper(), **v} for c, v in sorted(totals.items())]

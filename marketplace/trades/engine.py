@@ -138,18 +138,6 @@ def restore_voucher(ctx: Context) -> None:
         ctx.details["voucher"] = "restored"
 
 
-def create_payment_intent(ctx: Context) -> None:
-    trade = ctx.trade
-    db.session.flush()  # the trade's id, for the metadata and the idempotency key
-    meta = {"listing_id": trade.listing_id, "buyer_id": trade.buyer_id}
-    if trade.discount_amount:
-        meta.update(price=trade.amount, discount=trade.discount_amount)
-    pi = stripe_client.create_payment_intent(
-        trade.amount_charged, trade.currency, trade.id, trade.stripe_key("create"), meta)
-    trade.payment_intent_id, trade.client_secret = pi.id, pi.client_secret
-    ctx.details["payment_intent_id"] = pi.id
-
-
 def start_payment_timer(ctx: Context) -> None:
     ctx.trade.due_at = ctx.trade.expires_at
 

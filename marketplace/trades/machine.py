@@ -34,7 +34,8 @@ COMPLETE = ("close_listing", "schedule_payout", "credit_carbon", "open_reviews")
 
 TRANSITIONS: tuple[Transition, ...] = (
     _t("create", [], S.PENDING_PAYMENT, ["buyer"],
-       ["reserve_listing", "apply_voucher", "create_payment_intent", "start_payment_timer"]),
+       # The PaymentIntent is created after this commits, outside any lock (checkout).
+       ["reserve_listing", "apply_voucher", "start_payment_timer"]),
     _t("payment_succeeded", [S.PENDING_PAYMENT], S.PAID, ["stripe", "system"],
        ["hold_funds", "confirm_voucher", "start_ship_timer"]),
     # restore_voucher after cancel_payment_intent: if the intent turns out paid, the

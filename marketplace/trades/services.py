@@ -1,21 +1,17 @@
 """Trades: create, read, act, and the timers (eager periodic job and lazy on read/act).
 
 Creating a trade (why nothing is half-written when Stripe is down)
-    One transaction: the listing is reserved with a conditional update (``active`` →
-    ``reserved``; on PostgreSQL the row stays locked until commit, so of concurrent buyers one
-    wins and the others get 409), the trade row is inserted (``pending_payment``) and flushed
-    for its id, then Stripe is asked for a PaymentIntent with the idempotency key
-    ``trade-<id>-create-<salt>``; only then does the transaction commit. If Stripe is down
-    (``PaymentProviderUnavailable``) or refuses, everything rolls back: no trade row, the
-    listing stays active, and the client gets a 503 (or 409) it may retry. A PaymentIntent
-    Stripe created before a timeout is orphaned (never shown to anyone, so never paid) and
-    lapses on Stripe's side. Right after the commit, ``apply_stored_events`` applies any
-    webhook that arrived before the trade was visible.
-
-    With a ``voucher_code``, the voucher is reserved in the same transaction, after the
-    listing and before Stripe (``engine.apply_voucher``): the PaymentIntent is for
-    ``amount - discount``, and a Stripe failure rolls the reservation back with the rest. A
-    voucher another trade holds or used is a 409 for the whole create.
+    A short transaction reserves: the listing with a conditional update (``active`` →
+    ``reserved``; on PostgreSQL the row is locked until this commit, so of concurrent buyers
+    one wins and the others get 409), the voucher if any (``engine.apply_voucher``), and the
+    trade row (``pending_payment``, payment timer running); it commits. Then
+    ``checkout.attach_payment_intent`` asks Stripe for the PaymentIntent with no transaction
+    open (idempotency key ``trade-<id>-create-<salt>``) and stores it in a second short
+    transaction. If Stripe is down (``PaymentProviderUnavailable``) or refuses, the
+    reservation is undone (trade deleted, listing active, voucher available) and the client
+    gets a 503 (or 409) it may retry; a crash in between is undone by the payment timer.
+    Right after, ``apply_stored_events`` applies any webhook that arrived before the trade had
+    its PaymentIntent.
 
 Timers
     Each state with a timer stores its deadline in ``due_at`` (payment window, ship window,
@@ -45,7 +41,7 @@ from marketplace.listings import services as listings
 from marketplace.offers.services import offer_for_purchase
 from marketplace.payments import webhooks
 from marketplace.payments.stripe_client import PaymentProviderUnavailable
-from marketplace.trades import engine, machine
+from marketplace.trades import checkout, engine, machine
 from marketplace.trades.models import Trade, TradeEvent
 
 log = logging.getLogger("marketplace.trades")
@@ -103,7 +99,8 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
     except Exception:
         db.session.rollback()
         raise
-    trade_id, pi_id = trade.id, trade.payment_intent_id
+    trade_id = trade.id
+    pi_id = checkout.attach_payment_intent(trade_id)  # Stripe, with no transaction open
     webhooks.apply_stored_events(pi_id)  # a `succeeded` that beat our commit
     return db.session.get(Trade, trade_id)
 

@@ -14,8 +14,12 @@ Every value here is checked with ``gunicorn -c gunicorn.conf.py --check-config w
 
 from __future__ import annotations
 
+import json
 import math
 import os
+
+from gunicorn import util
+from gunicorn.workers.sync import SyncWorker
 
 
 def _env_int(name: str, default: int, lo: int, hi: int) -> int:
@@ -67,7 +71,30 @@ workers = _env_int("WEB_CONCURRENCY", _default_workers(_cores()), 1, 256)
 # The app is synchronous (Flask, psycopg, SQLAlchemy sessions per request); no threads, no
 # greenlets. Sync workers must sit behind a buffering reverse proxy or load balancer (slow
 # clients would otherwise hold a worker for the duration of their upload or download).
-worker_class = "sync"
+# (SyncWorker, answering its own errors in the API's JSON shape: see JsonErrorSyncWorker.)
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    """gunicorn's own error responses (414 request line too long, 400 bad header line, 431
+    too many headers...), written before the app sees the request, in the API's error shape
+    ``{code, status, message, errors}`` instead of gunicorn's HTML page."""
+    body = json.dumps({"code": status_int, "status": reason,
+                       "message": mesg or reason, "errors": {}}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class JsonErrorSyncWorker(SyncWorker):
+    """The sync worker, with gunicorn's error pages in JSON (``util.write_error`` is what
+    ``Worker.handle_error`` calls; it is replaced in the worker process only)."""
+
+    def init_process(self):
+        util.write_error = _write_json_error
+        super().init_process()
+
+
+worker_class = JsonErrorSyncWorker
 # Listen queue for bursts while every worker is busy.
 backlog = 2048
 # Each worker builds the app itself (no preload): no database or Redis socket can be shared

@@ -24,7 +24,7 @@ from marketplace.core import db as database
 from marketplace.core import errors, health, logs, mail, outbox
 from marketplace.core.http import cors, docs_assets, etag, guards
 from marketplace.core.http.api import api
-from marketplace.core.http.limiter import limiter
+from marketplace.core.http.limiter import fail_closed, limiter
 from marketplace.listings import wiring as listings
 from marketplace.notifications import wiring as notifications
 from marketplace.offers import wiring as offers
@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     outbox.init_app(app)
     api.init_app(app)
     limiter.init_app(app)
+    fail_closed(app)
     errors.register(app, api)
     logs.init_app(app)
     cors.init_app(app)

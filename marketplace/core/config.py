@@ -280,8 +280,9 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
     values["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     values["RATELIMIT_STORAGE_URI"] = values.get("REDIS_URL") or "memory://"
     values["RATELIMIT_HEADERS_ENABLED"] = True
-    # Redis down: fall back to per-process in-memory limits rather than failing logins.
-    values["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    # Redis down: limited endpoints (login, registration) fail closed with a 503
+    # (core.http.limiter), rather than counting per process where nothing is shared.
+    values["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = False
     values.update(API_SETTINGS)
     return values
 

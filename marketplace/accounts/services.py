@@ -10,8 +10,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.accounts.models import ApiToken, Role, User
 from marketplace.core import outbox
@@ -82,7 +83,27 @@ def resolve_token(raw: str) -> ApiToken | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
+    _touch(token)
     return token
+
+
+# ``api_tokens.last_used_at`` is kept to this resolution: at most one write per token and
+# minute, not one per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _touch(token: ApiToken) -> None:
+    """Record the token's use in its own short transaction (a GET never commits), when the
+    stored time is older than ``LAST_USED_RESOLUTION``."""
+    now = utcnow()
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return
+    stale = or_(ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at < now - LAST_USED_RESOLUTION)
+    with db.engine.begin() as conn:
+        conn.execute(update(ApiToken).where(ApiToken.id == token.id, stale)
+                     .values(last_used_at=now))
+    set_committed_value(token, "last_used_at", now)
 
 
 def revoke(token: ApiToken, at: datetime | None = None) -> None:

@@ -36,9 +36,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def register(email: str, password: str, display_name: str, role: Role = Role.USER) -> User:
+    """Create an account directly (operators: ``flask users create-admin``, ``flask seed``),
+    its email taken as verified. The public sign-up is ``lifecycle.signup``."""
     user = User(email=normalize_email(email), password_hash=_hasher.hash(password),
-                display_name=display_name.strip(), role=role.value)
+                display_name=display_name.strip(), role=role.value, email_verified_at=utcnow())
     db.session.add(user)
     try:
         db.session.flush()

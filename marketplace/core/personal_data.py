@@ -73,3 +73,10 @@ def erase(user_id: int) -> list[str]:
     for func in erasers.values():
         func(user_id)
     return list(erasers)
+
+
+def as_dicts(rows: Any, exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Model rows as dicts of their columns (every column but ``exclude``: secrets, search
+    vectors), for exporters."""
+    return [{c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in exclude}
+            for row in rows]

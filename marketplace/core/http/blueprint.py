@@ -4,9 +4,8 @@ camelCase) and its documented headers (rate limits, ``Retry-After``, ``Idempoten
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import functools
+from collections.abc import Callable
 
 import flask_smorest
 from flask import current_app

@@ -139,7 +139,7 @@ def test_create_admin_creates_new_account(client, app):
     assert short.exit_code != 0
 
 
-def test_failed_logins_per_email_are_rate_limited(client):
+def test_failed_logins_per_email_and_address_are_rate_limited(client):
     register(client, "victim@example.com")
     for _ in range(10):
         resp = client.post("/api/v1/auth/tokens", json={

@@ -158,6 +158,11 @@ def main() -> None:
                   f"http://127.0.0.1:{port}/api/v1/payments/stripe/webhook; /v1/transfers "
                   "answered by a demo stand-in (workers/demo_stripe.py): payouts complete, "
                   "no money moves")
+    if "REQUIRE_VERIFIED_EMAIL" not in os.environ:
+        # The local demo logs emails instead of sending them: let new accounts (e.g. the
+        # walk-through's buyer) trade without the emailed code. Production keeps it on.
+        os.environ["REQUIRE_VERIFIED_EMAIL"] = "false"
+        print("demo: REQUIRE_VERIFIED_EMAIL=false (unverified accounts may buy and sell)")
     try:
         app = create_app()
         print(startup_line(app.config, port), flush=True)

@@ -10,8 +10,10 @@ from datetime import timedelta
 
 from flask import current_app
 
+from marketplace.accounts import retention
 from marketplace.core import mail, outbox
 from marketplace.core.http import idempotency
+from marketplace.notifications import personal_data as notifications
 from marketplace.offers import services as offers
 from marketplace.payments import payouts
 from marketplace.trades import services as trades
@@ -50,3 +52,16 @@ def advance_trades() -> int:
 @job("periodic", timeout=600)
 def redeliver_emails() -> int:
     return mail.redeliver_stale(_grace())
+
+
+@job("periodic", timeout=600)
+def purge_personal_data() -> dict[str, int]:
+    """Retention (docs/privacy.md): expired and used tokens, old exports, closed accounts'
+    leftovers, old notifications, sent emails, expired idempotency keys."""
+    config = current_app.config
+    counts = retention.purge()
+    counts["notifications"] = notifications.purge(
+        timedelta(days=config["NOTIFICATION_RETENTION_DAYS"]))
+    counts["sent_emails"] = mail.purge_sent(timedelta(days=config["SENT_EMAIL_RETENTION_DAYS"]))
+    counts["idempotency_keys"] = idempotency.purge_expired()
+    return counts

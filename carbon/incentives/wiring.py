@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from carbon.incentives import batch, evaluate, points, reversal, views
+from carbon.incentives import batch, evaluate, personal_data, points, reversal, views
 from carbon.ledger import verify
 from marketplace.core import outbox
+from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
 
 
@@ -17,3 +18,5 @@ def register(app: Flask) -> None:
     outbox.register_handler(app, reversal.TOPIC, reversal.reverse_record, queue="incentives")
     verify.register_check(app, "points transactions sum to zero and balances match their lines",
                           points.check)
+    registry.register_exporter(app, "points", personal_data.export_points)
+    registry.register_exporter(app, "rewards", personal_data.export_rewards)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Flask
 
 from carbon import commands
-from carbon.ledger import cli, posting, verify, views
+from carbon.ledger import cli, personal_data, posting, verify, views
 from marketplace.core import outbox
+from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
 
 
@@ -21,3 +22,4 @@ def register(app: Flask) -> None:
     for name, check in verify.LEDGER_CHECKS:
         verify.register_check(app, name, check)
     commands.carbon_cli.add_command(cli.verify_ledger)
+    registry.register_exporter(app, "carbon_ledger", personal_data.export)

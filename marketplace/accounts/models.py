@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import db
@@ -27,6 +27,15 @@ class User(db.Model):
     display_name: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Profile (PATCH /users/me). TODO(uploads): avatar_upload_id once uploads exist.
+    bio: Mapped[str | None] = mapped_column(Text, default=None)
+    city: Mapped[str | None] = mapped_column(String(100), default=None)
+    country: Mapped[str | None] = mapped_column(String(2), default=None)
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Set when the account is closed and its personal data erased (accounts.erasure).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -35,6 +44,10 @@ class User(db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN.value
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
@@ -55,3 +68,34 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class EmailToken(db.Model):
+    """A single-use token sent by email (verify the address, reset the password); only its
+    SHA-256 is stored."""
+
+    __tablename__ = "email_tokens"
+    __table_args__ = (Index("ix_email_tokens_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class DataExport(db.Model):
+    """A data export (GDPR art. 15/20): built by a job, the zip kept in the row until purged
+    by the retention job."""
+
+    __tablename__ = "data_exports"
+    __table_args__ = (Index("ix_data_exports_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    archive: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -17,6 +17,18 @@ class UserSchema(ma.Schema):
     display_name = ma.fields.String(dump_only=True)
     role = ma.fields.String(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
+    bio = ma.fields.String(dump_only=True, allow_none=True)
+    city = ma.fields.String(dump_only=True, allow_none=True)
+    country = ma.fields.String(dump_only=True, allow_none=True)
+    locale = ma.fields.String(dump_only=True, allow_none=True)
+    currency = ma.fields.String(dump_only=True, allow_none=True,
+                                metadata={"description": "Preferred display currency"})
+    email_verified = ma.fields.Boolean(dump_only=True, attribute="is_verified")
+    email_verified_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class AcceptedSchema(ma.Schema):
+    message = ma.fields.String(dump_only=True)
 
 
 class LoginSchema(ma.Schema):

@@ -37,9 +37,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def register(email: str, password: str, display_name: str, role: Role = Role.USER) -> User:
+    """Create an account directly (operators: ``flask users create-admin``, ``flask seed``),
+    its email taken as verified. The public sign-up is ``lifecycle.signup``."""
     user = User(email=normalize_email(email), password_hash=_hasher.hash(password),
-                display_name=display_name.strip(), role=role.value)
+                display_name=display_name.strip(), role=role.value, email_verified_at=utcnow())
     db.session.add(user)
     try:
         db.session.flush()
@@ -83,6 +96,8 @@ def resolve_token(raw: str) -> ApiToken | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
+    if token.user.closed_at is not None:  # a token issued while the account was closing
+        return None
     _touch(token)
     return token
 
@@ -116,6 +131,7 @@ def create_or_promote_admin(email: str, password: str | None) -> tuple[User, boo
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is not None:
         user.role = Role.ADMIN.value
+        user.email_verified_at = user.email_verified_at or utcnow()  # the operator vouches
         if password:
             user.password_hash = _hasher.hash(password)
         db.session.commit()

@@ -32,7 +32,7 @@ def _with_etag(listing, status: int = 200):
 
 
 @blp.route("/listings", methods=["POST"])
-@blp.auth()
+@blp.auth(verified=True)
 @blp.idempotent()
 @blp.arguments(ListingInputSchema)
 @blp.response(201, ListingSchema, headers=_ETAG_HEADER)

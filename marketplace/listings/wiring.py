@@ -5,10 +5,13 @@ from __future__ import annotations
 from flask import Flask
 
 from carbon.commands import carbon_cli
+from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
-from marketplace.listings import cli, views
+from marketplace.listings import cli, personal_data, views
 
 
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
     carbon_cli.add_command(cli.reestimate)
+    registry.register_exporter(app, "listings", personal_data.export)
+    registry.register_eraser(app, "listings", personal_data.erase)

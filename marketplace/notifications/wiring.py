@@ -6,10 +6,13 @@ from flask import Flask
 
 from marketplace.accounts.services import REGISTERED_TOPIC
 from marketplace.core import outbox
+from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
-from marketplace.notifications import services, views
+from marketplace.notifications import personal_data, services, views
 
 
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
     outbox.register_handler(app, REGISTERED_TOPIC, services.welcome, queue="notifications")
+    registry.register_exporter(app, "notifications", personal_data.export)
+    registry.register_eraser(app, "notifications", personal_data.erase)

@@ -16,7 +16,7 @@ blp = Blueprint("offers", __name__, url_prefix="/api/v1", description="Offers an
 
 
 @blp.route("/listings/<int:listing_id>/offers", methods=["POST"])
-@blp.auth()
+@blp.auth(verified=True)
 @blp.idempotent()
 @blp.arguments(OfferAmountSchema)
 @blp.response(201, OfferSchema)
@@ -47,7 +47,7 @@ def get_offer(offer_id):
 
 
 @blp.route("/offers/<int:offer_id>/accept", methods=["POST"])
-@blp.auth()
+@blp.auth(verified=True)
 @blp.idempotent()
 @blp.response(200, OfferSchema)
 @blp.errors(403, 404, 409)
@@ -68,7 +68,7 @@ def decline(offer_id):
 
 
 @blp.route("/offers/<int:offer_id>/counter", methods=["POST"])
-@blp.auth()
+@blp.auth(verified=True)
 @blp.idempotent()
 @blp.arguments(OfferAmountSchema)
 @blp.response(201, OfferSchema)

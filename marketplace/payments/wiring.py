@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Flask
 
 from marketplace.core import outbox
+from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
-from marketplace.payments import payouts, views, webhooks
+from marketplace.payments import payouts, personal_data, views, webhooks
 
 
 def register(app: Flask) -> None:
@@ -14,3 +15,5 @@ def register(app: Flask) -> None:
     outbox.declare_writes(app, webhooks.TOPIC, payouts.TOPIC)
     outbox.register_handler(app, webhooks.TOPIC, webhooks.apply_from_outbox, queue="payments")
     outbox.register_handler(app, payouts.TOPIC, payouts.enqueue_transfer, queue="payments")
+    registry.register_exporter(app, "payouts", personal_data.export)
+    registry.register_erasure_blocker(app, "payouts", personal_data.money_owed)

@@ -13,5 +13,6 @@ blp = Blueprint("profiles", __name__, url_prefix="/api/v1", description="Public 
 @blp.response(200, PublicProfileSchema)
 @blp.errors(404)
 def public_profile(user_id):
-    """A user's public profile (no email)."""
+    """A user's public profile (no email); 404 when private or closed. Carbon totals only
+    when the user chose to show them."""
     return services.public_profile(user_id)

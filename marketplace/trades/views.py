@@ -50,7 +50,7 @@ def present(trade: Trade) -> dict[str, Any]:
 
 
 @blp.route("/trades", methods=["POST"])
-@blp.auth()
+@blp.auth(verified=True)
 @blp.idempotent()
 @blp.arguments(TradeCreateSchema)
 @blp.response(201, TradeSchema)

@@ -7,9 +7,10 @@ from flask import Flask
 
 from carbon.ledger import posting, verify
 from marketplace.core import outbox
+from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
 from marketplace.payments import webhooks
-from marketplace.trades import ledger_check, stripe_events, views
+from marketplace.trades import ledger_check, personal_data, stripe_events, views
 
 
 def register(app: Flask) -> None:
@@ -18,3 +19,6 @@ def register(app: Flask) -> None:
         webhooks.register_event_handler(app, event_type, handler)
     outbox.declare_writes(app, posting.COMPLETED_TOPIC, posting.REFUNDED_TOPIC)
     verify.register_check(app, ledger_check.NAME, ledger_check.credits_match_trades_table)
+    registry.register_exporter(app, "trades", personal_data.export_trades)
+    registry.register_exporter(app, "reviews_written", personal_data.export_reviews)
+    registry.register_erasure_blocker(app, "trades", personal_data.trades_in_flight)

@@ -4,13 +4,16 @@ camelCase) and its documented headers (rate limits, ``Retry-After``, ``Idempoten
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import flask_smorest
+from flask import current_app
 from flask_smorest.error_handler import ErrorSchema
 
+from marketplace.core.errors import Forbidden
 from marketplace.core.http import etag
-from marketplace.core.http.auth import token_auth
+from marketplace.core.http.auth import current_user, token_auth
 from marketplace.core.http.idempotency import idempotent
 
 _DESCRIPTIONS = {
@@ -47,6 +50,20 @@ _RATE_LIMITED_MARK = "x-rate-limited"
 def operation_id(endpoint: str) -> str:
     first, *rest = endpoint.split("_")
     return first + "".join(word.capitalize() for word in rest)
+
+
+UNVERIFIED = "Verify your email address to buy or sell (POST /api/v1/auth/email-verification)."
+
+
+def _verified_only(view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if (current_app.config.get("REQUIRE_VERIFIED_EMAIL")
+                and not getattr(current_user(), "is_verified", True)):
+            raise Forbidden(UNVERIFIED)
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -102,13 +119,17 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
-    def auth(self, role: str | None = None) -> Callable:
-        """Require a bearer token (and ``role`` when given); document it."""
+    def auth(self, role: str | None = None, verified: bool = False) -> Callable:
+        """Require a bearer token (and ``role`` when given); document it. ``verified``: the
+        caller must also have verified their email when ``REQUIRE_VERIFIED_EMAIL`` is on (to
+        sell or buy), else 403."""
 
         def decorator(func):
+            if verified:
+                func = _verified_only(func)
             func = token_auth.login_required(role=role)(func)
             func = self.doc(security=[{"bearerAuth": []}])(func)
-            return self.errors(*((401, 403) if role else (401,)))(func)
+            return self.errors(*((401, 403) if role or verified else (401,)))(func)
 
         return decorator
 

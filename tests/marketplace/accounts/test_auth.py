@@ -10,14 +10,15 @@ from marketplace.core.dbtypes import utcnow
 from tests.factories import assert_error_shape, login, register
 
 
-def test_register_returns_user_without_secrets(client):
+def test_register_accepts_and_the_account_starts_unverified(client):
     resp = client.post("/api/v1/auth/register", json={
         "email": "Ada@Example.com", "password": "correct horse battery", "display_name": "Ada"})
-    assert resp.status_code == 201
-    body = resp.get_json()
-    assert set(body) == {"id", "email", "display_name", "role", "created_at"}
-    assert body["email"] == "ada@example.com"
-    assert body["role"] == "user"
+    assert resp.status_code == 202
+    assert set(resp.get_json()) == {"message"}
+    me = client.get("/api/v1/users/me", headers=login(client, "ada@example.com")).get_json()
+    assert me["email"] == "ada@example.com" and me["role"] == "user"
+    assert me["email_verified"] is False and me["email_verified_at"] is None
+    assert "password" not in me and "password_hash" not in me
 
 
 def test_password_is_hashed_with_argon2(client, app):
@@ -29,12 +30,15 @@ def test_password_is_hashed_with_argon2(client, app):
 
 
 @pytest.mark.parametrize("second", ["dup@example.com", "DUP@example.com", " Dup@Example.COM "])
-def test_duplicate_email_any_case_is_409(client, second):
+def test_duplicate_email_any_case_keeps_the_first_account(client, app, second):
     register(client, "dup@example.com")
     resp = client.post("/api/v1/auth/register", json={
         "email": second.strip(), "password": "another long password", "display_name": "X"})
-    body = assert_error_shape(resp, 409)
-    assert "email" in body["errors"]
+    assert resp.status_code == 202  # the same answer as a new email (see test_privacy_login)
+    with app.app_context():
+        users = db.session.scalars(select(User).where(User.email == "dup@example.com")).all()
+        assert [u.display_name for u in users] == ["Tester"]
+    login(client, "dup@example.com")  # the first password still works
 
 
 def test_bad_email_and_short_password_give_field_errors(client):
@@ -135,7 +139,7 @@ def test_create_admin_creates_new_account(client, app):
     assert short.exit_code != 0
 
 
-def test_failed_logins_per_email_are_rate_limited(client):
+def test_failed_logins_per_email_and_address_are_rate_limited(client):
     register(client, "victim@example.com")
     for _ in range(10):
         resp = client.post("/api/v1/auth/tokens", json={

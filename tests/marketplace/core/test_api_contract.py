@@ -18,7 +18,7 @@ SINGLE_RESOURCES = {
     "/healthz", "/api/v1/users/me", "/api/v1/carbon/account", "/api/v1/carbon/summary",
     "/api/v1/footprints/categories", "/api/v1/footprints/methodology",
     "/api/v1/users/me/payout-balances", "/api/v1/users/me/payout-account",
-    "/api/v1/rewards",
+    "/api/v1/rewards", "/api/v1/users/me/privacy",
 }
 # Fixed reference data (a dozen categories, versioned with the methodology), not records.
 REFERENCE_DATA = {"/api/v1/footprints/categories"}
@@ -28,7 +28,7 @@ KNOWN_LISTS = {
     "/api/v1/trades/{trade_id}/reviews", "/api/v1/users/{user_id}/reviews",
     "/api/v1/trades/{trade_id}/events", "/api/v1/rewards/catalog",
     "/api/v1/admin/rewards/catalog", "/api/v1/admin/users", "/api/v1/listings",
-    "/api/v1/trades", "/api/v1/offers",
+    "/api/v1/trades", "/api/v1/offers", "/api/v1/users/me/sessions",
 }
 # Creating POSTs without an Idempotency-Key, and why: no caller to scope a key to.
 NOT_IDEMPOTENT = {

@@ -139,6 +139,10 @@ def test_public_profile(client, app, deal):
     body = client.get(f"/api/v1/users/{seller_id}").get_json()
     assert body["display_name"] == "Seller" and body["member_since"]
     assert body["active_listings"] == 1 and body["sold_count"] == 1
+    assert body["avoided_kgco2e_sold"] is None  # carbon totals are private by default
+    shown = client.put("/api/v1/users/me/privacy", json={"show_carbon": True}, headers=deal["s"])
+    assert shown.status_code == 200, shown.get_json()
+    body = client.get(f"/api/v1/users/{seller_id}").get_json()
     assert body["avoided_kgco2e_sold"] == second["footprint"]["avoided_kgco2e"]["central"]
     assert body["rating"] is None and "email" not in body
     assert_error_shape(client.get("/api/v1/users/999999"), 404)

@@ -1,0 +1,45 @@
+"""The trades feature's share of data export and erasure (``core.personal_data``).
+
+Trades are not erased: they are financial records (the payment, the platform fee, refunds)
+that tax and payment law require to be kept (see docs/privacy.md), and the counterparty's
+history. They hold ids, amounts, the listing title and the shipment's carrier and tracking
+number, no name or address. Reviews the user wrote stay, shown under the closed account,
+whose display name becomes "Former member".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from marketplace.core.db import db
+from marketplace.core.personal_data import as_dicts
+from marketplace.trades.models import Review, Trade, TradeStatus
+
+IN_FLIGHT = (TradeStatus.PENDING_PAYMENT.value, TradeStatus.PAID.value,
+             TradeStatus.SHIPPED.value, TradeStatus.DISPUTED.value)
+_SECRETS = ("client_secret", "key_salt")
+
+
+def _party(user_id: int):
+    return or_(Trade.buyer_id == user_id, Trade.seller_id == user_id)
+
+
+def export_trades(user_id: int) -> list[dict[str, Any]]:
+    return as_dicts(db.session.scalars(select(Trade).where(_party(user_id))
+                                       .order_by(Trade.id)), exclude=_SECRETS)
+
+
+def export_reviews(user_id: int) -> list[dict[str, Any]]:
+    """Reviews the user wrote."""
+    return as_dicts(db.session.scalars(select(Review).where(Review.author_id == user_id)
+                                       .order_by(Review.id)))
+
+
+def trades_in_flight(user_id: int) -> str | None:
+    count = db.session.scalar(select(func.count()).select_from(Trade).where(
+        _party(user_id), Trade.status.in_(IN_FLIGHT)))
+    if count:
+        return f"{count} trade(s) in progress (finish, cancel or settle them first)"
+    return None

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from carbon.ledger.models import ISSUANCE_CODE, LedgerAccount, LedgerLine
+from marketplace.accounts import export
 from marketplace.core.db import db
 from tests.carbon.incentives.helpers import points_rule
 from tests.factories import (
@@ -165,3 +166,14 @@ def test_closing_is_refused_while_a_trade_is_in_flight_or_money_is_owed(world, c
     owed = client.delete("/api/v1/users/me", headers=env.s, json={"password": PASSWORD})
     assert "owed" in assert_error_shape(owed, 409)["message"]
     assert client.get("/api/v1/users/me", headers=env.b).status_code == 200
+
+
+def test_download_links_expire(client, drain_jobs, monkeypatch):
+    user, headers = make_user(client)
+    started = client.post("/api/v1/users/me/export", headers=headers).get_json()
+    drain_jobs()
+    url = client.get(f"/api/v1/users/me/export/{started['id']}", headers=headers).get_json()["url"]
+    path = urlsplit(url).path
+    assert client.get(path).status_code == 200
+    monkeypatch.setattr(export, "LINK_MAX_AGE", -1)  # as if a day had passed
+    assert_error_shape(client.get(path), 404)

@@ -8,9 +8,11 @@ from marketplace.core.errors import NotFound
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.pagination import PageArgsSchema
-from marketplace.payments import payouts, webhooks
+from marketplace.payments import connect, payouts, webhooks
 from marketplace.payments.schemas import (
     BalancesSchema,
+    OnboardingLinkSchema,
+    OnboardingSchema,
     PayoutAccountSchema,
     PayoutPageSchema,
     WebhookAckSchema,
@@ -40,17 +42,22 @@ def stripe_webhook():
     return {"received": True, "duplicate": not created}
 
 
-@blp.route("/users/me/payout-account", methods=["PUT"])
+@blp.route("/users/me/payout-account/onboarding", methods=["POST"])
 @blp.auth()
 @blp.idempotent()
-@blp.arguments(PayoutAccountSchema)
-@blp.response(200, PayoutAccountSchema)
-def put_payout_account(data):
-    """Set the Stripe Connect account that receives the caller's payouts.
+@blp.arguments(OnboardingSchema)
+@blp.response(201, OnboardingLinkSchema)
+@blp.errors(403, 503)
+def start_payout_onboarding(data):
+    """Start (or continue) Stripe Connect onboarding; needs the caller's password again.
 
-    Payouts accrued while the caller had no account are transferred to it.
+    Returns a Stripe-hosted link where the caller enters their payout details. The payout
+    account is set when Stripe reports the account ready (``account.updated`` webhook),
+    never from a client: there is no way to type an account id. Payouts accrued meanwhile
+    are then transferred to it.
     """
-    return payouts.set_payout_account(current_user().id, data["stripe_account_id"])
+    return connect.start(current_user(), data["password"],
+                         request.url_root.rstrip("/") + "/api/v1/users/me/payout-account")
 
 
 @blp.route("/users/me/payout-account", methods=["GET"])

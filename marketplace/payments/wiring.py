@@ -6,7 +6,7 @@ from flask import Flask
 
 from marketplace.core import outbox
 from marketplace.core.http.api import api
-from marketplace.payments import payouts, views, webhooks
+from marketplace.payments import connect, payouts, views, webhooks
 
 
 def register(app: Flask) -> None:
@@ -14,3 +14,4 @@ def register(app: Flask) -> None:
     outbox.declare_writes(app, webhooks.TOPIC, payouts.TOPIC)
     outbox.register_handler(app, webhooks.TOPIC, webhooks.apply_from_outbox, queue="payments")
     outbox.register_handler(app, payouts.TOPIC, payouts.enqueue_transfer, queue="payments")
+    webhooks.register_event_handler(app, connect.EVENT_TYPE, connect.on_account_updated)

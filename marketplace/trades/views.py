@@ -40,6 +40,7 @@ def present(trade: Trade) -> dict[str, Any]:
     data = {c: getattr(trade, c) for c in TradeSchema().fields
             if c not in _PRESENTED and hasattr(trade, c)}
     data["currency"] = trade.currency
+    data["shipping_amount"] = trade.shipping_amount or 0
     data["discount"] = money(trade.discount_amount, trade.currency) if trade.voucher_code else None
     data["payment"] = {"provider": "stripe", "payment_intent_id": trade.payment_intent_id,
                        "client_secret": trade.client_secret

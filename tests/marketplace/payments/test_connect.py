@@ -183,3 +183,14 @@ def test_changing_the_account_needs_the_password_and_a_new_onboarding(app, clien
         rows = db.session.query(PayoutOnboarding).order_by(PayoutOnboarding.id).all()
         assert [(r.stripe_account_id, r.completed_at is not None) for r in rows] == [
             ("acct_fake0001", True), ("acct_fake0002", True)]
+
+
+def test_wrong_passwords_are_rate_limited_per_token(app, client, seller, connect,
+                                                    monkeypatch):
+    _, headers = seller
+    monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_EMAIL", "3 per minute")
+    for _ in range(3):
+        assert_error_shape(client.post(URL, json={"password": "guess"}, headers=headers), 403)
+    resp = client.post(URL, json={"password": PASSWORD}, headers=headers)
+    assert_error_shape(resp, 429)
+    assert connect.requests == []

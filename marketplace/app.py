@@ -19,6 +19,7 @@ from carbon.incentives import wiring as incentives
 from carbon.ledger import wiring as ledger
 from marketplace import cli
 from marketplace.accounts import wiring as accounts
+from marketplace.addresses import wiring as addresses
 from marketplace.core import config as config_module
 from marketplace.core import db as database
 from marketplace.core import errors, health, logs, mail, outbox
@@ -34,8 +35,8 @@ from marketplace.profiles import wiring as profiles
 from marketplace.trades import wiring as trades
 
 # In registration order (the order of the OpenAPI document's tags).
-FEATURES = (accounts, notifications, footprints, listings, offers, profiles, payments, trades,
-            ledger, incentives)
+FEATURES = (accounts, notifications, footprints, listings, offers, profiles, payments, addresses,
+            trades, ledger, incentives)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -12,6 +12,7 @@ from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.listings import services as listings
 from marketplace.listings.models import Listing
+from marketplace.payments import payouts
 
 PHOTO = "https://images.reloop.test/demo/{}.jpg"
 
@@ -76,6 +77,21 @@ def run(echo: Callable[[str], None]) -> None:
                  f"({listing.footprint['avoided_kgco2e']['central']} kg CO2e avoided)")
     _seed_rules(echo)
     _seed_catalog(echo)
+    _seed_payout_account(echo)
+
+
+DEMO_PAYOUT_ACCOUNT = ("alice@reloop.test", "acct_reloopdemoalice")
+
+
+def _seed_payout_account(echo: Callable[[str], None]) -> None:
+    """Alice's payout account, as Stripe Connect onboarding would leave it: localstripe has
+    no Connect (the demo's transfers go to ``workers/demo_stripe.py``'s stand-in), and the API
+    never takes an account id from a client."""
+    email, account_id = DEMO_PAYOUT_ACCOUNT
+    alice = db.session.scalar(select(User).where(User.email == email))
+    if alice is not None and payouts.payout_account(alice.id) is None:
+        payouts.set_payout_account(alice.id, account_id)
+        echo(f"seeded payout account {account_id} for {email}")
 
 
 DEMO_RULES: tuple[dict, ...] = (

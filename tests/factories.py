@@ -56,9 +56,25 @@ def assert_error_shape(resp, code: int) -> dict:
     return body
 
 
-def make_user(client, name="Tester") -> tuple[dict, dict]:
+ADDRESS = {"name": "Tester", "line1": "12 rue de la Republique", "city": "Lyon",
+           "postal_code": "69002", "country": "FR", "phone": "+33 6 12 34 56 78"}
+
+
+def add_address(client, headers, **overrides) -> dict:
+    resp = client.post("/api/v1/users/me/addresses", json={**ADDRESS, **overrides},
+                       headers=headers)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def make_user(client, name="Tester", address=True) -> tuple[dict, dict]:
+    """A registered user and their token headers; with a default shipping address (so
+    they can buy) unless ``address=False``."""
     user = register(client, name=name)
-    return user, login(client, user["email"])
+    headers = login(client, user["email"])
+    if address:
+        add_address(client, headers, name=name)
+    return user, headers
 
 
 def make_admin(client, app) -> dict:

@@ -17,6 +17,7 @@ from marketplace.notifications import personal_data as notifications
 from marketplace.offers import services as offers
 from marketplace.payments import payouts
 from marketplace.trades import services as trades
+from marketplace.trades.shipping import tracking
 from workers.decorators import job
 
 
@@ -65,3 +66,8 @@ def purge_personal_data() -> dict[str, int]:
     counts["sent_emails"] = mail.purge_sent(timedelta(days=config["SENT_EMAIL_RETENTION_DAYS"]))
     counts["idempotency_keys"] = idempotency.purge_expired()
     return counts
+
+
+@job("periodic", timeout=600)
+def poll_shipments() -> int:
+    return tracking.poll_due()

@@ -34,6 +34,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("expire-offers", jobs.expire_offers, "OFFER_EXPIRY_INTERVAL_SECONDS"),
     Periodic("advance-trades", jobs.advance_trades, "TRADE_ADVANCE_INTERVAL_SECONDS"),
     Periodic("retention", jobs.purge_personal_data, "RETENTION_INTERVAL_SECONDS"),
+    Periodic("poll-shipments", jobs.poll_shipments, "SHIPMENT_POLL_INTERVAL_SECONDS"),
 )
 
 

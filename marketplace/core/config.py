@@ -166,9 +166,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Secret used to verify `Stripe-Signature` on webhooks."),
     Setting("STRIPE_WEBHOOK_EVENTS", "STRIPE_WEBHOOK_EVENTS", _words,
             ("payment_intent.succeeded", "payment_intent.payment_failed",
-             "payment_intent.canceled", "charge.refunded"),
+             "payment_intent.canceled", "charge.refunded", "account.updated"),
             "Comma-separated Stripe event types the webhook endpoint is subscribed to; start-up "
             "fails if one has no handler."),
+    Setting("STRIPE_CONNECT_RETURN_URL", "STRIPE_CONNECT_RETURN_URL", _url, None,
+            "Where Stripe sends a seller back after Connect onboarding (your app's page). "
+            "Default: the API's `GET /users/me/payout-account`."),
+    Setting("STRIPE_CONNECT_REFRESH_URL", "STRIPE_CONNECT_REFRESH_URL", _url, None,
+            "Where Stripe sends a seller whose onboarding link expired (your app should start "
+            "onboarding again). Default: as the return URL."),
     Setting("CORS_ORIGINS", "CORS_ORIGINS", _origins, (),
             "Comma-separated browser origins allowed to call the API (CORS), e.g. "
             "`https://app.example.org`. Default: none."),
@@ -229,6 +235,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRADE_CONFIRM_WINDOW_SECONDS", "TRADE_CONFIRM_WINDOW_SECONDS", _int(1, 10**8),
             14 * 86_400, "Time after shipping before an unconfirmed, undisputed trade is "
             "confirmed automatically (14 days)."),
+    Setting("TRADE_DELIVERED_CONFIRM_SECONDS", "TRADE_DELIVERED_CONFIRM_SECONDS",
+            _int(1, 10**8), 3 * 86_400, "Time after a tracked parcel's delivery before an "
+            "unconfirmed, undisputed trade is confirmed automatically (3 days)."),
+    Setting("SHIPMENT_POLL_INTERVAL_SECONDS", "SHIPMENT_POLL_INTERVAL_SECONDS",
+            _int(5, 86_400), 900, "How often tracked parcels in transit are polled at their "
+            "carrier (the periodic job runs at this interval too)."),
+    Setting("TEST_CARRIER_URL", "TEST_CARRIER_URL", _url, None,
+            "Base URL of the `reloop_test` carrier's tracking API (tests and demos). Unset: "
+            "that carrier is not offered."),
+    Setting("TRADE_LAPSES_BEFORE_COOLING_OFF", "TRADE_LAPSES_BEFORE_COOLING_OFF",
+            _int(1, 1000), 2, "Unpaid trades (lapsed or cancelled) by one buyer on one listing "
+            "within `TRADE_COOLING_OFF_SECONDS` after which that buyer must wait before "
+            "buying it again."),
+    Setting("TRADE_COOLING_OFF_SECONDS", "TRADE_COOLING_OFF_SECONDS", _int(1, 10**8), 86_400,
+            "The cooling-off period (from the last unpaid trade) and its look-back window "
+            "(1 day)."),
+    Setting("HANDOVER_MAX_ATTEMPTS", "HANDOVER_MAX_ATTEMPTS", _int(1, 100), 5,
+            "Wrong handover codes a seller may submit for one trade before a lockout."),
+    Setting("HANDOVER_LOCKOUT_SECONDS", "HANDOVER_LOCKOUT_SECONDS", _int(1, 86_400), 900,
+            "Length of that lockout (15 min); the code is replaced when it starts."),
     Setting("REVIEW_WINDOW_SECONDS", "REVIEW_WINDOW_SECONDS", _int(1, 10**8), 14 * 86_400,
             "Time after completion during which buyer and seller may review each other "
             "(14 days)."),

@@ -46,6 +46,15 @@ class MoneyInSchema(ma.Schema):
     currency = CurrencyField(required=True)
 
 
+class NonNegativeMoneyInSchema(ma.Schema):
+    """An amount of money in a request that may be zero (e.g. free shipping)."""
+
+    amount = ma.fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT),
+        metadata={"description": "Integer amount in minor units (cents), >= 0"})
+    currency = CurrencyField(required=True)
+
+
 def money(amount: int | None, currency: str | None) -> dict[str, Any] | None:
     """``{amount, currency}`` (currency upper case), or None when either is missing."""
     if amount is None or currency is None:

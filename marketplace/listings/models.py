@@ -36,6 +36,8 @@ class ListingStatus(enum.StrEnum):
 # Device fields: changing any of them re-estimates the footprint.
 DEVICE_FIELDS = ("category", "brand", "model", "storage_gb", "ram_gb", "screen_inches",
                  "release_year", "condition", "battery_health_pct", "channel")
+# Frozen once an offer is accepted or a trade exists (what the buyer agreed to buy).
+FROZEN_FIELDS = tuple(f for f in DEVICE_FIELDS if f != "channel")
 FOOTPRINT_COLUMNS = ("embodied_low_g", "embodied_central_g", "embodied_high_g",
                      "avoided_low_g", "avoided_central_g", "avoided_high_g")
 
@@ -74,6 +76,10 @@ class Listing(db.Model):
 
     price_amount: Mapped[int] = mapped_column(BigInteger)
     price_currency: Mapped[str] = mapped_column(String(3))
+    # Shipping charged to the buyer on top of the price (0: free shipping), in the price's
+    # currency; and whether the buyer may collect the device in person (``city``).
+    shipping_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    local_pickup: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
     city: Mapped[str | None] = mapped_column(String(100), default=None)
     country: Mapped[str | None] = mapped_column(String(2), default=None)
@@ -122,6 +128,10 @@ class Listing(db.Model):
     @property
     def price(self) -> dict[str, Any]:
         return {"amount": self.price_amount, "currency": self.price_currency}
+
+    @property
+    def shipping_price(self) -> dict[str, Any]:
+        return {"amount": self.shipping_amount or 0, "currency": self.price_currency}
 
     @property
     def location(self) -> dict[str, Any] | None:

@@ -9,7 +9,12 @@ from carbon.estimator import CHANNELS, validate_fields
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
 from carbon.schemas import EstimateSchema
 from marketplace.core.money import MAX_AMOUNT
-from marketplace.core.money_schemas import CurrencyField, MoneyInSchema, MoneySchema
+from marketplace.core.money_schemas import (
+    CurrencyField,
+    MoneyInSchema,
+    MoneySchema,
+    NonNegativeMoneyInSchema,
+)
 from marketplace.listings.models import DEVICE_FIELDS, ListingStatus
 
 MAX_PHOTOS = 12
@@ -45,6 +50,12 @@ class ListingInputSchema(ma.Schema):
                        "parcel (default), local_pickup, or refurbished (only for a "
                        "professional refurbisher or a device refurbished before sale)"})
     price = ma.fields.Nested(MoneyInSchema, required=True)
+    shipping_price = ma.fields.Nested(NonNegativeMoneyInSchema, metadata={
+        "description": "Shipping charged on top of the price, in the price's currency "
+                       "(amount 0: free shipping; default 0)"})
+    local_pickup = ma.fields.Boolean(metadata={
+        "description": "The buyer may collect the device in person in the listing's city "
+                       "(default false); needs location.city"})
     photos = ma.fields.List(
         ma.fields.URL(schemes={"https"}, require_tld=True, validate=validate.Length(max=2048)),
         validate=validate.Length(max=MAX_PHOTOS),
@@ -85,6 +96,9 @@ class ListingSchema(ma.Schema):
     battery_health_pct = ma.fields.Float(allow_none=True)
     channel = ma.fields.String(metadata={"enum": list(CHANNELS)})
     price = ma.fields.Nested(MoneySchema)
+    shipping_price = ma.fields.Nested(MoneySchema, metadata={
+        "description": "Charged on top of the price when shipped (0: free shipping)"})
+    local_pickup = ma.fields.Boolean()
     photos = ma.fields.List(ma.fields.String())
     location = ma.fields.Nested(LocationSchema, allow_none=True)
     footprint = ma.fields.Nested(EstimateSchema)

@@ -14,7 +14,7 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from marketplace.listings import floors, hooks
-from marketplace.listings.models import DEVICE_FIELDS, Listing, ListingStatus
+from marketplace.listings.models import DEVICE_FIELDS, FROZEN_FIELDS, Listing, ListingStatus
 from marketplace.listings.search import document_value
 
 S = ListingStatus
@@ -48,6 +48,18 @@ def apply_footprint(listing: Listing) -> None:
     listing.matched_reference = d["matched_reference"]
 
 
+def footprint_for_channel(listing: Listing, channel: str) -> dict[str, Any]:
+    """The listing's estimate (``Listing.footprint``'s shape) for another trade route, e.g.
+    ``local_pickup`` when the buyer collects a listing estimated as a parcel."""
+    if channel == listing.channel:
+        return listing.footprint
+    values = {f: getattr(listing, f) for f in DEVICE_FIELDS}
+    values["channel"] = channel
+    est = floors.apply(estimate(device_of(values)), listing.category, listing.price_amount,
+                       listing.price_currency)
+    return est.to_dict()
+
+
 def _search_document(listing: Listing):
     text = " ".join(str(getattr(listing, f) or "") for f in TEXT_FIELDS)
     return document_value(text, db.engine.dialect.name)
@@ -60,6 +72,8 @@ def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
                 listing.price_amount = value["amount"]
             if "currency" in value:
                 listing.price_currency = value["currency"]
+        elif key == "shipping_price":
+            listing.shipping_amount = value["amount"]
         elif key == "location":
             value = value or {}
             listing.city = value.get("city")
@@ -68,6 +82,32 @@ def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
             setattr(listing, key, value)
     if any(f in data for f in TEXT_FIELDS):
         listing.search_doc = _search_document(listing)
+    shipping = data.get("shipping_price")
+    if shipping and shipping["currency"] != listing.price_currency:
+        db.session.rollback()
+        raise InvalidInput("Shipping is charged in the listing's currency.", {
+            "shipping_price": {"currency": [f"Must be {listing.price_currency}."]}})
+    if listing.local_pickup and not listing.city:
+        db.session.rollback()
+        raise InvalidInput("Local pickup needs the listing's city.",
+                           {"location": {"city": ["Required for local pickup."]}})
+
+
+def _check_frozen(listing: Listing, data: dict[str, Any]) -> None:
+    """409 for a change to the device fields once an offer is accepted or a trade exists,
+    or to the price while an offer is accepted (``hooks``): the buyer agreed to this."""
+    changed = [f for f in FROZEN_FIELDS if f in data and data[f] != getattr(listing, f)]
+    if changed:
+        reason = hooks.device_frozen(listing.id)
+        if reason:
+            raise Conflict(f"The device description is frozen: {reason}.",
+                           {f: ["Frozen."] for f in changed})
+    price = data.get("price") or {}
+    if any(k in price and price[k] != getattr(listing, f"price_{k}")
+           for k in ("amount", "currency")):
+        reason = hooks.price_frozen(listing.id)
+        if reason:
+            raise Conflict(f"The price is frozen: {reason}.", {"price": ["Frozen."]})
 
 
 # ---- create / read -----------------------------------------------------------------------
@@ -121,6 +161,7 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
         raise Conflict("The currency cannot change while offers on the listing are open.",
                        {"price": {"currency": ["Offers are open in " +
                                                listing.price_currency + "."]}})
+    _check_frozen(listing, data)
     before = {f: getattr(listing, f) for f in DEVICE_FIELDS}
     price_before = (listing.price_amount, listing.price_currency)
     _set_fields(listing, data)

@@ -193,7 +193,15 @@ def reconcile(grace: timedelta, limit: int = 1000) -> int:
 
 def set_payout_account(user_id: int, stripe_account_id: str) -> PayoutAccount:
     """Create or replace the user's connected account; re-queue their accrued payouts.
-    Commits."""
+    Commits. Not reachable from the API: accounts come from Stripe Connect onboarding
+    (``connect``); used by tools, the demo seed and tests."""
+    account = assign_payout_account(user_id, stripe_account_id)
+    db.session.commit()
+    return account
+
+
+def assign_payout_account(user_id: int, stripe_account_id: str) -> PayoutAccount:
+    """``set_payout_account`` in the caller's transaction (a webhook handler's)."""
     stripe_account_id = stripe_account_id.strip()
     if not ACCOUNT_ID.match(stripe_account_id):
         raise InvalidInput("Not a Stripe connected account id.",
@@ -212,7 +220,6 @@ def set_payout_account(user_id: int, stripe_account_id: str) -> PayoutAccount:
     for payout in accrued:
         payout.status = PayoutStatus.PENDING.value
         outbox.write(TOPIC, {"payout_id": payout.id})
-    db.session.commit()
     return account
 
 

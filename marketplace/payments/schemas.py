@@ -13,7 +13,8 @@ class PayoutAccountSchema(ma.Schema):
     stripe_account_id = ma.fields.String(
         required=True,
         validate=validate.Regexp(ACCOUNT_ID, error="Expected acct_ followed by letters/digits."),
-        metadata={"description": "The seller's Stripe Connect account id (`acct_...`).",
+        metadata={"description": "The seller's Stripe Connect account id (`acct_...`), as "
+                                 "Stripe reported it after onboarding.",
                   "example": "acct_1Nv0FGQ9RKHgCVdK"})
     created_at = ma.fields.AwareDateTime(dump_only=True)
     updated_at = ma.fields.AwareDateTime(dump_only=True)
@@ -58,3 +59,16 @@ class BalancesSchema(ma.Schema):
 class WebhookAckSchema(ma.Schema):
     received = ma.fields.Boolean()
     duplicate = ma.fields.Boolean()
+
+
+class OnboardingSchema(ma.Schema):
+    password = ma.fields.String(required=True, load_only=True,
+                                validate=validate.Length(min=1, max=1024), metadata={
+        "description": "The caller's password, again (a token alone cannot change where "
+                       "payouts go)"})
+
+
+class OnboardingLinkSchema(ma.Schema):
+    url = ma.fields.String(metadata={"description": "Stripe-hosted onboarding page (single "
+                                                    "use, short-lived)"})
+    expires_at = ma.fields.AwareDateTime(allow_none=True)

@@ -187,3 +187,22 @@ def create_transfer(amount: int, currency: str, destination: str, transfer_group
         params["source_transaction"] = source_transaction
     return _call("create transfer", lambda: client().v1.transfers.create(
         params=params, options={"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
+
+
+def create_connected_account(metadata: Mapping[str, Any], idempotency_key: str) -> stripe.Account:
+    """An Express connected account for a seller (Connect onboarding)."""
+    params: dict[str, Any] = {
+        "type": "express",
+        "capabilities": {"transfers": {"requested": True}},
+        "metadata": {str(k): str(v) for k, v in metadata.items()},
+    }
+    return _call("create connected account", lambda: client().v1.accounts.create(
+        params=params, options={"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
+
+
+def create_account_link(account_id: str, refresh_url: str, return_url: str) -> stripe.AccountLink:
+    """A Stripe-hosted onboarding link for a connected account (single use, short-lived)."""
+    params: dict[str, Any] = {"account": account_id, "refresh_url": refresh_url,
+                              "return_url": return_url, "type": "account_onboarding"}
+    return _call("create account link", lambda: client().v1.account_links.create(
+        params=params))  # type: ignore[arg-type]

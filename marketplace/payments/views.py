@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from flask import request
+import hashlib
+
+from flask import current_app, request
 
 from marketplace.core.errors import NotFound
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.limiter import limiter
 from marketplace.core.http.pagination import PageArgsSchema
-from marketplace.payments import payouts, webhooks
+from marketplace.payments import connect, payouts, webhooks
 from marketplace.payments.schemas import (
     BalancesSchema,
+    OnboardingLinkSchema,
+    OnboardingSchema,
     PayoutAccountSchema,
     PayoutPageSchema,
     WebhookAckSchema,
@@ -40,17 +45,37 @@ def stripe_webhook():
     return {"received": True, "duplicate": not created}
 
 
-@blp.route("/users/me/payout-account", methods=["PUT"])
+def _password_limit() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_EMAIL"]
+
+
+def _token_key() -> str:
+    """Wrong passwords counted per bearer token (whoever holds a token cannot guess the
+    password here faster than at login)."""
+    raw = request.headers.get("Authorization", "")
+    return "onboarding-token:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+@blp.route("/users/me/payout-account/onboarding", methods=["POST"])
+@limiter.limit(_password_limit, key_func=_token_key,
+               deduct_when=lambda response: response.status_code == 403)
 @blp.auth()
 @blp.idempotent()
-@blp.arguments(PayoutAccountSchema)
-@blp.response(200, PayoutAccountSchema)
-def put_payout_account(data):
-    """Set the Stripe Connect account that receives the caller's payouts.
+@blp.arguments(OnboardingSchema)
+@blp.response(201, OnboardingLinkSchema)
+@blp.errors(403, 503)
+@blp.rate_limited()
+def start_payout_onboarding(data):
+    """Start (or continue) Stripe Connect onboarding; needs the caller's password again.
 
-    Payouts accrued while the caller had no account are transferred to it.
+    Returns a Stripe-hosted link where the caller enters their payout details. Wrong
+    passwords are limited per token as failed logins are per email (429). The payout
+    account is set when Stripe reports the account ready (``account.updated`` webhook),
+    never from a client: there is no way to type an account id. Payouts accrued meanwhile
+    are then transferred to it.
     """
-    return payouts.set_payout_account(current_user().id, data["stripe_account_id"])
+    return connect.start(current_user(), data["password"],
+                         request.url_root.rstrip("/") + "/api/v1/users/me/payout-account")
 
 
 @blp.route("/users/me/payout-account", methods=["GET"])

@@ -7,7 +7,7 @@ from flask import Flask
 from marketplace.core import outbox
 from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
-from marketplace.payments import payouts, personal_data, views, webhooks
+from marketplace.payments import connect, payouts, personal_data, views, webhooks
 
 
 def register(app: Flask) -> None:
@@ -17,3 +17,4 @@ def register(app: Flask) -> None:
     outbox.register_handler(app, payouts.TOPIC, payouts.enqueue_transfer, queue="payments")
     registry.register_exporter(app, "payouts", personal_data.export)
     registry.register_erasure_blocker(app, "payouts", personal_data.money_owed)
+    webhooks.register_event_handler(app, connect.EVENT_TYPE, connect.on_account_updated)

@@ -27,9 +27,10 @@ from marketplace.listings import services as listings
 from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
-from marketplace.trades import machine, settlement
+from marketplace.trades import fulfilment, machine, settlement
 from marketplace.trades.context import Context
 from marketplace.trades.models import Trade, TradeEvent
+from marketplace.trades.shipping import tracking
 
 
 class PaymentArrived(Exception):
@@ -63,7 +64,7 @@ def apply(trade_id: int, name: str, actor: str, actor_id: int | None = None,
     try:
         return run(trade, t, actor, actor_id, dict(details or {}))
     except PaymentArrived as arrived:
-        if name not in ("expire", "payment_failed"):
+        if name not in ("expire", "payment_failed", "cancel_unpaid"):
             raise
         return run(trade, machine.get("payment_succeeded"), "system", None,
                    {"detected_by": name, "charge_id": arrived.args[0]})
@@ -212,8 +213,11 @@ def open_reviews(ctx: Context) -> None:
 
 
 def _effect(name: str) -> Callable[[Context], None]:
-    """An effect named in the transitions table: defined here or in ``settlement``."""
-    return globals().get(name) or getattr(settlement, name)
+    """An effect named in the transitions table: defined here, in ``settlement``, in
+    ``fulfilment`` or in ``shipping.tracking``."""
+    if name in globals():
+        return globals()[name]
+    return next(getattr(m, name) for m in (settlement, fulfilment, tracking) if hasattr(m, name))
 
 
 EFFECTS: dict[str, Callable[[Context], None]] = {

@@ -45,7 +45,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("expire", [S.PENDING_PAYMENT], S.CANCELLED, ["system"],
        ["cancel_payment_intent", "restore_voucher", "release_listing", "stop_timer"],
        timed=True),
-    _t("ship", [S.PAID], S.SHIPPED, ["seller"], ["record_shipment", "start_confirm_timer"]),
+    # The buyer gives up an unpaid trade (issue 15): the listing is free again at once.
+    _t("cancel_unpaid", [S.PENDING_PAYMENT], S.CANCELLED, ["buyer"],
+       ["cancel_payment_intent", "restore_voucher", "release_listing", "stop_timer"]),
+    # A tracked parcel's confirm timer starts on delivery instead (shipping.tracking).
+    _t("ship", [S.PAID], S.SHIPPED, ["seller"],
+       ["require_shipping", "record_shipment", "start_confirm_timer", "track_shipment"]),
+    # Local pickup: the seller submits the buyer's one-time code (handover.py).
+    _t("handover", [S.PAID], S.COMPLETED, ["seller"], ["require_pickup", "stop_timer",
+                                                        *COMPLETE]),
     _t("cancel", [S.PAID], S.CANCELLED, ["buyer", "seller"],
        ["refund_full", "release_listing", "stop_timer"]),
     _t("auto_cancel", [S.PAID], S.CANCELLED, ["system"],

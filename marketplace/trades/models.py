@@ -67,6 +67,15 @@ class Trade(db.Model):
     discount_amount: Mapped[int] = mapped_column(BigInteger, default=0,
                                                  server_default=text("0"))
 
+    # Fulfilment (``fulfilment.py``): ``shipping`` to ``shipping_address`` (the buyer's
+    # address, copied at creation; shown to the seller once paid) for ``shipping_amount`` on
+    # top of the price (paid on to the seller, no fee), or ``local_pickup`` in ``pickup_city``.
+    fulfilment: Mapped[str] = mapped_column(String(16), default="shipping",
+                                            server_default="shipping")
+    shipping_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    pickup_city: Mapped[str | None] = mapped_column(String(100), default=None)
+
     # The listing's estimate, frozen at creation (kg), and the central avoided grams credited.
     footprint_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     avoided_g: Mapped[int] = mapped_column(BigInteger)
@@ -104,25 +113,32 @@ class Trade(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     @property
+    def gross(self) -> int:
+        """The seller's side before the fee: the price plus shipping (the fee is on the
+        price only)."""
+        return self.amount + (self.shipping_amount or 0)
+
+    @property
     def amount_charged(self) -> int:
-        """What the buyer pays (the PaymentIntent): the price less the voucher's discount.
-        Refunds are at most this."""
-        return self.amount - (self.discount_amount or 0)
+        """What the buyer pays (the PaymentIntent): the price plus shipping, less the
+        voucher's discount. Refunds are at most this."""
+        return self.gross - (self.discount_amount or 0)
 
     def at_price(self, refunded: int) -> int:
-        """``refunded`` (out of what was charged) as a share of the price: a refund takes the
-        same proportion off the seller's side (rounded down, in the seller's favour), so a
-        full refund of a discounted trade leaves the seller nothing, as without a discount."""
+        """``refunded`` (out of what was charged) as a share of the seller's side (price plus
+        shipping): a refund takes the same proportion off it (rounded down, in the seller's
+        favour), so a full refund of a discounted trade leaves the seller nothing, as
+        without a discount."""
         charged = self.amount_charged
         if refunded >= charged or charged <= 0:
-            return self.amount if refunded > 0 else 0
-        return refunded * self.amount // charged
+            return self.gross if refunded > 0 else 0
+        return refunded * self.gross // charged
 
     @property
     def seller_payable(self) -> int:
-        """What the seller is owed: price minus fee minus refunds (never below zero); with a
-        discount, refunds count at their share of the price (``at_price``)."""
-        return max(0, self.amount - self.platform_fee - self.at_price(self.refunded_amount))
+        """What the seller is owed: price plus shipping, minus fee and refunds (never below
+        zero); with a discount, refunds count at their share (``at_price``)."""
+        return max(0, self.gross - self.platform_fee - self.at_price(self.refunded_amount))
 
     def stripe_key(self, action: str, n: int | None = None) -> str:
         return f"{trade_key(self.id, action, n)}-{self.key_salt}"

@@ -6,16 +6,20 @@ import marshmallow as ma
 from marshmallow import validate, validates_schema
 
 from carbon.schemas import EstimateSchema
+from marketplace.addresses.schemas import AddressSnapshotSchema
 from marketplace.core.http.cursors import MAX_BIGINT
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 from marketplace.core.money_schemas import MoneyField, MoneyInSchema, MoneySchema
+from marketplace.trades.fulfilment import FULFILMENTS
 from marketplace.trades.machine import TRANSITIONS
 from marketplace.trades.models import TradeStatus
+from marketplace.trades.shipping.carriers import CARRIERS
+from marketplace.trades.shipping.carriers import normalize as normalize_carrier
 
 STATUSES = [s.value for s in TradeStatus]
 # Transitions, and the bookkeeping events that are not (engine.record, services._defer).
 EVENT_NAMES = [t.name for t in TRANSITIONS] + ["refund_reconciled", "timer_failed",
-                                                  "payment_held"]
+                                                  "payment_held", "delivered"]
 
 _ID = validate.Range(min=1, max=MAX_BIGINT)
 
@@ -31,10 +35,28 @@ class TradeCreateSchema(ma.Schema):
                        "(at least the currency's minimum charge is left to pay). 422 under "
                        "voucher_code if it is not yours or does not apply; 409 if expired, "
                        "used or held by another purchase."})
+    fulfilment = ma.fields.String(load_default=None, allow_none=True,
+                                  validate=validate.OneOf(FULFILMENTS), metadata={
+        "description": "shipping (default) or local_pickup (only when the listing offers it; "
+                       "409 otherwise)"})
+    shipping_address_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                            validate=_ID, metadata={
+        "description": "shipping: one of your addresses (default: your default address; "
+                       "422 when you have none). Copied onto the trade."})
+
+
+class CarrierField(ma.fields.String):
+    """A known carrier's code; a display name ("La Poste") is accepted and normalised."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return normalize_carrier(super()._deserialize(value, attr, data, **kwargs))
 
 
 class ShipSchema(ma.Schema):
-    carrier = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    carrier = CarrierField(required=True, validate=validate.OneOf(
+        list(CARRIERS), error="Not a known carrier: one of {choices}."), metadata={
+        "enum": list(CARRIERS), "description": "A known carrier's code (reloop_test only "
+                                               "where TEST_CARRIER_URL is set)"})
     tracking_number = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
@@ -80,18 +102,28 @@ class TradeSchema(ma.Schema):
     seller_id = ma.fields.Integer()
     offer_id = ma.fields.Integer(allow_none=True)
     status = ma.fields.String(metadata={"enum": STATUSES})
+    fulfilment = ma.fields.String(metadata={"enum": list(FULFILMENTS)})
+    shipping_address = ma.fields.Nested(AddressSnapshotSchema, allow_none=True, metadata={
+        "description": "Where to ship (copied at creation): the buyer always, the seller only "
+                       "once the trade is paid, nobody else (null)"})
+    pickup_city = ma.fields.String(allow_none=True, metadata={
+        "description": "local_pickup: the listing's city"})
     amount = MoneyField(metadata={
         "description": "The price (listing or accepted offer), before any voucher"})
+    shipping_price = MoneyField(amount="shipping_amount", metadata={
+        "description": "Shipping on top of the price (0: free, or local pickup); paid on to "
+                       "the seller, no fee on it"})
     voucher_code = ma.fields.String(allow_none=True)
     discount = ma.fields.Nested(MoneySchema, allow_none=True, metadata={
         "description": "The voucher's discount, borne by the platform (null: none)"})
     amount_charged = MoneyField(metadata={
-        "description": "What the buyer pays: amount - discount; refunds are at most this"})
+        "description": "What the buyer pays: amount + shipping_price - discount; refunds are "
+                       "at most this"})
     platform_fee = MoneyField(metadata={
         "description": "The platform's fee, seller's side, on the undiscounted amount"})
     seller_payable = MoneyField(metadata={
-        "description": "What the seller is owed: amount - fee - refunds (at their share of "
-                       "the price), never below zero"})
+        "description": "What the seller is owed: amount + shipping_price - fee - refunds "
+                       "(at their share), never below zero"})
     refunded_amount = MoneyField(metadata={
         "description": "Refunded to the buyer so far (out of amount_charged)"})
     footprint_snapshot = ma.fields.Nested(EstimateSchema, metadata={
@@ -166,6 +198,11 @@ class TradeEventDetailsSchema(ma.Schema):
     due_at = ma.fields.String(metadata={"description": "Timers: the deadline that passed "
                                                       "(ISO 8601)"})
     error = ma.fields.String(metadata={"description": "timer_failed: what went wrong"})
+    tracked = ma.fields.Boolean(metadata={
+        "description": "ship: the carrier is tracked (the confirm window starts on delivery)"})
+    delivered_at = ma.fields.String(metadata={"description": "delivered: when (ISO 8601)"})
+    confirm_by = ma.fields.String(metadata={"description": "delivered: auto-confirmed then "
+                                                          "(ISO 8601)"})
 
 
 class TradeEventSchema(ma.Schema):

@@ -41,7 +41,7 @@ from marketplace.listings import services as listings
 from marketplace.offers.services import offer_for_purchase
 from marketplace.payments import webhooks
 from marketplace.payments.stripe_client import PaymentProviderUnavailable
-from marketplace.trades import checkout, engine, machine
+from marketplace.trades import checkout, engine, fulfilment, holds, machine
 from marketplace.trades.models import Trade, TradeEvent
 
 log = logging.getLogger("marketplace.trades")
@@ -53,10 +53,11 @@ SNAPSHOT_KEYS = ("embodied_kgco2e", "avoided_kgco2e", "ewaste_avoided_g",
                  "credit_note")
 
 
-def snapshot(listing, amount: int) -> dict[str, Any]:
-    """The listing's estimate as the trade freezes it; at a price below the category's floor
-    the credit is withheld (avoided, e-waste and materials 0, with a ``credit_note``)."""
-    fp = listing.footprint
+def snapshot(listing, amount: int, footprint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The listing's estimate (or ``footprint``, the estimate for the trade's route) as the
+    trade freezes it; at a price below the category's floor the credit is withheld (avoided,
+    e-waste and materials 0, with a ``credit_note``)."""
+    fp = footprint or listing.footprint
     snap = {k: fp.get(k) for k in SNAPSHOT_KEYS}
     if floors.below_floor(listing.category, amount, listing.price_currency):
         zero = {"low": 0, "central": 0, "high": 0}
@@ -66,10 +67,13 @@ def snapshot(listing, amount: int) -> dict[str, Any]:
 
 
 def create(buyer: User, listing_id: int, offer_id: int | None = None,
-           voucher_code: str | None = None) -> Trade:
+           voucher_code: str | None = None, fulfilment_kind: str | None = None,
+           shipping_address_id: int | None = None) -> Trade:
     listing = listings.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot buy your own listing.")
+    holds.check_cooling_off(buyer.id, listing.id)
+    route = fulfilment.fields_for(buyer, listing, fulfilment_kind, shipping_address_id)
     unpaid = db.session.scalar(select(func.count()).select_from(Trade).where(
         Trade.buyer_id == buyer.id, Trade.status == "pending_payment"))
     if unpaid >= current_app.config["MAX_UNPAID_TRADES_PER_BUYER"]:
@@ -80,7 +84,7 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
     if offer_id is not None:
         amount = offer_for_purchase(offer_id, buyer.id, listing.id).amount
     now = utcnow()
-    snap = snapshot(listing, amount)
+    snap = snapshot(listing, amount, fulfilment.route_footprint(listing, route["fulfilment"]))
     fee = amount * int(current_app.config["PLATFORM_FEE_BPS"]) // 10_000
     trade = Trade(
         listing_id=listing.id, buyer_id=buyer.id, seller_id=listing.seller_id,
@@ -90,7 +94,8 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
         footprint_snapshot=snap, avoided_g=round(snap["avoided_kgco2e"]["central"] * 1000),
         category=listing.category, listing_title=listing.title,
         key_salt=secrets.token_hex(4), created_at=now, updated_at=now,
-        expires_at=now + timedelta(seconds=current_app.config["TRADE_PAYMENT_WINDOW_SECONDS"]))
+        expires_at=now + timedelta(seconds=current_app.config["TRADE_PAYMENT_WINDOW_SECONDS"]),
+        **route)
     db.session.add(trade)
     try:
         engine.run(trade, machine.get("create"), "buyer", buyer.id,
@@ -203,6 +208,8 @@ def act(trade_id: int, user: User, name: str, details: dict[str, Any] | None = N
     role = trade.role_of(user.id)
     if role is None:
         raise NotFound("No such trade.")
+    if name == "cancel":  # before payment, the buyer's release (holds.cancel_name)
+        name = holds.cancel_name(trade)
     return _apply_now(trade_id, name, role, user.id, details)
 
 

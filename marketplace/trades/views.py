@@ -9,7 +9,7 @@ from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.etag import ETAG_HEADER_DOC
 from marketplace.core.http.pagination import PageArgsSchema
 from marketplace.core.money_schemas import money
-from marketplace.trades import reviews, services
+from marketplace.trades import fulfilment, reviews, services
 from marketplace.trades.models import Trade
 from marketplace.trades.schemas import (
     DisputeSchema,
@@ -30,7 +30,7 @@ blp = Blueprint("trades", __name__, url_prefix="/api/v1",
                 description="Trades: escrow payment, shipping, confirmation, disputes, reviews")
 
 
-_PRESENTED = ("discount", "payment", "shipment")
+_PRESENTED = ("discount", "payment", "shipment", "shipping_address")
 
 
 def present(trade: Trade) -> dict[str, Any]:
@@ -40,10 +40,12 @@ def present(trade: Trade) -> dict[str, Any]:
     data = {c: getattr(trade, c) for c in TradeSchema().fields
             if c not in _PRESENTED and hasattr(trade, c)}
     data["currency"] = trade.currency
+    data["shipping_amount"] = trade.shipping_amount or 0
     data["discount"] = money(trade.discount_amount, trade.currency) if trade.voucher_code else None
     data["payment"] = {"provider": "stripe", "payment_intent_id": trade.payment_intent_id,
                        "client_secret": trade.client_secret
                        if viewer.id == trade.buyer_id else None}
+    data["shipping_address"] = fulfilment.address_for(trade, viewer)
     data["shipment"] = ({"carrier": trade.carrier, "tracking_number": trade.tracking_number}
                         if trade.carrier else None)
     return data
@@ -60,7 +62,8 @@ def create_trade(data):
     reserves it (and the voucher) and creates a Stripe PaymentIntent for the price less the
     discount, for the buyer's client to confirm within the payment window."""
     return present(services.create(current_user(), data["listing_id"], data.get("offer_id"),
-                                   data.get("voucher_code")))
+                                   data.get("voucher_code"), data.get("fulfilment"),
+                                   data.get("shipping_address_id")))
 
 
 @blp.route("/trades", methods=["GET"])
@@ -114,7 +117,9 @@ def ship(data, trade_id):
 @blp.response(200, TradeSchema)
 @blp.errors(403, 404, 503)
 def cancel(trade_id):
-    """Buyer or seller cancels a paid, unshipped trade: full refund, listing active again."""
+    """Before payment the buyer releases the trade (``cancel_unpaid``: the PaymentIntent is
+    cancelled, the listing active again); once paid and unshipped, buyer or seller cancels it
+    (full refund, listing active again)."""
     return present(services.act(trade_id, current_user(), "cancel"))
 
 

@@ -9,12 +9,23 @@ from carbon.ledger import posting, verify
 from marketplace.core import outbox
 from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
+from marketplace.listings import hooks as listing_hooks
 from marketplace.payments import webhooks
-from marketplace.trades import ledger_check, personal_data, stripe_events, views
+from marketplace.trades import (
+    fulfilment_views,
+    holds,
+    ledger_check,
+    personal_data,
+    stripe_events,
+    views,
+)
 
 
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
+    api.register_blueprint(fulfilment_views.blp)
+    listing_hooks.freeze_device_while(app, holds.device_frozen)
+    listing_hooks.freeze_price_while(app, holds.price_frozen)
     for event_type, handler in stripe_events.EVENT_HANDLERS.items():
         webhooks.register_event_handler(app, event_type, handler)
     outbox.declare_writes(app, posting.COMPLETED_TOPIC, posting.REFUNDED_TOPIC)

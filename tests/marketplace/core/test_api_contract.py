@@ -19,6 +19,8 @@ SINGLE_RESOURCES = {
     "/api/v1/footprints/categories", "/api/v1/footprints/methodology",
     "/api/v1/users/me/payout-balances", "/api/v1/users/me/payout-account",
     "/api/v1/rewards", "/api/v1/users/me/privacy",
+    "/api/v1/trades/{trade_id}/shipment",
+    "/api/v1/trades/{trade_id}/handover-code",
 }
 # Fixed reference data (a dozen categories, versioned with the methodology), not records.
 REFERENCE_DATA = {"/api/v1/footprints/categories"}
@@ -40,6 +42,10 @@ MONEY_NAME = re.compile(
     r"amount_charged|amount_off|max_off|min_price|accrued|pending|transferred|failed|"
     r"shipping_price)$")
 
+
+# The shared money schemas (NonNegativeMoneyIn: a request amount that may be 0, e.g. free
+# shipping).
+MONEY_SCHEMAS = ("Money", "MoneyIn", "NonNegativeMoneyIn")
 
 # Integer fields named like money that are reward points, not money.
 POINTS = {"RewardIn.amount", "Reward.amount"}
@@ -104,7 +110,7 @@ def test_every_money_field_uses_the_shared_money_schema(spec):
     checked = 0
     for name, schema in schemas.items():
         for field, prop in (schema.get("properties") or {}).items():
-            if (not MONEY_NAME.match(field) or name in ("Money", "MoneyIn")
+            if (not MONEY_NAME.match(field) or name in MONEY_SCHEMAS
                     or f"{name}.{field}" in POINTS):
                 continue
             target = prop.get("items", prop) if prop.get("type") == "array" else prop
@@ -112,7 +118,7 @@ def test_every_money_field_uses_the_shared_money_schema(spec):
                 target = target["allOf"][0]
             if "anyOf" in target:  # nullable: [{$ref}, {nullable object}]
                 target = next(s for s in target["anyOf"] if "$ref" in s)
-            assert _ref_name(target) in ("Money", "MoneyIn"), f"{name}.{field}: {prop}"
+            assert _ref_name(target) in MONEY_SCHEMAS, f"{name}.{field}: {prop}"
             checked += 1
     assert checked >= 5
 

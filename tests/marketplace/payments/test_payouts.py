@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from marketplace.core.errors import Conflict
+from marketplace.core.errors import Conflict, InvalidInput
 from marketplace.core.outbox import OutboxMessage
 from marketplace.payments import payouts
 from marketplace.payments.models import Payout, PayoutStatus
@@ -34,6 +34,12 @@ def _schedule(app, trade_id, seller_id, amount=9500, currency="EUR") -> int:
         payout = payouts.schedule_payout(trade_id, seller_id, amount, currency)
         db.session.commit()
         return payout.id
+
+
+def _set_account(app, seller_id, account_id) -> None:
+    """As Stripe's ``account.updated`` webhook does after onboarding (test_connect.py)."""
+    with app.app_context():
+        payouts.set_payout_account(seller_id, account_id)
 
 
 def _payout(app, payout_id) -> Payout:
@@ -67,10 +73,7 @@ def test_setting_an_account_transfers_accrued_payouts(app, client, seller, fake_
     first = _schedule(app, 201, seller_id, 1000)
     second = _schedule(app, 202, seller_id, 2500, "usd")
     drain_jobs()
-    resp = client.put("/api/v1/users/me/payout-account", headers=headers,
-                      json={"stripe_account_id": "acct_1SellerABC"})
-    assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json()["stripe_account_id"] == "acct_1SellerABC"
+    _set_account(app, seller_id, "acct_1SellerABC")
     drain_jobs()
     for payout_id, trade_id in ((first, 201), (second, 202)):
         payout = _payout(app, payout_id)
@@ -92,8 +95,7 @@ def test_setting_an_account_transfers_accrued_payouts(app, client, seller, fake_
 def test_seller_with_account_is_paid_by_the_job(app, client, seller, fake_transfers,
                                                 drain_jobs):
     seller_id, headers = seller
-    client.put("/api/v1/users/me/payout-account", headers=headers,
-               json={"stripe_account_id": "acct_ready"})
+    _set_account(app, seller_id, "acct_ready")
     payout_id = _schedule(app, 301, seller_id, 4200)
     drain_jobs()
     payout = _payout(app, payout_id)
@@ -110,8 +112,7 @@ def test_seller_with_account_is_paid_by_the_job(app, client, seller, fake_transf
 def test_provider_down_keeps_the_payout_pending_and_the_reconciler_retries(
         app, client, seller, fake_transfers, drain_jobs):
     seller_id, headers = seller
-    client.put("/api/v1/users/me/payout-account", headers=headers,
-               json={"stripe_account_id": "acct_later"})
+    _set_account(app, seller_id, "acct_later")
     fake_transfers.responses = [(503, {"error": {"type": "api_error", "message": "down"}})]
     payout_id = _schedule(app, 401, seller_id)
     drain_jobs()
@@ -184,17 +185,17 @@ def test_schedule_payout_is_idempotent_per_trade(app, seller, fake_transfers):
 
 @pytest.mark.parametrize("value", ["acct_", "acc_123", "acct_12 3", "ACCT_123", "x" * 300,
                                    "acct_123;drop"])
-def test_payout_account_is_validated(client, seller, value):
-    _, headers = seller
-    resp = client.put("/api/v1/users/me/payout-account", headers=headers,
-                      json={"stripe_account_id": value})
-    assert "stripe_account_id" in assert_error_shape(resp, 422)["errors"]
+def test_payout_account_is_validated(app, seller, value):
+    seller_id, _ = seller
+    with app.app_context(), pytest.raises(InvalidInput) as exc:
+        payouts.set_payout_account(seller_id, value)
+    assert "stripe_account_id" in exc.value.errors
 
 
 def test_payout_endpoints_need_a_token(client):
     assert_error_shape(client.get("/api/v1/users/me/payouts"), 401)
-    assert_error_shape(client.put("/api/v1/users/me/payout-account",
-                                  json={"stripe_account_id": "acct_1"}), 401)
+    assert_error_shape(client.post("/api/v1/users/me/payout-account/onboarding",
+                                   json={"password": "x"}), 401)
     assert_error_shape(client.get("/api/v1/users/me/payout-account"), 401)
 
 
@@ -247,20 +248,13 @@ def test_balances_leave_out_cancelled_payouts(app, client, seller):
     assert sum(balance[k]["amount"] for k in set(balance) - {"currency"}) == 700
 
 
-def test_put_payout_account_honours_idempotency_key(app, client, seller, fake_transfers):
+def test_clients_cannot_set_a_payout_account(client, seller):
+    """The account id comes from Stripe's webhook only (test_connect.py): no PUT."""
     _, headers = seller
-    keyed = {**headers, "Idempotency-Key": "acct-1"}
-    url = "/api/v1/users/me/payout-account"
-    first = client.put(url, headers=keyed, json={"stripe_account_id": "acct_first"})
-    assert first.status_code == 200, first.get_json()
-    client.put(url, headers=headers, json={"stripe_account_id": "acct_second"})
-    again = client.put(url, headers=keyed, json={"stripe_account_id": "acct_first"})
-    assert again.headers["Idempotent-Replayed"] == "true"
-    assert again.get_json() == first.get_json()
-    # Replayed, not run again: the account set in between stays.
-    assert client.get(url, headers=headers).get_json()["stripe_account_id"] == "acct_second"
-    other = client.put(url, headers=keyed, json={"stripe_account_id": "acct_third"})
-    assert "Idempotency-Key" in assert_error_shape(other, 422)["errors"]
+    resp = client.put("/api/v1/users/me/payout-account", headers=headers,
+                      json={"stripe_account_id": "acct_mine"})
+    assert_error_shape(resp, 405)
+    assert_error_shape(client.get("/api/v1/users/me/payout-account", headers=headers), 404)
 
 
 @pytest.mark.services

@@ -55,7 +55,8 @@ def test_events_page_oldest_first(env):
     rest = _get(env, f"{url}?limit=2&cursor={page['next_cursor']}", env.b)
     assert [e["transition"] for e in rest["items"]] == ["ship"]
     assert rest["next_cursor"] is None
-    assert rest["items"][0]["details"] == {"carrier": "La Poste", "tracking_number": "6A123"}
+    assert rest["items"][0]["details"] == {"carrier": "la_poste", "tracking_number": "6A123",
+                                           "tracked": False}
     assert page["items"][1]["details"]["charge_id"].startswith("ch_")
     for bad in BAD_CURSORS:
         resp = env.client.get(f"{url}?cursor={bad}", headers=env.b)
@@ -226,7 +227,9 @@ def test_schemas_are_typed_money_and_pages(client):
                          ("/api/v1/listings/{listing_id}/offers", "post"),
                          ("/api/v1/offers/{offer_id}/counter", "post"),
                          ("/api/v1/offers/{offer_id}/accept", "post"),
-                         ("/api/v1/users/me/payout-account", "put")):
+                         ("/api/v1/users/me/payout-account/onboarding", "post"),
+                         ("/api/v1/trades/{trade_id}/handover", "post"),
+                         ("/api/v1/users/me/addresses", "post")):
         params = {p["name"] for p in paths[path][method].get("parameters", [])}
         assert "Idempotency-Key" in params, (path, method)
     webhook = paths["/api/v1/payments/stripe/webhook"]["post"]

@@ -66,7 +66,7 @@ def test_whole_flow_pays_out_and_credits_carbon(env):
     assert paid["status"] == "paid" and paid["paid_at"] and paid["ship_by"]
     shipped = env.ship(paid)
     assert shipped["status"] == "shipped"
-    assert shipped["shipment"] == {"carrier": "La Poste", "tracking_number": "6A123"}
+    assert shipped["shipment"] == {"carrier": "la_poste", "tracking_number": "6A123"}
     resp = env.post(f"/trades/{trade['id']}/confirm", env.b)
     assert resp.status_code == 200 and resp.get_json()["status"] == "completed"
     env.drain()

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from marketplace.core.db import db
 from marketplace.core.outbox import OutboxMessage
-from marketplace.payments import stripe_client
+from marketplace.payments import payouts, stripe_client
 from marketplace.payments.models import Payout
 from marketplace.trades.models import Trade, TradeEvent, TradeRefund
 from tests.factories import assert_error_shape
@@ -158,8 +158,8 @@ def test_transfer_to_a_connected_seller(env, fake_transfers):
     env.app.config["STRIPE_API_BASE"] = env.ls.url  # the fake_transfers fixture set its own
     env.app.extensions.pop("reloop_stripe", None)
     trade = env.shipped()
-    assert env.client.put("/api/v1/users/me/payout-account", headers=env.s,
-                          json={"stripe_account_id": "acct_seller1"}).status_code == 200
+    with env.app.app_context():  # as Stripe's account.updated webhook would (test_connect)
+        payouts.set_payout_account(env.seller["id"], "acct_seller1")
     env.app.config["STRIPE_API_BASE"] = fake_transfers.url
     env.app.extensions.pop("reloop_stripe", None)
     assert env.post(f"/trades/{trade['id']}/confirm", env.b).status_code == 200

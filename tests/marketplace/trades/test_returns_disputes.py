@@ -228,3 +228,17 @@ def test_a_pending_refund_decision_is_repeated_not_replaced(env, monkeypatch):
     monkeypatch.setattr(stripe_client, "refund", real)
     assert _ok(env.post(resolve, env.a, body))["refund"] == eur(5000)
     assert env.get(trade["id"])["refunded_amount"] == eur(5000)
+
+
+def test_a_suspended_sellers_trade_in_flight_goes_on(env):
+    trade = env.shipped()
+    with env.app.app_context():
+        seller_id = db.session.get(Trade, trade["id"]).seller_id
+    # A reserved listing is not suspended under its trade.
+    assert_error_shape(env.post(f"/admin/listings/{env.listing['id']}/suspend", env.a,
+                                {"reason": "Counterfeit"}), 409)
+    _ok(env.post(f"/admin/users/{seller_id}/suspend", env.a, {"reason": "Fraud"}))
+    assert_error_shape(env.client.get(f"/api/v1/trades/{trade['id']}", headers=env.s), 401)
+    assert env.get(trade["id"])["status"] == "shipped"
+    done = _ok(env.post(f"/trades/{trade['id']}/confirm", env.b))
+    assert done["status"] == "completed"

@@ -9,14 +9,18 @@ listing is active again (the seller has the device back and may withdraw it).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from marketplace.accounts.models import User
+from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import NotFound
 from marketplace.trades import refunding, services
 from marketplace.trades.models import Trade
 from marketplace.trades.recourse import return_of
 from marketplace.trades.recourse_models import TradeReturn
+
+HOLD_TIMER = timedelta(minutes=15)
 
 
 def request(trade_id: int, buyer: User, reason: str) -> Trade:
@@ -42,9 +46,17 @@ def receive(trade_id: int, seller: User) -> Trade:
     role = trade.role_of(seller.id)
     if role is None:
         raise NotFound("No such trade.")
-    return refunding.refund_then_apply(
-        trade_id, "receive_return", role, seller.id, {}, "return-refund",
-        lambda locked: refunding.checked_amount(locked, None))
+    return refunding.refund_then_apply(trade_id, "receive_return", role, seller.id, {},
+                                       "return-refund", _decide)
+
+
+def _decide(trade: Trade) -> int:
+    """Under the lock: everything left is refunded. The return timer is held off meanwhile,
+    so it cannot turn the trade into a dispute between the refund and its recording."""
+    hold = utcnow() + HOLD_TIMER
+    if trade.due_at is not None and trade.due_at < hold:
+        trade.due_at = hold
+    return refunding.checked_amount(trade, None)
 
 
 def get(trade_id: int, user: User) -> TradeReturn:

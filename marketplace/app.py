@@ -27,6 +27,7 @@ from marketplace.core.http import cors, docs_assets, etag, guards
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import fail_closed, limiter
 from marketplace.listings import wiring as listings
+from marketplace.moderation import wiring as moderation
 from marketplace.notifications import wiring as notifications
 from marketplace.offers import wiring as offers
 from marketplace.payments import webhooks
@@ -36,7 +37,7 @@ from marketplace.trades import wiring as trades
 
 # In registration order (the order of the OpenAPI document's tags).
 FEATURES = (accounts, notifications, footprints, listings, offers, profiles, payments, addresses,
-            trades, ledger, incentives)
+            trades, moderation, ledger, incentives)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import db
@@ -17,8 +17,14 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+_SUSPENDED = "suspended_at IS NOT NULL"
+
+
 class User(db.Model):
     __tablename__ = "users"
+    # Search leaves out suspended sellers' listings: the few suspended users, indexed.
+    __table_args__ = (Index("ix_users_suspended_at", "suspended_at",
+                            postgresql_where=text(_SUSPENDED), sqlite_where=text(_SUSPENDED)),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     # Stored lower-cased so uniqueness is case-insensitive on every backend.
@@ -36,10 +42,17 @@ class User(db.Model):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Set when the account is closed and its personal data erased (accounts.erasure).
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Set by an admin (moderation): no login, no token works, open listings hidden.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    suspension_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def is_admin(self) -> bool:

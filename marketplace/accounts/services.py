@@ -18,7 +18,7 @@ from marketplace.accounts.models import ApiToken, Role, User
 from marketplace.core import outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from marketplace.core.errors import Conflict, Unauthorized
+from marketplace.core.errors import Conflict, Forbidden, Unauthorized
 from marketplace.core.http import pagination
 
 _hasher = PasswordHasher()
@@ -26,6 +26,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
 
 BAD_CREDENTIALS = "Invalid email or password."
+SUSPENDED = "This account is suspended."
 REGISTERED_TOPIC = "user.registered"  # outbox topic: a new account (welcome notification)
 
 
@@ -73,6 +74,8 @@ def check_password(email: str, password: str) -> User:
         raise Unauthorized(BAD_CREDENTIALS) from None
     if user is None:
         raise Unauthorized(BAD_CREDENTIALS)
+    if user.is_suspended:  # told only to whoever knows the password
+        raise Forbidden(SUSPENDED)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
@@ -97,6 +100,8 @@ def resolve_token(raw: str) -> ApiToken | None:
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     if token.user.closed_at is not None:  # a token issued while the account was closing
+        return None
+    if token.user.is_suspended:  # its tokens are revoked at suspension; this closes races
         return None
     _touch(token)
     return token

@@ -125,10 +125,11 @@ def reset_password(data):
 @limiter.limit(_per_email_limit, key_func=_login_pair, deduct_when=_failed)
 @blp.arguments(LoginSchema)
 @blp.response(201, TokenSchema)
-@blp.errors(401)
+@blp.errors(401, 403)
 @blp.rate_limited()
 def create_token(data):
-    """Log in: exchange email and password for a bearer token.
+    """Log in: exchange email and password for a bearer token (403 for a suspended account,
+    told only with the right password).
 
     No `Idempotency-Key` here (anonymous): a retry issues another token, each revocable."""
     raw, token = services.login(data["email"], data["password"])

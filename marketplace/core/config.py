@@ -255,6 +255,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Wrong handover codes a seller may submit for one trade before a lockout."),
     Setting("HANDOVER_LOCKOUT_SECONDS", "HANDOVER_LOCKOUT_SECONDS", _int(1, 86_400), 900,
             "Length of that lockout (15 min); the code is replaced when it starts."),
+    Setting("RETURN_WINDOW_SECONDS", "RETURN_WINDOW_SECONDS", _int(1, 10**8), 14 * 86_400,
+            "Time after receipt (delivery once tracked, shipping until then) during which the "
+            "buyer of a shipped, unconfirmed trade may request a return (14 days)."),
+    Setting("RETURN_ANSWER_WINDOW_SECONDS", "RETURN_ANSWER_WINDOW_SECONDS", _int(1, 10**8),
+            3 * 86_400, "Time a seller has to accept or refuse a return before it becomes a "
+            "dispute (3 days)."),
+    Setting("RETURN_COMPLETION_WINDOW_SECONDS", "RETURN_COMPLETION_WINDOW_SECONDS",
+            _int(1, 10**8), 14 * 86_400, "Time after a return is accepted for the seller to "
+            "confirm the device is back before the return becomes a dispute (14 days)."),
     Setting("REVIEW_WINDOW_SECONDS", "REVIEW_WINDOW_SECONDS", _int(1, 10**8), 14 * 86_400,
             "Time after completion during which buyer and seller may review each other "
             "(14 days)."),

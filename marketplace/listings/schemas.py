@@ -140,7 +140,3 @@ class SearchArgsSchema(ma.Schema):
 class ListingPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ListingSchema))
     next_cursor = ma.fields.String(allow_none=True)
-
-
-class SuspendSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=validate.Length(min=3, max=2000))

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, false, func, literal, select, tuple_
 
+from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.http import cursors
 from marketplace.listings.models import TS_CONFIG, Listing, ListingStatus
@@ -83,7 +84,9 @@ def text_condition(q: str, dialect: str):
 
 
 def filters(args: dict[str, Any], dialect: str) -> list:
-    conds: list = [Listing.status == ListingStatus.ACTIVE.value]
+    conds: list = [Listing.status == ListingStatus.ACTIVE.value,
+                   # not a suspended seller's (few: a small hashed subplan on PostgreSQL)
+                   Listing.seller_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))]
     if args.get("q"):
         conds.append(text_condition(args["q"], dialect))
     if args.get("category"):

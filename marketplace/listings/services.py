@@ -120,10 +120,21 @@ def create(seller: User, data: dict[str, Any]) -> Listing:
     return listing
 
 
+# A suspended seller's open listings are hidden from everyone else (sold ones stay public).
+OPEN_STATUSES = frozenset({S.ACTIVE.value, S.RESERVED.value})
+
+
 def can_see(listing: Listing, viewer: User | None) -> bool:
-    if listing.status in PUBLIC_STATUSES:
+    if viewer is not None and (viewer.id == listing.seller_id or viewer.is_admin):
         return True
-    return viewer is not None and (viewer.id == listing.seller_id or viewer.is_admin)
+    if listing.status not in PUBLIC_STATUSES:
+        return False
+    return listing.status not in OPEN_STATUSES or not seller_suspended(listing)
+
+
+def seller_suspended(listing: Listing) -> bool:
+    seller = db.session.get(User, listing.seller_id)
+    return seller is not None and seller.is_suspended
 
 
 def get_visible(listing_id: int, viewer: User | None) -> Listing:
@@ -202,17 +213,27 @@ def withdraw(listing_id: int, user: User) -> None:
     _commit_versioned()
 
 
-def suspend(listing_id: int, admin: User, reason: str) -> Listing:
-    listing = db.session.get(Listing, listing_id)
-    if listing is None:
-        raise NotFound("No such listing.")
-    if listing.status not in (S.ACTIVE.value, S.RESERVED.value):
-        raise Conflict(f"A {listing.status} listing cannot be suspended.")
-    listing.status = S.SUSPENDED.value
-    listing.suspension_reason = reason
-    listing.updated_at = utcnow()
-    _commit_versioned()
-    return listing
+# ---- moderation (the moderation feature records the audit entry and commits) ------------
+def suspend(listing: Listing, reason: str) -> None:
+    """active -> suspended: hidden from everyone but its seller and admins. A reserved
+    listing is not suspended under its trade (the trade would have nothing to sell or
+    release): settle or cancel the trade first."""
+    if listing.status != S.ACTIVE.value:
+        detail = (": a trade is in flight; settle or cancel it first"
+                  if listing.status == S.RESERVED.value else "")
+        raise Conflict(f"A {listing.status} listing cannot be suspended{detail}.",
+                       {"status": [listing.status]})
+    _transition(listing, S.ACTIVE.value, S.SUSPENDED.value,
+                "The listing changed meanwhile; try again.", suspension_reason=reason)
+
+
+def unsuspend(listing: Listing) -> None:
+    """suspended -> active."""
+    if listing.status != S.SUSPENDED.value:
+        raise Conflict(f"A {listing.status} listing is not suspended.",
+                       {"status": [listing.status]})
+    _transition(listing, S.SUSPENDED.value, S.ACTIVE.value,
+                "The listing changed meanwhile; try again.", suspension_reason=None)
 
 
 # ---- status helpers for trades (conditional updates; the caller commits) -----------------

@@ -13,7 +13,6 @@ from marketplace.listings.schemas import (
     ListingPatchSchema,
     ListingSchema,
     SearchArgsSchema,
-    SuspendSchema,
 )
 
 blp = Blueprint("listings", __name__, url_prefix="/api/v1",
@@ -78,13 +77,3 @@ def update_listing(data, listing_id):
 def withdraw_listing(listing_id):
     """Withdraw a listing (seller only): kept, but gone from search and public view."""
     services.withdraw(listing_id, current_user())
-
-
-@blp.route("/admin/listings/<int:listing_id>/suspend", methods=["POST"])
-@blp.auth(role="admin")
-@blp.arguments(SuspendSchema)
-@blp.response(200, ListingSchema)
-@blp.errors(404, 409)
-def suspend_listing(data, listing_id):
-    """Suspend a listing (admin): hidden from everyone but its seller and admins."""
-    return services.suspend(listing_id, current_user(), data["reason"])

@@ -27,7 +27,7 @@ from marketplace.listings import services as listings
 from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
-from marketplace.trades import fulfilment, machine, settlement
+from marketplace.trades import fulfilment, machine, recourse, settlement
 from marketplace.trades.context import Context
 from marketplace.trades.models import Trade, TradeEvent
 from marketplace.trades.shipping import tracking
@@ -55,12 +55,7 @@ def apply(trade_id: int, name: str, actor: str, actor_id: int | None = None,
     trade = lock(trade_id)
     if trade is None:
         raise LookupError(f"trade {trade_id} does not exist")
-    if actor not in t.actors:
-        who = " or ".join(sorted(t.actors))
-        raise Forbidden(f"Only the {who} can {verb(name)} this trade.")
-    if trade.status not in t.sources:
-        raise Conflict(f"cannot {verb(name)}: trade is {trade.status}",
-                       {"status": [trade.status], "allowed": machine.allowed(trade.status)})
+    check(trade, t, actor)
     try:
         return run(trade, t, actor, actor_id, dict(details or {}))
     except PaymentArrived as arrived:
@@ -68,6 +63,16 @@ def apply(trade_id: int, name: str, actor: str, actor_id: int | None = None,
             raise
         return run(trade, machine.get("payment_succeeded"), "system", None,
                    {"detected_by": name, "charge_id": arrived.args[0]})
+
+
+def check(trade: Trade, t: machine.Transition, actor: str) -> None:
+    """403 unless ``actor`` may trigger ``t``; 409 unless the trade is in one of its sources."""
+    if actor not in t.actors:
+        who = " or ".join(sorted(t.actors))
+        raise Forbidden(f"Only the {who} can {verb(t.name)} this trade.")
+    if trade.status not in t.sources:
+        raise Conflict(f"cannot {verb(t.name)}: trade is {trade.status}",
+                       {"status": [trade.status], "allowed": machine.allowed(trade.status)})
 
 
 def run(trade: Trade, t: machine.Transition, actor: str, actor_id: int | None,
@@ -208,16 +213,18 @@ def start_confirm_timer(ctx: Context) -> None:
 def record_dispute(ctx: Context) -> None:
     ctx.trade.dispute_reason = ctx.details["reason"]
 
+
 def open_reviews(ctx: Context) -> None:
     ctx.trade.review_deadline = ctx.now + _seconds("REVIEW_WINDOW_SECONDS")
 
 
 def _effect(name: str) -> Callable[[Context], None]:
     """An effect named in the transitions table: defined here, in ``settlement``, in
-    ``fulfilment`` or in ``shipping.tracking``."""
+    ``fulfilment``, in ``shipping.tracking`` or (returns and disputes) in ``recourse``."""
     if name in globals():
         return globals()[name]
-    return next(getattr(m, name) for m in (settlement, fulfilment, tracking) if hasattr(m, name))
+    return next(getattr(m, name) for m in (settlement, fulfilment, tracking, recourse)
+                if hasattr(m, name))
 
 
 EFFECTS: dict[str, Callable[[Context], None]] = {

@@ -61,10 +61,32 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("confirm", [S.SHIPPED], S.COMPLETED, ["buyer"], ["stop_timer", *COMPLETE]),
     _t("auto_confirm", [S.SHIPPED], S.COMPLETED, ["system"], ["stop_timer", *COMPLETE],
        timed=True),
-    _t("dispute", [S.SHIPPED], S.DISPUTED, ["buyer"], ["record_dispute", "stop_timer"]),
-    _t("resolve_release", [S.DISPUTED], S.COMPLETED, ["admin"], COMPLETE),
+    _t("dispute", [S.SHIPPED], S.DISPUTED, ["buyer"],
+       ["record_dispute", "stop_timer", "open_dispute"]),
+    # Returns (``returns``): the buyer asks within RETURN_WINDOW_SECONDS of receipt; the
+    # seller accepts (the buyer ships it back, refunded when the seller receives it) or
+    # refuses (a dispute). A silent seller, or a return never confirmed received, escalates.
+    _t("request_return", [S.SHIPPED], S.RETURN_REQUESTED, ["buyer"],
+       ["record_return_request", "start_return_answer_timer"]),
+    _t("accept_return", [S.RETURN_REQUESTED], S.RETURNING, ["seller"],
+       ["record_return_accepted", "start_return_timer"]),
+    _t("ship_return", [S.RETURNING], S.RETURNING, ["buyer"], ["record_return_shipment"]),
+    _t("receive_return", [S.RETURNING], S.REFUNDED, ["seller"],
+       ["stop_timer", "record_refund", "record_return_received", "release_listing"]),
+    _t("refuse_return", [S.RETURN_REQUESTED], S.DISPUTED, ["seller"],
+       ["stop_timer", "record_return_refused", "open_dispute"]),
+    _t("escalate_return", [S.RETURN_REQUESTED], S.DISPUTED, ["system"],
+       ["stop_timer", "record_return_escalated", "open_dispute"], timed=True),
+    _t("escalate_returning", [S.RETURNING], S.DISPUTED, ["system"],
+       ["stop_timer", "record_return_escalated", "open_dispute"], timed=True),
+    # Disputes (``disputes``): the refund is made with Stripe before the transition, outside
+    # any row lock, and recorded by ``record_refund``.
+    _t("resolve_release", [S.DISPUTED], S.COMPLETED, ["admin"], ["close_dispute", *COMPLETE]),
     _t("resolve_refund", [S.DISPUTED], S.REFUNDED, ["admin"],
-       ["refund_amount", "close_listing", "schedule_payout"]),
+       ["record_refund", "close_dispute", "close_listing", "schedule_payout"]),
+    # The buyer keeps the device and part of the money: completed, the credit kept in full.
+    _t("resolve_partial", [S.DISPUTED], S.COMPLETED, ["admin"],
+       ["record_refund", "close_dispute", *COMPLETE]),
     # A refund after completion; a partially refunded trade may be refunded again.
     _t("refund", [S.COMPLETED, S.REFUNDED], S.REFUNDED, ["admin"],
        ["refund_amount", "reduce_payout", "reverse_carbon"]),

@@ -29,6 +29,8 @@ class TradeStatus(enum.StrEnum):
     PAID = "paid"
     SHIPPED = "shipped"
     DISPUTED = "disputed"
+    RETURN_REQUESTED = "return_requested"
+    RETURNING = "returning"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
@@ -169,6 +171,11 @@ class TradeEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Refunds after which the buyer keeps the device (a dispute settled by a partial refund): the
+# device was reused, so the trade's carbon credit is kept in full (docs/methodology.md).
+REFUNDS_KEEPING_CREDIT = frozenset({"resolve_partial"})
 
 
 class TradeRefund(db.Model):

@@ -13,6 +13,7 @@ from marketplace.core.money_schemas import MoneyField, MoneyInSchema, MoneySchem
 from marketplace.trades.fulfilment import FULFILMENTS
 from marketplace.trades.machine import TRANSITIONS
 from marketplace.trades.models import TradeStatus
+from marketplace.trades.recourse_schemas import photo_ids_field
 from marketplace.trades.shipping.carriers import CARRIERS
 from marketplace.trades.shipping.carriers import normalize as normalize_carrier
 
@@ -62,19 +63,31 @@ class ShipSchema(ma.Schema):
 
 class DisputeSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    evidence_text = ma.fields.String(load_default=None, validate=validate.Length(max=4000),
+                                     metadata={"description": "What happened, in detail"})
+    photo_ids = photo_ids_field(load_default=list)
 
 
 class ResolveSchema(ma.Schema):
-    outcome = ma.fields.String(required=True, validate=validate.OneOf(["release", "refund"]))
+    outcome = ma.fields.String(required=True, validate=validate.OneOf(
+        ["release", "refund", "partial_refund"]), metadata={
+        "description": "release: the seller is paid, the trade completes; refund: all (or "
+                       "`amount`) back to the buyer, the trade ends refunded without carbon "
+                       "credit; partial_refund: the buyer keeps the device and `amount` (less "
+                       "than what is left), the trade completes and keeps its credit"})
     amount = ma.fields.Nested(MoneyInSchema, metadata={
-        "description": "refund only (422 with release); default: all of it. In the trade's "
-                       "currency (422 under `amount.currency` otherwise), at most what is "
-                       "left to refund"})
+        "description": "refund (default: all of it) and partial_refund (required); 422 with "
+                       "release. In the trade's currency (422 under `amount.currency` "
+                       "otherwise), at most what is left to refund"})
+    note = ma.fields.String(load_default=None, validate=validate.Length(max=2000), metadata={
+        "description": "The admin's reasons, added to the dispute's timeline"})
 
     @validates_schema
     def _amount_only_to_refund(self, data, **kwargs):
         if data.get("outcome") == "release" and "amount" in data:
             raise ma.ValidationError("Only a refund takes an amount.", "amount")
+        if data.get("outcome") == "partial_refund" and "amount" not in data:
+            raise ma.ValidationError("A partial refund needs an amount.", "amount")
 
 
 class RefundSchema(ma.Schema):
@@ -181,11 +194,15 @@ class TradeEventDetailsSchema(ma.Schema):
     amount_received = ma.fields.Nested(MoneySchema)
     detected_by = ma.fields.String()
     stripe_event = ma.fields.String(metadata={"description": "The Stripe event id (evt_...)"})
-    reason = ma.fields.String(metadata={"description": "dispute reason, or why a payment "
+    reason = ma.fields.String(metadata={"description": "dispute or return reason, a refused "
+                                                      "return's reason, or why a payment "
                                                       "failed"})
     carrier = ma.fields.String()
     tracking_number = ma.fields.String()
-    outcome = ma.fields.String(metadata={"enum": ["release", "refund"]})
+    outcome = ma.fields.String(metadata={"enum": ["release", "refund", "partial_refund"]})
+    note = ma.fields.String(metadata={"description": "resolve: the admin's note"})
+    dispute_id = ma.fields.Integer(metadata={"description": "The dispute opened or resolved"})
+    origin = ma.fields.String(metadata={"description": "Why a dispute opened (see Dispute)"})
     listing = ma.fields.String(metadata={"description": "The listing's status afterwards"})
     refund = ma.fields.Nested(RefundDetailSchema)
     payout = ma.fields.Nested(MoneySchema, metadata={

@@ -15,7 +15,7 @@ from marketplace.core.errors import Conflict, InvalidInput
 from marketplace.payments import payouts, stripe_client
 from marketplace.payments.models import Payout, PayoutStatus
 from marketplace.trades.context import Context
-from marketplace.trades.models import Trade, TradeRefund
+from marketplace.trades.models import REFUNDS_KEEPING_CREDIT, Trade, TradeRefund
 
 
 def refund_full(ctx: Context) -> None:
@@ -87,8 +87,11 @@ def credit_carbon(ctx: Context) -> None:
         "completed_at": ctx.now.isoformat()})
     # Money refunded before completion (from Stripe's dashboard) takes its share of the credit
     # back at once: the same reversal as a refund after completion.
+    # Not a refund after which the buyer keeps the device (a partial dispute refund): the
+    # device was reused, the credit stays whole.
     for refund in db.session.scalars(select(TradeRefund).where(
-            TradeRefund.trade_id == trade.id).order_by(TradeRefund.id)):
+            TradeRefund.trade_id == trade.id,
+            TradeRefund.reason.not_in(REFUNDS_KEEPING_CREDIT)).order_by(TradeRefund.id)):
         write_reversal(trade, refund)
 
 

@@ -9,7 +9,7 @@ from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.etag import ETAG_HEADER_DOC
 from marketplace.core.http.pagination import PageArgsSchema
 from marketplace.core.money_schemas import money
-from marketplace.trades import fulfilment, reviews, services
+from marketplace.trades import disputes, fulfilment, reviews, services
 from marketplace.trades.models import Trade
 from marketplace.trades.schemas import (
     DisputeSchema,
@@ -151,12 +151,12 @@ def dispute(data, trade_id):
 @blp.response(200, TradeSchema)
 @blp.errors(404, 503)
 def resolve(data, trade_id):
-    """Resolve a dispute: ``release`` completes the trade (payout, credit); ``refund`` gives
-    the buyer all or ``amount`` back (the seller is paid the rest, less the fee)."""
-    name = "resolve_release" if data["outcome"] == "release" else "resolve_refund"
-    amount = services.refund_amount_of(trade_id, data.get("amount"))
-    details = {"outcome": data["outcome"], "amount": amount}
-    return present(services.admin_act(trade_id, current_user(), name, details))
+    """Resolve a trade's dispute (as `POST /admin/disputes/{id}/resolve`): ``release``
+    completes the trade (payout, credit); ``refund`` gives the buyer all or ``amount`` back
+    (the seller is paid the rest, less the fee; no credit); ``partial_refund`` gives
+    ``amount`` back while the buyer keeps the device (completed, credit kept)."""
+    return present(disputes.resolve_trade(trade_id, current_user(), data["outcome"],
+                                          data.get("amount"), data.get("note")))
 
 
 @blp.route("/admin/trades/<int:trade_id>/refund", methods=["POST"])

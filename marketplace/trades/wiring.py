@@ -16,6 +16,7 @@ from marketplace.trades import (
     holds,
     ledger_check,
     personal_data,
+    recourse_views,
     stripe_events,
     views,
 )
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(fulfilment_views.blp)
     listing_hooks.freeze_device_while(app, holds.device_frozen)
     listing_hooks.freeze_price_while(app, holds.price_frozen)
+    api.register_blueprint(recourse_views.blp)
     for event_type, handler in stripe_events.EVENT_HANDLERS.items():
         webhooks.register_event_handler(app, event_type, handler)
     outbox.declare_writes(app, posting.COMPLETED_TOPIC, posting.REFUNDED_TOPIC)

@@ -29,7 +29,8 @@ def test_transitions_table_is_complete_data():
             "auto_cancel", "confirm", "auto_confirm", "dispute", "resolve_release",
             "resolve_refund", "refund"} <= names
     assert machine.TIMED == {"pending_payment": "expire", "paid": "auto_cancel",
-                             "shipped": "auto_confirm"}
+                             "shipped": "auto_confirm", "return_requested": "escalate_return",
+                             "returning": "escalate_returning"}
     assert machine.get("ship").actors == {"seller"} and machine.get("ship").sources == {"paid"}
 
 

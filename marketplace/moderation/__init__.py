@@ -1,0 +1,1 @@
+"""Moderation: reports of listings and users, suspensions, and the admin audit log view."""

@@ -1,0 +1,44 @@
+"""Reports: a user flags a listing or a user for an admin to look at.
+
+TODO(messaging): reports of a message (``message_id``) once messages exist.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.core.db import db
+from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
+
+
+class ReportStatus(enum.StrEnum):
+    OPEN = "open"          # sorts before "resolved": the admin queue's order
+    RESOLVED = "resolved"
+
+
+class Report(db.Model):
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_status_id", "status", "id"),
+        Index("ix_reports_reporter_id_id", "reporter_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    subject_type: Mapped[str] = mapped_column(String(16))  # listing, user
+    listing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("listings.id", ondelete="CASCADE"), default=None)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.OPEN.value)
+    # actioned (a suspension named it) or dismissed
+    resolution: Mapped[str | None] = mapped_column(String(16), default=None)
+    resolution_note: Mapped[str | None] = mapped_column(Text, default=None)
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

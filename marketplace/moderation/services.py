@@ -1,0 +1,225 @@
+"""Reports, suspensions and the audit log view.
+
+Every admin action here (suspend / unsuspend a listing, suspend / reinstate a user, resolve a
+report) writes an audit entry (``marketplace.core.audit``) in the transaction that makes it.
+
+A suspended user cannot log in (403), every token of theirs is revoked at once and none
+works while suspended (401), so they cannot list, offer or buy; their open (active and
+reserved) listings are hidden from everyone else (search and detail). Trades already in
+flight are not cancelled: the other party, the timers and admins carry them on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from marketplace.accounts.models import ApiToken, User
+from marketplace.core import audit
+from marketplace.core.audit import AuditEntry
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.errors import Conflict, InvalidInput, NotFound
+from marketplace.core.http import cursors
+from marketplace.core.http.pagination import id_page
+from marketplace.listings import services as listings
+from marketplace.listings.models import Listing
+from marketplace.moderation.models import Report, ReportStatus
+
+
+# ---- reports -----------------------------------------------------------------------------
+def report(reporter: User, reason: str, listing_id: int | None = None,
+           user_id: int | None = None) -> Report:
+    if listing_id is not None:
+        listing = listings.get_visible(listing_id, reporter)  # 404 when hidden from them
+        if listing.seller_id == reporter.id:
+            raise InvalidInput("You cannot report your own listing.",
+                               {"listing_id": ["Your own listing."]})
+        subject = ("listing", Report.listing_id, listing_id)
+    else:
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise NotFound("No such user.")
+        if user.id == reporter.id:
+            raise InvalidInput("You cannot report yourself.", {"user_id": ["Yourself."]})
+        subject = ("user", Report.user_id, user_id)
+    kind, column, subject_id = subject
+    if db.session.scalar(select(Report.id).where(
+            Report.reporter_id == reporter.id, column == subject_id,
+            Report.status == ReportStatus.OPEN.value)) is not None:
+        raise Conflict(f"You already reported this {kind}; an admin will look at it.")
+    row = Report(reporter_id=reporter.id, subject_type=kind, listing_id=listing_id,
+                 user_id=user_id, reason=reason, status=ReportStatus.OPEN.value)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def get_report(report_id: int, user: User) -> Report:
+    row = db.session.get(Report, report_id)
+    if row is None or not (user.is_admin or row.reporter_id == user.id):
+        raise NotFound("No such report.")
+    return row
+
+
+def my_reports(user: User, limit: int, cursor: str | None) -> dict[str, Any]:
+    return id_page(select(Report).where(Report.reporter_id == user.id), Report.id, limit,
+                   cursor)
+
+
+def queue(status: str | None, subject_type: str | None, limit: int,
+          cursor: str | None) -> dict[str, Any]:
+    """Admins: open reports first, then resolved ones, each oldest first (keyset on
+    ``(status, id)``: "open" sorts before "resolved")."""
+    query = select(Report)
+    if status:
+        query = query.where(Report.status == status)
+    if subject_type:
+        query = query.where(Report.subject_type == subject_type)
+    if cursor:
+        last_status, last_id = cursors.decode(cursor, _status)
+        query = query.where((Report.status > last_status)
+                            | ((Report.status == last_status) & (Report.id > last_id)))
+    rows = list(db.session.scalars(query.order_by(Report.status, Report.id).limit(limit + 1)))
+    items = rows[:limit]
+    more = len(rows) > limit
+    return {"items": items,
+            "next_cursor": cursors.encode(items[-1].status, items[-1].id) if more else None}
+
+
+def _status(value: Any) -> str:
+    if value not in {s.value for s in ReportStatus}:
+        raise ValueError("not a report status")
+    return value
+
+
+def resolve_report(report_id: int, admin: User, resolution: str,
+                   note: str | None) -> Report:
+    row = db.session.get(Report, report_id)
+    if row is None:
+        raise NotFound("No such report.")
+    _close(row, admin, resolution, note)
+    db.session.commit()
+    return row
+
+
+def _close(row: Report, admin: User, resolution: str, note: str | None) -> None:
+    if row.status != ReportStatus.OPEN.value:
+        raise Conflict(f"The report is already {row.status}.", {"status": [row.status]})
+    row.status, row.resolution, row.resolution_note = (ReportStatus.RESOLVED.value,
+                                                       resolution, note)
+    row.resolved_by, row.resolved_at = admin.id, utcnow()
+    audit.record("report.resolved", "report", row.id, actor_id=admin.id,
+                 details={"resolution": resolution, "subject_type": row.subject_type,
+                          "subject_id": row.listing_id or row.user_id})
+
+
+def _close_named(report_id: int | None, admin: User, kind: str, subject_id: int) -> None:
+    """The report an action names (``report_id``) is resolved as actioned with it."""
+    if report_id is None:
+        return
+    row = db.session.get(Report, report_id)
+    if row is None or row.subject_type != kind or (row.listing_id or row.user_id) != subject_id:
+        raise InvalidInput(f"The report is not about this {kind}.",
+                           {"report_id": [f"Not a report of {kind} {subject_id}."]})
+    _close(row, admin, "actioned", None)
+
+
+# ---- listing suspensions -----------------------------------------------------------------
+def _listing(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        raise NotFound("No such listing.")
+    return listing
+
+
+def suspend_listing(listing_id: int, admin: User, reason: str,
+                    report_id: int | None = None) -> Listing:
+    listing = _listing(listing_id)
+    try:
+        listings.suspend(listing, reason)
+        audit.record("listing.suspended", "listing", listing.id, actor_id=admin.id,
+                     details={"reason": reason, "report_id": report_id})
+        _close_named(report_id, admin, "listing", listing.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return listing
+
+
+def unsuspend_listing(listing_id: int, admin: User, note: str | None = None) -> Listing:
+    listing = _listing(listing_id)
+    try:
+        listings.unsuspend(listing)
+        audit.record("listing.unsuspended", "listing", listing.id, actor_id=admin.id,
+                     details={"note": note})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return listing
+
+
+# ---- user suspensions --------------------------------------------------------------------
+def _locked_user(user_id: int) -> User:
+    user = db.session.scalars(select(User).where(User.id == user_id).with_for_update()
+                              .execution_options(populate_existing=True)).first()
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def suspend_user(user_id: int, admin: User, reason: str,
+                 report_id: int | None = None) -> User:
+    try:
+        user = _locked_user(user_id)
+        if user.is_admin:
+            raise Conflict("An admin cannot be suspended; remove the role first.")
+        if user.is_suspended:
+            raise Conflict("The user is already suspended.")
+        now = utcnow()
+        user.suspended_at, user.suspension_reason = now, reason
+        revoked = db.session.execute(
+            update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
+        audit.record("user.suspended", "user", user.id, actor_id=admin.id,
+                     details={"reason": reason, "report_id": report_id,
+                              "tokens_revoked": revoked})
+        _close_named(report_id, admin, "user", user.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return user
+
+
+def reinstate_user(user_id: int, admin: User, note: str | None = None) -> User:
+    try:
+        user = _locked_user(user_id)
+        if not user.is_suspended:
+            raise Conflict("The user is not suspended.")
+        user.suspended_at, user.suspension_reason = None, None
+        audit.record("user.reinstated", "user", user.id, actor_id=admin.id,
+                     details={"note": note})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return user
+
+
+# ---- audit log ---------------------------------------------------------------------------
+def audit_log(args: dict[str, Any]) -> dict[str, Any]:
+    """Admins: the audit log, newest first, filtered by subject, action or actor."""
+    query = select(AuditEntry)
+    if args.get("subject_type"):
+        query = query.where(AuditEntry.subject_type == args["subject_type"])
+    if args.get("subject_id") is not None:
+        query = query.where(AuditEntry.subject_id == str(args["subject_id"]))
+    if args.get("action"):
+        query = query.where(AuditEntry.action == args["action"])
+    if args.get("actor_id") is not None:
+        query = query.where(AuditEntry.actor_id == args["actor_id"])
+    return id_page(query, AuditEntry.id, args["limit"], args.get("cursor"))

@@ -32,10 +32,11 @@ from marketplace.payments import webhooks
 from marketplace.payments import wiring as payments
 from marketplace.profiles import wiring as profiles
 from marketplace.trades import wiring as trades
+from marketplace.uploads import wiring as uploads
 
 # In registration order (the order of the OpenAPI document's tags).
-FEATURES = (accounts, notifications, footprints, listings, offers, profiles, payments, trades,
-            ledger, incentives)
+FEATURES = (accounts, notifications, footprints, uploads, listings, offers, profiles, payments,
+            trades, ledger, incentives)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

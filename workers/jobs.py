@@ -15,6 +15,7 @@ from marketplace.core.http import idempotency
 from marketplace.offers import services as offers
 from marketplace.payments import payouts
 from marketplace.trades import services as trades
+from marketplace.uploads import services as uploads
 from workers.decorators import job
 
 
@@ -50,3 +51,8 @@ def advance_trades() -> int:
 @job("periodic", timeout=600)
 def redeliver_emails() -> int:
     return mail.redeliver_stale(_grace())
+
+
+@job("periodic", timeout=600)
+def purge_uploads() -> int:
+    return uploads.purge_unreferenced()

@@ -33,6 +33,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("redeliver-emails", jobs.redeliver_emails, "RECONCILE_INTERVAL_SECONDS"),
     Periodic("expire-offers", jobs.expire_offers, "OFFER_EXPIRY_INTERVAL_SECONDS"),
     Periodic("advance-trades", jobs.advance_trades, "TRADE_ADVANCE_INTERVAL_SECONDS"),
+    Periodic("purge-uploads", jobs.purge_uploads, "RECONCILE_INTERVAL_SECONDS"),
 )
 
 

@@ -36,6 +36,7 @@ class ListingStatus(enum.StrEnum):
 # Device fields: changing any of them re-estimates the footprint.
 DEVICE_FIELDS = ("category", "brand", "model", "storage_gb", "ram_gb", "screen_inches",
                  "release_year", "condition", "battery_health_pct", "channel")
+MAX_PHOTOS = 12  # URLs and uploads together
 FOOTPRINT_COLUMNS = ("embodied_low_g", "embodied_central_g", "embodied_high_g",
                      "avoided_low_g", "avoided_central_g", "avoided_high_g")
 
@@ -75,6 +76,8 @@ class Listing(db.Model):
     price_amount: Mapped[int] = mapped_column(BigInteger)
     price_currency: Mapped[str] = mapped_column(String(3))
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Uploaded photos, in order: {id, url, thumb_url, width, height} (marketplace.uploads).
+    photo_uploads: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     city: Mapped[str | None] = mapped_column(String(100), default=None)
     country: Mapped[str | None] = mapped_column(String(2), default=None)
     search_doc: Mapped[Any] = mapped_column(SearchDocument)

@@ -10,9 +10,8 @@ from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
 from carbon.schemas import EstimateSchema
 from marketplace.core.money import MAX_AMOUNT
 from marketplace.core.money_schemas import CurrencyField, MoneyInSchema, MoneySchema
-from marketplace.listings.models import DEVICE_FIELDS, ListingStatus
-
-MAX_PHOTOS = 12
+from marketplace.listings.models import DEVICE_FIELDS, MAX_PHOTOS, ListingStatus
+from marketplace.listings.urls import public_url
 
 
 class LocationSchema(ma.Schema):
@@ -24,6 +23,14 @@ class LocationSchema(ma.Schema):
 
 def _device_number(**kwargs):
     return ma.fields.Float(allow_none=True, allow_nan=False, **kwargs)
+
+
+class PhotoSchema(ma.Schema):
+    id = ma.fields.Integer()
+    url = ma.fields.String()
+    thumb_url = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
 
 
 class ListingInputSchema(ma.Schema):
@@ -46,9 +53,16 @@ class ListingInputSchema(ma.Schema):
                        "professional refurbisher or a device refurbished before sale)"})
     price = ma.fields.Nested(MoneyInSchema, required=True)
     photos = ma.fields.List(
-        ma.fields.URL(schemes={"https"}, require_tld=True, validate=validate.Length(max=2048)),
+        ma.fields.URL(schemes={"https"}, require_tld=True,
+                      validate=[validate.Length(max=2048), public_url]),
         validate=validate.Length(max=MAX_PHOTOS),
-        metadata={"description": f"0-{MAX_PHOTOS} https URLs"})
+        metadata={"description": f"0-{MAX_PHOTOS} https URLs on public hosts (prefer "
+                                 "photo_ids)"})
+    photo_ids = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=validate.Range(min=1)),
+        validate=validate.Length(max=MAX_PHOTOS),
+        metadata={"description": "Ids of the caller's uploads (POST /uploads), in display "
+                                 "order; replaces the listing's uploaded photos"})
     location = ma.fields.Nested(LocationSchema, allow_none=True)
 
     @validates_schema(skip_on_field_errors=False)
@@ -86,6 +100,7 @@ class ListingSchema(ma.Schema):
     channel = ma.fields.String(metadata={"enum": list(CHANNELS)})
     price = ma.fields.Nested(MoneySchema)
     photos = ma.fields.List(ma.fields.String())
+    photo_uploads = ma.fields.List(ma.fields.Nested(PhotoSchema))
     location = ma.fields.Nested(LocationSchema, allow_none=True)
     footprint = ma.fields.Nested(EstimateSchema)
     suspension_reason = ma.fields.String(allow_none=True)

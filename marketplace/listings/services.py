@@ -14,8 +14,9 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from marketplace.listings import floors, hooks
-from marketplace.listings.models import DEVICE_FIELDS, Listing, ListingStatus
+from marketplace.listings.models import DEVICE_FIELDS, MAX_PHOTOS, Listing, ListingStatus
 from marketplace.listings.search import document_value
+from marketplace.uploads import services as uploads
 
 S = ListingStatus
 PUBLIC_STATUSES = frozenset({S.ACTIVE.value, S.RESERVED.value, S.SOLD.value})
@@ -72,12 +73,30 @@ def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
 
 # ---- create / read -----------------------------------------------------------------------
 def create(seller: User, data: dict[str, Any]) -> Listing:
-    listing = Listing(seller_id=seller.id, status=S.ACTIVE.value, photos=[])
+    data = dict(data)
+    photo_ids = data.pop("photo_ids", None)
+    listing = Listing(seller_id=seller.id, status=S.ACTIVE.value, photos=[], photo_uploads=[])
     _set_fields(listing, {"photos": [], "channel": DEFAULT_CHANNEL, **data})
     apply_footprint(listing)
     db.session.add(listing)
-    db.session.commit()
+    try:
+        _set_photos(listing, photo_ids)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return listing
+
+
+def _set_photos(listing: Listing, photo_ids: list[int] | None) -> None:
+    """Attach the seller's uploads as the listing's photos (None: leave them as they are)."""
+    if photo_ids is None:
+        return
+    if len(photo_ids) + len(listing.photos or []) > MAX_PHOTOS:
+        msg = f"At most {MAX_PHOTOS} photos in all (URLs and uploads)."
+        raise InvalidInput(msg, {"photo_ids": [msg]})
+    db.session.flush()  # the listing's id
+    listing.photo_uploads = uploads.attach(listing.seller_id, photo_ids, "listing", listing.id)
 
 
 def can_see(listing: Listing, viewer: User | None) -> bool:
@@ -123,7 +142,14 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
                                                listing.price_currency + "."]}})
     before = {f: getattr(listing, f) for f in DEVICE_FIELDS}
     price_before = (listing.price_amount, listing.price_currency)
+    data = dict(data)
+    photo_ids = data.pop("photo_ids", None)
     _set_fields(listing, data)
+    try:
+        _set_photos(listing, photo_ids)
+    except Exception:
+        db.session.rollback()
+        raise
     after = {f: getattr(listing, f) for f in DEVICE_FIELDS}
     if after != before:
         errors = validate_fields(after)

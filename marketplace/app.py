@@ -25,6 +25,7 @@ from marketplace.core import errors, health, logs, mail, outbox
 from marketplace.core.http import cors, docs_assets, etag
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import limiter
+from marketplace.devices import wiring as devices
 from marketplace.listings import wiring as listings
 from marketplace.notifications import wiring as notifications
 from marketplace.offers import wiring as offers
@@ -35,8 +36,8 @@ from marketplace.trades import wiring as trades
 from marketplace.uploads import wiring as uploads
 
 # In registration order (the order of the OpenAPI document's tags).
-FEATURES = (accounts, notifications, footprints, uploads, listings, offers, profiles, payments,
-            trades, ledger, incentives)
+FEATURES = (accounts, notifications, footprints, uploads, devices, listings, offers, profiles,
+            payments, trades, ledger, incentives)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

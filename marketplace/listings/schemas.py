@@ -10,6 +10,7 @@ from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
 from carbon.schemas import EstimateSchema
 from marketplace.core.money import MAX_AMOUNT
 from marketplace.core.money_schemas import CurrencyField, MoneyInSchema, MoneySchema
+from marketplace.devices.schemas import IdentityFieldsMixin, check_identity
 from marketplace.listings.models import DEVICE_FIELDS, MAX_PHOTOS, ListingStatus
 from marketplace.listings.urls import public_url
 
@@ -33,7 +34,7 @@ class PhotoSchema(ma.Schema):
     height = ma.fields.Integer()
 
 
-class ListingInputSchema(ma.Schema):
+class ListingInputSchema(IdentityFieldsMixin, ma.Schema):
     """Body of POST (all required fields) and PATCH (loaded with partial=True)."""
 
     title = ma.fields.String(required=True, validate=validate.Length(min=3, max=120))
@@ -64,6 +65,10 @@ class ListingInputSchema(ma.Schema):
         metadata={"description": "Ids of the caller's uploads (POST /uploads), in display "
                                  "order; replaces the listing's uploaded photos"})
     location = ma.fields.Nested(LocationSchema, allow_none=True)
+
+    @validates_schema
+    def _identity(self, data, **kwargs):
+        check_identity(data, data.get("category"))
 
     @validates_schema(skip_on_field_errors=False)
     def _plausible_device(self, data, partial=False, **kwargs):
@@ -103,6 +108,13 @@ class ListingSchema(ma.Schema):
     photo_uploads = ma.fields.List(ma.fields.Nested(PhotoSchema))
     location = ma.fields.Nested(LocationSchema, allow_none=True)
     footprint = ma.fields.Nested(EstimateSchema)
+    device_identity_kind = ma.fields.String(allow_none=True, metadata={
+        "enum": ["imei", "serial", None],
+        "description": "How the seller identified the device (the number is never shown); "
+                       "null: not identified"})
+    previous_owners = ma.fields.Integer(metadata={
+        "description": "Owners who sold this physical device on Reloop before (identified "
+                       "devices; see GET /listings/{id}/passport)"})
     suspension_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
@@ -145,3 +157,19 @@ class ListingPageSchema(ma.Schema):
 
 class SuspendSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class PassportEntrySchema(ma.Schema):
+    date = ma.fields.Date()
+    category = ma.fields.String()
+    condition = ma.fields.String()
+    avoided_g = ma.fields.Integer(metadata={"description": "Avoided emissions credited, g CO2e"})
+
+
+class PassportSchema(ma.Schema):
+    identified = ma.fields.Boolean()
+    previous_owners = ma.fields.Integer()
+    known_age_years = ma.fields.Float(allow_none=True, metadata={
+        "description": "The youngest the device can be, from its history (null: no history)"})
+    history = ma.fields.List(ma.fields.Nested(PassportEntrySchema), metadata={
+        "description": "Completed trades of this device, oldest first; no personal data"})

@@ -30,7 +30,8 @@ def _t(name, sources, target, actors, effects, timed=False) -> Transition:
                       timed)
 
 
-COMPLETE = ("close_listing", "schedule_payout", "credit_carbon", "open_reviews")
+COMPLETE = ("close_listing", "schedule_payout", "credit_carbon", "record_passport",
+            "open_reviews")
 
 TRANSITIONS: tuple[Transition, ...] = (
     _t("create", [], S.PENDING_PAYMENT, ["buyer"],
@@ -44,7 +45,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("expire", [S.PENDING_PAYMENT], S.CANCELLED, ["system"],
        ["cancel_payment_intent", "restore_voucher", "release_listing", "stop_timer"],
        timed=True),
-    _t("ship", [S.PAID], S.SHIPPED, ["seller"], ["record_shipment", "start_confirm_timer"]),
+    _t("ship", [S.PAID], S.SHIPPED, ["seller"],
+       ["require_data_wipe", "record_shipment", "start_confirm_timer"]),
     _t("cancel", [S.PAID], S.CANCELLED, ["buyer", "seller"],
        ["refund_full", "release_listing", "stop_timer"]),
     _t("auto_cancel", [S.PAID], S.CANCELLED, ["system"],

@@ -9,6 +9,7 @@ from carbon.schemas import EstimateSchema
 from marketplace.core.http.cursors import MAX_BIGINT
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 from marketplace.core.money_schemas import MoneyField, MoneyInSchema, MoneySchema
+from marketplace.devices.wiping import METHODS as WIPE_METHODS
 from marketplace.trades.machine import TRANSITIONS
 from marketplace.trades.models import TradeStatus
 
@@ -72,6 +73,19 @@ class ShipmentSchema(ma.Schema):
     tracking_number = ma.fields.String()
 
 
+class DataWipeSchema(ma.Schema):
+    required = ma.fields.Boolean(metadata={
+        "description": "Phones, tablets, laptops and desktops ship only once declared"})
+    declared = ma.fields.Boolean()
+    method = ma.fields.String(metadata={"enum": list(WIPE_METHODS)})
+    wiped_on = ma.fields.Date()
+    certificate_ref = ma.fields.String(allow_none=True)
+    declared_at = ma.fields.AwareDateTime()
+    buyer_answer = ma.fields.String(allow_none=True, metadata={
+        "enum": ["confirmed", "reported", None]})
+    answered_at = ma.fields.AwareDateTime(allow_none=True)
+
+
 class TradeSchema(ma.Schema):
     id = ma.fields.Integer()
     listing_id = ma.fields.Integer()
@@ -98,6 +112,9 @@ class TradeSchema(ma.Schema):
     payment = ma.fields.Nested(PaymentSchema)
     shipment = ma.fields.Nested(ShipmentSchema, allow_none=True)
     dispute_reason = ma.fields.String(allow_none=True)
+    data_wipe = ma.fields.Nested(DataWipeSchema, allow_none=True, metadata={
+        "description": "The seller's data-wipe declaration and the buyer's answer (null when "
+                       "the category needs none and none was made)"})
     expires_at = ma.fields.AwareDateTime(metadata={"description": "Pay before this moment"})
     ship_by = ma.fields.AwareDateTime(allow_none=True)
     confirm_by = ma.fields.AwareDateTime(allow_none=True, metadata={
@@ -152,6 +169,9 @@ class TradeEventDetailsSchema(ma.Schema):
                                                       "failed"})
     carrier = ma.fields.String()
     tracking_number = ma.fields.String()
+    data_wipe = ma.fields.String(metadata={
+        "description": "ship: the declared wipe method; dispute: `reported` when the buyer "
+                       "reported the device was not wiped"})
     outcome = ma.fields.String(metadata={"enum": ["release", "refund"]})
     listing = ma.fields.String(metadata={"description": "The listing's status afterwards"})
     refund = ma.fields.Nested(RefundDetailSchema)

@@ -9,7 +9,7 @@ from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.etag import ETAG_HEADER_DOC
 from marketplace.core.http.pagination import PageArgsSchema
 from marketplace.core.money_schemas import money
-from marketplace.trades import reviews, services
+from marketplace.trades import data_wipe, reviews, services
 from marketplace.trades.models import Trade
 from marketplace.trades.schemas import (
     DisputeSchema,
@@ -30,7 +30,7 @@ blp = Blueprint("trades", __name__, url_prefix="/api/v1",
                 description="Trades: escrow payment, shipping, confirmation, disputes, reviews")
 
 
-_PRESENTED = ("discount", "payment", "shipment")
+_PRESENTED = ("discount", "payment", "shipment", "data_wipe")
 
 
 def present(trade: Trade) -> dict[str, Any]:
@@ -46,6 +46,7 @@ def present(trade: Trade) -> dict[str, Any]:
                        if viewer.id == trade.buyer_id else None}
     data["shipment"] = ({"carrier": trade.carrier, "tracking_number": trade.tracking_number}
                         if trade.carrier else None)
+    data["data_wipe"] = data_wipe.summary(trade)
     return data
 
 

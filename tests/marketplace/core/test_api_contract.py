@@ -19,6 +19,8 @@ SINGLE_RESOURCES = {
     "/api/v1/footprints/categories", "/api/v1/footprints/methodology",
     "/api/v1/users/me/payout-balances", "/api/v1/users/me/payout-account",
     "/api/v1/rewards",
+    # One device's passport: its history is that device's few trades, not a growing list.
+    "/api/v1/listings/{listing_id}/passport",
 }
 # Fixed reference data (a dozen categories, versioned with the methodology), not records.
 REFERENCE_DATA = {"/api/v1/footprints/categories"}

@@ -96,6 +96,8 @@ def reencode(data: bytes, max_pixels: int) -> Encoded:
     """The upload's pixels, upright, re-encoded without any metadata."""
     img = _open(data, max_pixels)
     upright = ImageOps.exif_transpose(img)  # applies Orientation; a new image, no EXIF kept
+    if upright is not img:
+        img.close()  # one full-size bitmap at a time (24 MP RGB: 72 MB each)
     upright.info.clear()
     encoded, content_type, ext = _encode(upright)
     return Encoded(encoded, content_type, ext, upright.width, upright.height)

@@ -56,3 +56,8 @@ def redeliver_emails() -> int:
 @job("periodic", timeout=600)
 def purge_uploads() -> int:
     return uploads.purge_unreferenced()
+
+
+@job("periodic", timeout=600)
+def retry_thumbnails() -> int:
+    return uploads.retry_thumbnails(_grace())

@@ -34,6 +34,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("expire-offers", jobs.expire_offers, "OFFER_EXPIRY_INTERVAL_SECONDS"),
     Periodic("advance-trades", jobs.advance_trades, "TRADE_ADVANCE_INTERVAL_SECONDS"),
     Periodic("purge-uploads", jobs.purge_uploads, "RECONCILE_INTERVAL_SECONDS"),
+    Periodic("retry-thumbnails", jobs.retry_thumbnails, "RECONCILE_INTERVAL_SECONDS"),
 )
 
 

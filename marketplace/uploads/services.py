@@ -16,7 +16,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from marketplace.core import outbox
+from marketplace.core import jobs, outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import InvalidInput, NotFound
@@ -55,17 +55,42 @@ def _forget(key: str) -> None:
         log.warning("could not delete orphaned upload object %s", key)
 
 
-def make_thumbnail(message) -> None:
-    """Outbox handler (``uploads.thumbnail``): store the upload's thumbnail. Idempotent."""
-    upload = db.session.get(Upload, message.payload["upload_id"])
-    if upload is None or upload.thumb_ready:
-        return
-    data = storage().get(upload.key)
+def enqueue_thumbnail(message) -> None:
+    """Outbox handler (``uploads.thumbnail``): the thumbnail is made by a job, outside the
+    drain's transaction (object storage is a network service: no lock is held while it
+    answers)."""
+    jobs.enqueue(make_thumbnail, int(message.payload["upload_id"]), queue="default")
+
+
+def make_thumbnail(upload_id: int) -> str:
+    """The job: store the upload's thumbnail and mark it ready. Idempotent."""
+    upload = db.session.get(Upload, upload_id)
+    if upload is None:
+        return "missing"
+    if upload.thumb_ready:
+        return "ready"
+    key, thumb_key = upload.key, upload.thumb_key
+    db.session.rollback()  # no transaction open while storage answers
+    data = storage().get(key)
     if data is None:  # purged meanwhile
-        return
+        return "missing"
     thumb, content_type = imaging.thumbnail(data)
-    storage().put(upload.thumb_key, thumb, content_type)
-    upload.thumb_ready = True
+    storage().put(thumb_key, thumb, content_type)
+    db.session.execute(update(Upload).where(Upload.id == upload_id).values(thumb_ready=True))
+    db.session.commit()
+    return "made"
+
+
+def retry_thumbnails(grace: timedelta) -> int:
+    """The periodic job: re-enqueue thumbnails still missing after ``grace`` (Redis was down,
+    a worker died)."""
+    ids = db.session.scalars(select(Upload.id).where(
+        Upload.thumb_ready.is_(False), Upload.created_at < utcnow() - grace)
+        .order_by(Upload.id).limit(1000)).all()
+    db.session.rollback()
+    for upload_id in ids:
+        jobs.enqueue(make_thumbnail, upload_id, queue="default")
+    return len(ids)
 
 
 def get_own(upload_id: int, owner_id: int) -> Upload:

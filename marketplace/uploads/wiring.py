@@ -13,5 +13,5 @@ def register(app: Flask) -> None:
     storage.init_app(app)
     imaging.register_decoders()
     api.register_blueprint(views.blp)
-    outbox.register_handler(app, services.THUMBNAIL_TOPIC, services.make_thumbnail)
+    outbox.register_handler(app, services.THUMBNAIL_TOPIC, services.enqueue_thumbnail)
     outbox.declare_writes(app, services.THUMBNAIL_TOPIC)

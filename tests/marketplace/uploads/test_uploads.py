@@ -145,3 +145,22 @@ def test_unreferenced_uploads_are_purged_after_a_day(app, client, backend, drain
 
 def test_media_of_unknown_key_is_404(app, client, backend):
     assert_error_shape(client.get("/api/v1/media/nope.jpg"), 404)
+
+
+def test_missing_thumbnails_are_made_again_by_the_periodic_job(app, client, backend,
+                                                                 drain_jobs):
+    _, h = make_user(client)
+    body = upload(client, h, jpeg_with_gps()).get_json()
+    drain_jobs()
+    with app.app_context():  # as if the job had been lost with a worker
+        upload_row = db.session.get(Upload, body["id"])
+        backend.store.delete(upload_row.thumb_key)
+        upload_row.thumb_ready = False
+        upload_row.created_at = utcnow() - timedelta(minutes=5)
+        db.session.commit()
+    assert fetch(client, body["thumb_url"])[0] == 404
+    with app.app_context():
+        assert services.retry_thumbnails(timedelta(seconds=60)) == 1
+    drain_jobs()
+    assert client.get(f"/api/v1/uploads/{body['id']}", headers=h).get_json()["thumb_ready"]
+    assert fetch(client, body["thumb_url"])[0] == 200

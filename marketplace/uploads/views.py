@@ -33,9 +33,7 @@ def upload_size_limit(view):
 @blp.idempotent()
 @blp.arguments(UploadFileSchema, location="files")
 @blp.response(201, UploadSchema)
-@blp.alt_response(413, description="The file is larger than UPLOAD_MAX_BYTES")
-@blp.alt_response(415, description="Not a JPEG, PNG, WebP or HEIC image")
-@blp.errors(422, 503)
+@blp.errors(413, 415, 422, 503)
 def create_upload(files):
     """Upload one image (multipart field ``file``): decoded, oriented, re-encoded without EXIF;
     its thumbnail is made in the background. Refer to it by id (e.g. a listing's photo_ids)

@@ -55,7 +55,8 @@ def test_events_page_oldest_first(env):
     rest = _get(env, f"{url}?limit=2&cursor={page['next_cursor']}", env.b)
     assert [e["transition"] for e in rest["items"]] == ["ship"]
     assert rest["next_cursor"] is None
-    assert rest["items"][0]["details"] == {"carrier": "La Poste", "tracking_number": "6A123"}
+    assert rest["items"][0]["details"] == {"carrier": "La Poste", "tracking_number": "6A123",
+                                           "data_wipe": "factory_reset_encrypted"}
     assert page["items"][1]["details"]["charge_id"].startswith("ch_")
     for bad in BAD_CURSORS:
         resp = env.client.get(f"{url}?cursor={bad}", headers=env.b)

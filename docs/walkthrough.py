@@ -196,9 +196,15 @@ def run(api: Api, stripe: Stripe, wait: float, payout_check: bool = True) -> str
           lambda t: t["status"] == "paid", wait)
     step(f"trade {trade['id']} paid (webhook)")
 
+    # A laptop ships only once its seller has declared how its data was wiped.
+    api.call("POST", f"/api/v1/trades/{trade['id']}/data-wipe", alice,
+             {"method": "nist_800_88_purge", "wiped_on": time.strftime("%Y-%m-%d", time.gmtime())},
+             expect=(200,), idempotent=True)
     shipped = api.call("POST", f"/api/v1/trades/{trade['id']}/ship", alice,
                        {"carrier": "la_poste", "tracking_number": f"6A{run_id}"},
                        expect=(200, 201), idempotent=True)
+    api.call("POST", f"/api/v1/trades/{trade['id']}/data-wipe/answer", buyer_token,
+             {"wiped": True}, expect=(200,), idempotent=True)
     done = api.call("POST", f"/api/v1/trades/{trade['id']}/confirm", buyer_token,
                     expect=(200, 201), idempotent=True)
     if done["status"] != "completed":

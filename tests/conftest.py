@@ -71,6 +71,7 @@ def base_config(tmp_dir) -> dict:
         "REDIS_URL": REDIS_URL,
         "SECRET_KEY": "test-secret",
         "LOG_LEVEL": "WARNING",
+        "STORAGE_URL": f"file://{tmp_dir / 'uploads'}",
     }
 
 

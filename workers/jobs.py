@@ -18,6 +18,7 @@ from marketplace.offers import services as offers
 from marketplace.payments import payouts
 from marketplace.trades import services as trades
 from marketplace.trades.shipping import tracking
+from marketplace.uploads import services as uploads
 from workers.decorators import job
 
 
@@ -71,3 +72,13 @@ def purge_personal_data() -> dict[str, int]:
 @job("periodic", timeout=600)
 def poll_shipments() -> int:
     return tracking.poll_due()
+
+
+@job("periodic", timeout=600)
+def purge_uploads() -> int:
+    return uploads.purge_unreferenced()
+
+
+@job("periodic", timeout=600)
+def retry_thumbnails() -> int:
+    return uploads.retry_thumbnails(_grace())

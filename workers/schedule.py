@@ -35,6 +35,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("advance-trades", jobs.advance_trades, "TRADE_ADVANCE_INTERVAL_SECONDS"),
     Periodic("retention", jobs.purge_personal_data, "RETENTION_INTERVAL_SECONDS"),
     Periodic("poll-shipments", jobs.poll_shipments, "SHIPMENT_POLL_INTERVAL_SECONDS"),
+    Periodic("purge-uploads", jobs.purge_uploads, "RECONCILE_INTERVAL_SECONDS"),
+    Periodic("retry-thumbnails", jobs.retry_thumbnails, "RECONCILE_INTERVAL_SECONDS"),
 )
 
 

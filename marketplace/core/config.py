@@ -99,6 +99,14 @@ def _email(raw: str) -> str:
     return value
 
 
+def _storage_url(raw: str) -> str:
+    url = raw.strip()
+    if url.startswith("file:///") or (url.startswith("s3://") and len(url) > 5
+                                      and not url[5:].startswith(("/", "?"))):
+        return url
+    raise ValueError("must be file:///absolute/dir or s3://bucket[/prefix][?endpoint=...]")
+
+
 def _words(raw: str) -> tuple[str, ...]:
     return tuple(w for w in (part.strip() for part in raw.split(",")) if w)
 
@@ -296,6 +304,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_CONTENT_LENGTH", "MAX_CONTENT_LENGTH", _int(1024, 10**9), 1024 * 1024,
             "Largest request body accepted, in bytes (1 MB); larger bodies, chunked or not, "
             "are refused with 413 before being read."),
+    Setting("STORAGE_URL", "STORAGE_URL", _storage_url, None,
+            "Where uploaded images are stored: `file:///abs/dir` or "
+            "`s3://bucket/prefix?endpoint=http://host:9000&region=eu-west-1` (S3-compatible, "
+            "boto3; credentials from the usual AWS variables). Default: `instance/uploads`."),
+    Setting("UPLOAD_MAX_BYTES", "UPLOAD_MAX_BYTES", _int(1024, 200 * 2**20), 15 * 2**20,
+            "Largest accepted image upload in bytes (413 above); applies to "
+            "`POST /uploads` only."),
+    Setting("UPLOAD_MAX_PIXELS", "UPLOAD_MAX_PIXELS", _int(10_000, 150_000_000), 50_000_000,
+            "Largest accepted image in pixels (width x height; 422 above), checked before "
+            "decoding (decompression bombs)."),
+    Setting("UPLOAD_UNREFERENCED_TTL_SECONDS", "UPLOAD_UNREFERENCED_TTL_SECONDS",
+            _int(60, 10**8), 86_400, "Age after which an upload no listing refers to is "
+            "deleted by the periodic `purge-uploads` job (1 day)."),
+    Setting("DEVICE_ID_SECRET", "DEVICE_ID_SECRET", _str, None,
+            "Key of the HMAC under which device IMEIs and serial numbers are stored (never in "
+            "clear). Default: derived from `SECRET_KEY`. Changing it (or `SECRET_KEY` while "
+            "it is unset) forgets every known device."),
 )
 
 
@@ -325,6 +350,8 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
         if is_postgres and not values.get("TESTING"):
             raise ConfigError("SECRET_KEY: must be set when running on PostgreSQL")
         values["SECRET_KEY"] = os.urandom(32).hex()
+    if not values.get("DEVICE_ID_SECRET"):
+        values["DEVICE_ID_SECRET"] = "device-id:" + values["SECRET_KEY"]
     # hide_parameters: SQL parameters (password hashes, token hashes) never reach a log line.
     engine_options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if is_postgres:  # SQLite's pool is per file and thread: these do not apply

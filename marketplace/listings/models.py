@@ -38,10 +38,13 @@ DEVICE_FIELDS = ("category", "brand", "model", "storage_gb", "ram_gb", "screen_i
                  "release_year", "condition", "battery_health_pct", "channel")
 # Frozen once an offer is accepted or a trade exists (what the buyer agreed to buy).
 FROZEN_FIELDS = tuple(f for f in DEVICE_FIELDS if f != "channel")
+MAX_PHOTOS = 12  # URLs and uploads together
 FOOTPRINT_COLUMNS = ("embodied_low_g", "embodied_central_g", "embodied_high_g",
                      "avoided_low_g", "avoided_central_g", "avoided_high_g")
 
 _ACTIVE = "status = 'active'"
+LIVE_STATUSES = ("active", "reserved")
+_LIVE_DEVICE = "device_identity_id IS NOT NULL AND status IN ('active', 'reserved')"
 # Full-text configuration: 'simple' does no stemming, which suits a multilingual marketplace
 # and model names ("iphone", "13", "pro").
 TS_CONFIG = literal_column("'simple'")
@@ -81,6 +84,8 @@ class Listing(db.Model):
     shipping_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     local_pickup: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Uploaded photos, in order: {id, url, thumb_url, width, height} (marketplace.uploads).
+    photo_uploads: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     city: Mapped[str | None] = mapped_column(String(100), default=None)
     country: Mapped[str | None] = mapped_column(String(2), default=None)
     search_doc: Mapped[Any] = mapped_column(SearchDocument)
@@ -97,6 +102,13 @@ class Listing(db.Model):
     # E-waste and materials avoided (ranges) and the credit note, as the estimate gave them.
     footprint_extras: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     matched_reference: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+    # The physical device, when the seller gave its IMEI or serial number (a keyed hash in
+    # device_identities, never the number), and its previous owners on Reloop at listing time.
+    device_identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("device_identities.id", ondelete="SET NULL"), default=None)
+    device_identity_kind: Mapped[str | None] = mapped_column(String(8), default=None)
+    previous_owners: Mapped[int] = mapped_column(Integer, default=0)
 
     suspension_reason: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -117,6 +129,10 @@ class Listing(db.Model):
         Index("ix_listings_active_category_avoided", "category", "avoided_central_g", "id",
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         Index("ix_listings_seller_status", "seller_id", "status"),
+        # One live listing per physical device (the service's 409 comes first; this is the
+        # guarantee under concurrency).
+        Index("uq_listings_live_device", "device_identity_id", unique=True,
+              postgresql_where=text(_LIVE_DEVICE), sqlite_where=text(_LIVE_DEVICE)),
         Index("ix_listings_methodology", "methodology_version", "status"),
         # GIN full-text index on PostgreSQL. SQLite's fallback scans instead, so there the
         # index is kept empty (partial on a false predicate) rather than a useless b-tree.

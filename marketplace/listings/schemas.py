@@ -15,9 +15,9 @@ from marketplace.core.money_schemas import (
     MoneySchema,
     NonNegativeMoneyInSchema,
 )
-from marketplace.listings.models import DEVICE_FIELDS, ListingStatus
-
-MAX_PHOTOS = 12
+from marketplace.devices.schemas import IdentityFieldsMixin, check_identity
+from marketplace.listings.models import DEVICE_FIELDS, MAX_PHOTOS, ListingStatus
+from marketplace.listings.urls import public_url
 
 
 class LocationSchema(ma.Schema):
@@ -31,7 +31,15 @@ def _device_number(**kwargs):
     return ma.fields.Float(allow_none=True, allow_nan=False, **kwargs)
 
 
-class ListingInputSchema(ma.Schema):
+class PhotoSchema(ma.Schema):
+    id = ma.fields.Integer()
+    url = ma.fields.String()
+    thumb_url = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+
+
+class ListingInputSchema(IdentityFieldsMixin, ma.Schema):
     """Body of POST (all required fields) and PATCH (loaded with partial=True)."""
 
     title = ma.fields.String(required=True, validate=validate.Length(min=3, max=120))
@@ -57,10 +65,21 @@ class ListingInputSchema(ma.Schema):
         "description": "The buyer may collect the device in person in the listing's city "
                        "(default false); needs location.city"})
     photos = ma.fields.List(
-        ma.fields.URL(schemes={"https"}, require_tld=True, validate=validate.Length(max=2048)),
+        ma.fields.URL(schemes={"https"}, require_tld=True,
+                      validate=[validate.Length(max=2048), public_url]),
         validate=validate.Length(max=MAX_PHOTOS),
-        metadata={"description": f"0-{MAX_PHOTOS} https URLs"})
+        metadata={"description": f"0-{MAX_PHOTOS} https URLs on public hosts (prefer "
+                                 "photo_ids)"})
+    photo_ids = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=validate.Range(min=1)),
+        validate=validate.Length(max=MAX_PHOTOS),
+        metadata={"description": "Ids of the caller's uploads (POST /uploads), in display "
+                                 "order; replaces the listing's uploaded photos"})
     location = ma.fields.Nested(LocationSchema, allow_none=True)
+
+    @validates_schema
+    def _identity(self, data, **kwargs):
+        check_identity(data, data.get("category"))
 
     @validates_schema(skip_on_field_errors=False)
     def _plausible_device(self, data, partial=False, **kwargs):
@@ -100,8 +119,16 @@ class ListingSchema(ma.Schema):
         "description": "Charged on top of the price when shipped (0: free shipping)"})
     local_pickup = ma.fields.Boolean()
     photos = ma.fields.List(ma.fields.String())
+    photo_uploads = ma.fields.List(ma.fields.Nested(PhotoSchema))
     location = ma.fields.Nested(LocationSchema, allow_none=True)
     footprint = ma.fields.Nested(EstimateSchema)
+    device_identity_kind = ma.fields.String(allow_none=True, metadata={
+        "enum": ["imei", "serial", None],
+        "description": "How the seller identified the device (the number is never shown); "
+                       "null: not identified"})
+    previous_owners = ma.fields.Integer(metadata={
+        "description": "Owners who sold this physical device on Reloop before (identified "
+                       "devices; see GET /listings/{id}/passport)"})
     suspension_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()
@@ -140,3 +167,19 @@ class SearchArgsSchema(ma.Schema):
 class ListingPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ListingSchema))
     next_cursor = ma.fields.String(allow_none=True)
+
+
+class PassportEntrySchema(ma.Schema):
+    date = ma.fields.Date()
+    category = ma.fields.String()
+    condition = ma.fields.String()
+    avoided_g = ma.fields.Integer(metadata={"description": "Avoided emissions credited, g CO2e"})
+
+
+class PassportSchema(ma.Schema):
+    identified = ma.fields.Boolean()
+    previous_owners = ma.fields.Integer()
+    known_age_years = ma.fields.Float(allow_none=True, metadata={
+        "description": "The youngest the device can be, from its history (null: no history)"})
+    history = ma.fields.List(ma.fields.Nested(PassportEntrySchema), metadata={
+        "description": "Completed trades of this device, oldest first; no personal data"})

@@ -13,9 +13,17 @@ from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from marketplace.listings import floors, hooks
-from marketplace.listings.models import DEVICE_FIELDS, FROZEN_FIELDS, Listing, ListingStatus
+from marketplace.devices import passport
+from marketplace.listings import device_ids, floors, hooks
+from marketplace.listings.models import (
+    DEVICE_FIELDS,
+    FROZEN_FIELDS,
+    MAX_PHOTOS,
+    Listing,
+    ListingStatus,
+)
 from marketplace.listings.search import document_value
+from marketplace.uploads import services as uploads
 
 S = ListingStatus
 PUBLIC_STATUSES = frozenset({S.ACTIVE.value, S.RESERVED.value, S.SOLD.value})
@@ -23,15 +31,17 @@ TEXT_FIELDS = ("title", "description", "brand", "model")
 
 
 # ---- footprint ---------------------------------------------------------------------------
-def device_of(values: dict[str, Any]) -> Device:
-    return Device(**{f: values.get(f) for f in DEVICE_FIELDS})
+def device_of(values: dict[str, Any], age_years: float | None = None) -> Device:
+    return Device(**{f: values.get(f) for f in DEVICE_FIELDS}, age_years=age_years)
 
 
 def apply_footprint(listing: Listing) -> None:
-    """(Re-)estimate the listing's footprint from its device fields and price (below the
-    category's price floor the credit is withheld: ``floors``); store grams."""
+    """(Re-)estimate the listing's footprint from its device fields, its known age and its
+    price (below the category's price floor the credit is withheld: ``floors``); store
+    grams."""
+    age = device_ids.known_age(listing)
     try:
-        est = estimate(device_of({f: getattr(listing, f) for f in DEVICE_FIELDS}))
+        est = estimate(device_of({f: getattr(listing, f) for f in DEVICE_FIELDS}, age))
     except InvalidDevice as exc:
         raise InvalidInput("The device description is not plausible; see errors.",
                            exc.errors) from None
@@ -43,6 +53,8 @@ def apply_footprint(listing: Listing) -> None:
     listing.footprint_method = est.method
     listing.methodology_version = est.methodology_version
     listing.footprint_assumptions = d["assumptions"]
+    if age is not None:  # the device's own history on Reloop
+        listing.footprint_assumptions = {**d["assumptions"], "age_source": "device_passport"}
     listing.footprint_extras = {k: d[k] for k in ("ewaste_avoided_g", "materials_avoided_kg",
                                                   "credit_note")}
     listing.matched_reference = d["matched_reference"]
@@ -112,16 +124,35 @@ def _check_frozen(listing: Listing, data: dict[str, Any]) -> None:
 
 # ---- create / read -----------------------------------------------------------------------
 def create(seller: User, data: dict[str, Any]) -> Listing:
-    listing = Listing(seller_id=seller.id, status=S.ACTIVE.value, photos=[])
+    data = dict(data)
+    photo_ids = data.pop("photo_ids", None)
+    ident = device_ids.identify(seller.id, data)
+    listing = Listing(seller_id=seller.id, status=S.ACTIVE.value, photos=[], photo_uploads=[])
     _set_fields(listing, {"photos": [], "channel": DEFAULT_CHANNEL, **data})
+    if ident is not None:
+        device_ids.attach(listing, ident)
     apply_footprint(listing)
     db.session.add(listing)
-    db.session.commit()
+    try:
+        _set_photos(listing, photo_ids)
+        device_ids.commit_live_unique()
+    except Exception:
+        db.session.rollback()
+        raise
     return listing
 
 
 # A suspended seller's open listings are hidden from everyone else (sold ones stay public).
 OPEN_STATUSES = frozenset({S.ACTIVE.value, S.RESERVED.value})
+def _set_photos(listing: Listing, photo_ids: list[int] | None) -> None:
+    """Attach the seller's uploads as the listing's photos (None: leave them as they are)."""
+    if photo_ids is None:
+        return
+    if len(photo_ids) + len(listing.photos or []) > MAX_PHOTOS:
+        msg = f"At most {MAX_PHOTOS} photos in all (URLs and uploads)."
+        raise InvalidInput(msg, {"photo_ids": [msg]})
+    db.session.flush()  # the listing's id
+    listing.photo_uploads = uploads.attach(listing.seller_id, photo_ids, "listing", listing.id)
 
 
 def can_see(listing: Listing, viewer: User | None) -> bool:
@@ -175,14 +206,26 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
     _check_frozen(listing, data)
     before = {f: getattr(listing, f) for f in DEVICE_FIELDS}
     price_before = (listing.price_amount, listing.price_currency)
+    data = dict(data)
+    photo_ids = data.pop("photo_ids", None)
+    ident = device_ids.identify(user.id, data)
     _set_fields(listing, data)
+    new_device = ident is not None and ident.id != listing.device_identity_id
+    try:
+        _set_photos(listing, photo_ids)
+        if new_device:
+            device_ids.attach(listing, ident)
+    except Exception:
+        db.session.rollback()
+        raise
     after = {f: getattr(listing, f) for f in DEVICE_FIELDS}
     if after != before:
         errors = validate_fields(after)
         if errors:
             db.session.rollback()
             raise InvalidInput("The device description is not plausible; see errors.", errors)
-    if after != before or (listing.price_amount, listing.price_currency) != price_before:
+    if (after != before or new_device  # the device's known age may differ
+            or (listing.price_amount, listing.price_currency) != price_before):
         apply_footprint(listing)  # the price floor depends on the price
     if db.session.is_modified(listing):
         listing.updated_at = utcnow()
@@ -192,7 +235,7 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
 
 def _commit_versioned() -> None:
     try:
-        db.session.commit()
+        device_ids.commit_live_unique()
     except StaleDataError:
         db.session.rollback()
         raise PreconditionFailed("The listing was changed concurrently; fetch it again.") \
@@ -287,3 +330,17 @@ def reestimate(listing_ids: list[int]) -> int:
         listing.updated_at = utcnow()
     db.session.commit()
     return len(listings)
+
+
+# ---- device passport ---------------------------------------------------------------------
+def device_passport(listing_id: int, viewer: User | None) -> dict[str, Any]:
+    """The listed device's history on Reloop (no personal data)."""
+    listing = get_visible(listing_id, viewer)
+    ident = listing.device_identity_id
+    if ident is None:
+        return {"identified": False, "previous_owners": 0, "known_age_years": None,
+                "history": []}
+    age = passport.known_age(ident)
+    return {"identified": True, "previous_owners": passport.owners(ident),
+            "known_age_years": None if age is None else round(age, 2),
+            "history": passport.history(ident)}

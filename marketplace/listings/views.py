@@ -12,6 +12,7 @@ from marketplace.listings.schemas import (
     ListingPageSchema,
     ListingPatchSchema,
     ListingSchema,
+    PassportSchema,
     SearchArgsSchema,
 )
 
@@ -35,6 +36,7 @@ def _with_etag(listing, status: int = 200):
 @blp.idempotent()
 @blp.arguments(ListingInputSchema)
 @blp.response(201, ListingSchema, headers=_ETAG_HEADER)
+@blp.errors(403, 409)
 def create_listing(data):
     """List a used device for sale; its avoided emissions are estimated."""
     return _with_etag(services.create(current_user(), data), 201)
@@ -56,6 +58,16 @@ def search_listings(args):
 def get_listing(listing_id):
     """A listing: public unless withdrawn or suspended (then its seller and admins only)."""
     return _with_etag(services.get_visible(listing_id, optional_user()))
+
+
+@blp.route("/listings/<int:listing_id>/passport", methods=["GET"])
+@blp.doc(security=_OPTIONAL_AUTH)
+@blp.response(200, PassportSchema)
+@blp.errors(404)
+def get_listing_passport(listing_id):
+    """The listed device's passport: its completed trades on Reloop (date, category,
+    condition, avoided grams; no personal data), when the seller identified it."""
+    return services.device_passport(listing_id, optional_user())
 
 
 @blp.route("/listings/<int:listing_id>", methods=["PATCH"])

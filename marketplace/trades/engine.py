@@ -23,6 +23,7 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput
 from marketplace.core.money import min_charge
+from marketplace.devices import passport, wiping
 from marketplace.listings import services as listings
 from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
@@ -213,6 +214,21 @@ def start_confirm_timer(ctx: Context) -> None:
 def record_dispute(ctx: Context) -> None:
     ctx.trade.dispute_reason = ctx.details["reason"]
 
+
+def require_data_wipe(ctx: Context) -> None:
+    """Phones, tablets, laptops and desktops ship only once declared wiped (409)."""
+    wipe = wiping.require_declared(ctx.trade.id, ctx.trade.category)
+    if wipe is not None:
+        ctx.details["data_wipe"] = wipe.method
+
+
+def record_passport(ctx: Context) -> None:
+    """An identified device's passport gains this trade (no personal data)."""
+    listing = _listing(ctx.trade)
+    if listing.device_identity_id is not None:
+        passport.record(listing.device_identity_id, ctx.trade.id, ctx.now, ctx.trade.category,
+                        listing.condition, ctx.trade.avoided_g,
+                        (listing.footprint_assumptions or {}).get("age_years"))
 
 def open_reviews(ctx: Context) -> None:
     ctx.trade.review_deadline = ctx.now + _seconds("REVIEW_WINDOW_SECONDS")

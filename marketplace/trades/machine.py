@@ -30,7 +30,8 @@ def _t(name, sources, target, actors, effects, timed=False) -> Transition:
                       timed)
 
 
-COMPLETE = ("close_listing", "schedule_payout", "credit_carbon", "open_reviews")
+COMPLETE = ("close_listing", "schedule_payout", "credit_carbon", "record_passport",
+            "open_reviews")
 
 TRANSITIONS: tuple[Transition, ...] = (
     _t("create", [], S.PENDING_PAYMENT, ["buyer"],
@@ -50,7 +51,8 @@ TRANSITIONS: tuple[Transition, ...] = (
        ["cancel_payment_intent", "restore_voucher", "release_listing", "stop_timer"]),
     # A tracked parcel's confirm timer starts on delivery instead (shipping.tracking).
     _t("ship", [S.PAID], S.SHIPPED, ["seller"],
-       ["require_shipping", "record_shipment", "start_confirm_timer", "track_shipment"]),
+       ["require_shipping", "require_data_wipe", "record_shipment", "start_confirm_timer",
+        "track_shipment"]),
     # Local pickup: the seller submits the buyer's one-time code (handover.py).
     _t("handover", [S.PAID], S.COMPLETED, ["seller"], ["require_pickup", "stop_timer",
                                                         *COMPLETE]),

@@ -10,6 +10,7 @@ from marketplace.addresses.schemas import AddressSnapshotSchema
 from marketplace.core.http.cursors import MAX_BIGINT
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 from marketplace.core.money_schemas import MoneyField, MoneyInSchema, MoneySchema
+from marketplace.devices.wiping import METHODS as WIPE_METHODS
 from marketplace.trades.fulfilment import FULFILMENTS
 from marketplace.trades.machine import TRANSITIONS
 from marketplace.trades.models import TradeStatus
@@ -108,6 +109,19 @@ class ShipmentSchema(ma.Schema):
     tracking_number = ma.fields.String()
 
 
+class DataWipeSchema(ma.Schema):
+    required = ma.fields.Boolean(metadata={
+        "description": "Phones, tablets, laptops and desktops ship only once declared"})
+    declared = ma.fields.Boolean()
+    method = ma.fields.String(metadata={"enum": list(WIPE_METHODS)})
+    wiped_on = ma.fields.Date()
+    certificate_ref = ma.fields.String(allow_none=True)
+    declared_at = ma.fields.AwareDateTime()
+    buyer_answer = ma.fields.String(allow_none=True, metadata={
+        "enum": ["confirmed", "reported", None]})
+    answered_at = ma.fields.AwareDateTime(allow_none=True)
+
+
 class TradeSchema(ma.Schema):
     id = ma.fields.Integer()
     listing_id = ma.fields.Integer()
@@ -144,6 +158,9 @@ class TradeSchema(ma.Schema):
     payment = ma.fields.Nested(PaymentSchema)
     shipment = ma.fields.Nested(ShipmentSchema, allow_none=True)
     dispute_reason = ma.fields.String(allow_none=True)
+    data_wipe = ma.fields.Nested(DataWipeSchema, allow_none=True, metadata={
+        "description": "The seller's data-wipe declaration and the buyer's answer (null when "
+                       "the category needs none and none was made)"})
     expires_at = ma.fields.AwareDateTime(metadata={"description": "Pay before this moment"})
     ship_by = ma.fields.AwareDateTime(allow_none=True)
     confirm_by = ma.fields.AwareDateTime(allow_none=True, metadata={
@@ -203,6 +220,9 @@ class TradeEventDetailsSchema(ma.Schema):
     note = ma.fields.String(metadata={"description": "resolve: the admin's note"})
     dispute_id = ma.fields.Integer(metadata={"description": "The dispute opened or resolved"})
     origin = ma.fields.String(metadata={"description": "Why a dispute opened (see Dispute)"})
+    data_wipe = ma.fields.String(metadata={
+        "description": "ship: the declared wipe method; dispute: `reported` when the buyer "
+                       "reported the device was not wiped"})
     listing = ma.fields.String(metadata={"description": "The listing's status afterwards"})
     refund = ma.fields.Nested(RefundDetailSchema)
     payout = ma.fields.Nested(MoneySchema, metadata={

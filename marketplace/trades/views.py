@@ -9,7 +9,7 @@ from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.etag import ETAG_HEADER_DOC
 from marketplace.core.http.pagination import PageArgsSchema
 from marketplace.core.money_schemas import money
-from marketplace.trades import disputes, fulfilment, reviews, services
+from marketplace.trades import data_wipe, disputes, fulfilment, reviews, services
 from marketplace.trades.models import Trade
 from marketplace.trades.schemas import (
     DisputeSchema,
@@ -30,7 +30,7 @@ blp = Blueprint("trades", __name__, url_prefix="/api/v1",
                 description="Trades: escrow payment, shipping, confirmation, disputes, reviews")
 
 
-_PRESENTED = ("discount", "payment", "shipment", "shipping_address")
+_PRESENTED = ("discount", "payment", "shipment", "shipping_address", "data_wipe")
 
 
 def present(trade: Trade) -> dict[str, Any]:
@@ -48,6 +48,7 @@ def present(trade: Trade) -> dict[str, Any]:
     data["shipping_address"] = fulfilment.address_for(trade, viewer)
     data["shipment"] = ({"carrier": trade.carrier, "tracking_number": trade.tracking_number}
                         if trade.carrier else None)
+    data["data_wipe"] = data_wipe.summary(trade)
     return data
 
 

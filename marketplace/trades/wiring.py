@@ -12,6 +12,7 @@ from marketplace.core.http.api import api
 from marketplace.listings import hooks as listing_hooks
 from marketplace.payments import webhooks
 from marketplace.trades import (
+    data_wipe_views,
     fulfilment_views,
     holds,
     ledger_check,
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
     listing_hooks.freeze_device_while(app, holds.device_frozen)
     listing_hooks.freeze_price_while(app, holds.price_frozen)
     api.register_blueprint(recourse_views.blp)
+    api.register_blueprint(data_wipe_views.blp)
     for event_type, handler in stripe_events.EVENT_HANDLERS.items():
         webhooks.register_event_handler(app, event_type, handler)
     outbox.declare_writes(app, posting.COMPLETED_TOPIC, posting.REFUNDED_TOPIC)

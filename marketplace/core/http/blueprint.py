@@ -24,6 +24,8 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict or illegal state transition",
     412: "Precondition failed (If-Match)",
+    413: "Request body too large",
+    415: "Unsupported media type",
     422: "Invalid input (field errors under `errors`)",
     429: "Too many requests (see Retry-After)",
     503: "A dependency is unavailable",

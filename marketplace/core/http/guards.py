@@ -31,8 +31,9 @@ BAD_TEXT_MESSAGE = "Contains a character that cannot be stored (NUL or a lone su
 _BODY_LIMIT_ATTR = "_reloop_max_body"
 
 
-def allow_body(max_bytes: int) -> Callable:
-    """Let one view accept bodies up to ``max_bytes`` (instead of ``MAX_CONTENT_LENGTH``)."""
+def allow_body(max_bytes: int | str) -> Callable:
+    """Let one view accept bodies up to ``max_bytes`` (instead of ``MAX_CONTENT_LENGTH``): a
+    number of bytes, or the name of the setting that holds it (read per request)."""
 
     def decorator(func):
         setattr(func, _BODY_LIMIT_ATTR, max_bytes)
@@ -50,6 +51,8 @@ def init_app(app: Flask) -> None:
 def _guard() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     limit = getattr(view, _BODY_LIMIT_ATTR, None) or request.max_content_length
+    if isinstance(limit, str):
+        limit = current_app.config[limit]
     # A chunked body (no Content-Length) is read up to the limit and then cut silently by
     # werkzeug: read one byte more, so that a body past the limit is told apart and refused.
     streaming = request.content_length is None

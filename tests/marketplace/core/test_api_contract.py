@@ -22,6 +22,8 @@ SINGLE_RESOURCES = {
     "/api/v1/trades/{trade_id}/shipment",
     "/api/v1/trades/{trade_id}/handover-code",
     "/api/v1/trades/{trade_id}/dispute", "/api/v1/trades/{trade_id}/return",
+    # One device's passport: its history is that device's few trades, not a growing list.
+    "/api/v1/listings/{listing_id}/passport",
 }
 # Fixed reference data (a dozen categories, versioned with the methodology), not records.
 REFERENCE_DATA = {"/api/v1/footprints/categories"}

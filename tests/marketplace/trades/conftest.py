@@ -75,9 +75,20 @@ class Env:
         pi = self.confirm_pi(trade)
         assert pi.status == "succeeded"
         self.deliver("payment_intent.succeeded", pi)
+        self.declare_wipe(trade)
         return self.get(trade["id"])
 
+    def declare_wipe(self, trade) -> dict:
+        """The seller's data-wipe declaration (phones, tablets, laptops and desktops ship
+        only with one)."""
+        resp = self.post(f"/trades/{trade['id']}/data-wipe", self.s,
+                         {"method": "factory_reset_encrypted", "wiped_on": "2026-11-30"})
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
     def ship(self, trade) -> dict:
+        if trade["status"] == "paid" and not (trade.get("data_wipe") or {}).get("declared"):
+            self.declare_wipe(trade)
         resp = self.post(f"/trades/{trade['id']}/ship", self.s,
                          {"carrier": "La Poste", "tracking_number": "6A123"})
         assert resp.status_code == 200, resp.get_json()

@@ -56,7 +56,8 @@ def test_events_page_oldest_first(env):
     assert [e["transition"] for e in rest["items"]] == ["ship"]
     assert rest["next_cursor"] is None
     assert rest["items"][0]["details"] == {"carrier": "la_poste", "tracking_number": "6A123",
-                                           "tracked": False}
+                                           "tracked": False,
+                                           "data_wipe": "factory_reset_encrypted"}
     assert page["items"][1]["details"]["charge_id"].startswith("ch_")
     for bad in BAD_CURSORS:
         resp = env.client.get(f"{url}?cursor={bad}", headers=env.b)

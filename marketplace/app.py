@@ -25,17 +25,20 @@ from marketplace.core import errors, health, logs, mail, outbox
 from marketplace.core.http import cors, docs_assets, etag
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import limiter
+from marketplace.impact import wiring as impact
 from marketplace.listings import wiring as listings
 from marketplace.notifications import wiring as notifications
 from marketplace.offers import wiring as offers
+from marketplace.organisations import wiring as organisations
 from marketplace.payments import webhooks
 from marketplace.payments import wiring as payments
 from marketplace.profiles import wiring as profiles
+from marketplace.recycling import wiring as recycling
 from marketplace.trades import wiring as trades
 
 # In registration order (the order of the OpenAPI document's tags).
-FEATURES = (accounts, notifications, footprints, listings, offers, profiles, payments, trades,
-            ledger, incentives)
+FEATURES = (accounts, notifications, footprints, organisations, listings, offers, profiles,
+            payments, trades, recycling, ledger, incentives, impact)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -50,6 +50,9 @@ class ListingInputSchema(ma.Schema):
         validate=validate.Length(max=MAX_PHOTOS),
         metadata={"description": f"0-{MAX_PHOTOS} https URLs"})
     location = ma.fields.Nested(LocationSchema, allow_none=True)
+    organisation_id = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(
+        1, 2**63 - 1), metadata={"description": "List on behalf of this organisation (you must "
+                                              "be its owner or buyer; 422 otherwise)"})
 
     @validates_schema(skip_on_field_errors=False)
     def _plausible_device(self, data, partial=False, **kwargs):
@@ -88,6 +91,7 @@ class ListingSchema(ma.Schema):
     photos = ma.fields.List(ma.fields.String())
     location = ma.fields.Nested(LocationSchema, allow_none=True)
     footprint = ma.fields.Nested(EstimateSchema)
+    organisation_id = ma.fields.Integer(allow_none=True)
     suspension_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()

@@ -16,6 +16,7 @@ from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound,
 from marketplace.listings import floors, hooks
 from marketplace.listings.models import DEVICE_FIELDS, Listing, ListingStatus
 from marketplace.listings.search import document_value
+from marketplace.organisations import services as organisations
 
 S = ListingStatus
 PUBLIC_STATUSES = frozenset({S.ACTIVE.value, S.RESERVED.value, S.SOLD.value})
@@ -72,6 +73,8 @@ def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
 
 # ---- create / read -----------------------------------------------------------------------
 def create(seller: User, data: dict[str, Any]) -> Listing:
+    if data.get("organisation_id") is not None:
+        organisations.require_acting(data["organisation_id"], seller.id)
     listing = Listing(seller_id=seller.id, status=S.ACTIVE.value, photos=[])
     _set_fields(listing, {"photos": [], "channel": DEFAULT_CHANNEL, **data})
     apply_footprint(listing)
@@ -121,6 +124,8 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
         raise Conflict("The currency cannot change while offers on the listing are open.",
                        {"price": {"currency": ["Offers are open in " +
                                                listing.price_currency + "."]}})
+    if data.get("organisation_id") is not None:
+        organisations.require_acting(data["organisation_id"], user.id)
     before = {f: getattr(listing, f) for f in DEVICE_FIELDS}
     price_before = (listing.price_amount, listing.price_currency)
     _set_fields(listing, data)

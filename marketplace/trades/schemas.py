@@ -30,6 +30,10 @@ class TradeCreateSchema(ma.Schema):
                        "(at least the currency's minimum charge is left to pay). 422 under "
                        "voucher_code if it is not yours or does not apply; 409 if expired, "
                        "used or held by another purchase."})
+    organisation_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                        validate=_ID, metadata={
+        "description": "Buy on behalf of this organisation (you must be its owner or buyer; "
+                       "422 otherwise): its account, not yours, gets your share of the credit"})
 
 
 class ShipSchema(ma.Schema):
@@ -78,6 +82,10 @@ class TradeSchema(ma.Schema):
     buyer_id = ma.fields.Integer()
     seller_id = ma.fields.Integer()
     offer_id = ma.fields.Integer(allow_none=True)
+    buyer_organisation_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "The organisation the buyer acted for (null: in person)"})
+    seller_organisation_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "The organisation the listing was listed for (null: in person)"})
     status = ma.fields.String(metadata={"enum": STATUSES})
     amount = MoneyField(metadata={
         "description": "The price (listing or accepted offer), before any voucher"})

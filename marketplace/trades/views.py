@@ -60,7 +60,7 @@ def create_trade(data):
     reserves it (and the voucher) and creates a Stripe PaymentIntent for the price less the
     discount, for the buyer's client to confirm within the payment window."""
     return present(services.create(current_user(), data["listing_id"], data.get("offer_id"),
-                                   data.get("voucher_code")))
+                                   data.get("voucher_code"), data.get("organisation_id")))
 
 
 @blp.route("/trades", methods=["GET"])

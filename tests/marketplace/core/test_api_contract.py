@@ -19,6 +19,10 @@ SINGLE_RESOURCES = {
     "/api/v1/footprints/categories", "/api/v1/footprints/methodology",
     "/api/v1/users/me/payout-balances", "/api/v1/users/me/payout-account",
     "/api/v1/rewards",
+    # Organisations, impact, statements (issue 19): reports and key sets, not collections.
+    "/api/v1/organisations/{org_id}/carbon/account", "/api/v1/organisations/{org_id}/impact",
+    "/api/v1/impact", "/api/v1/carbon/statements/keys", "/api/v1/leaderboards/people",
+    "/api/v1/leaderboards/organisations", "/api/v1/leaderboards/opt-in",
 }
 # Fixed reference data (a dozen categories, versioned with the methodology), not records.
 REFERENCE_DATA = {"/api/v1/footprints/categories"}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.impact import models
+from marketplace.core.http.api import api
+from marketplace.impact import views
 
 
 def register(app: Flask) -> None:
-    assert models.CarbonStatement
+    api.register_blueprint(views.blp)

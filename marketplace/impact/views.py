@@ -38,6 +38,7 @@ def organisation_impact(org_id, from_, to, format):
 
 
 @blp.route("/impact", methods=["GET"])
+@blp.conditional()
 @blp.arguments(RangeArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, PublicImpactSchema)
 @blp.errors(422)
@@ -62,6 +63,7 @@ def issue_statement(data):
 
 
 @blp.route("/carbon/statements/keys", methods=["GET"])
+@blp.conditional()
 @blp.response(200, JwksSchema)
 def statement_keys():
     """The public keys that sign statements, as JWKs (`kty` OKP, `crv` Ed25519, `x`)."""
@@ -69,6 +71,7 @@ def statement_keys():
 
 
 @blp.route("/carbon/statements/<string:statement_id>", methods=["GET"])
+@blp.conditional()
 @blp.response(200, StatementSchema)
 @blp.errors(404)
 def get_statement(statement_id):

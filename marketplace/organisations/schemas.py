@@ -85,4 +85,3 @@ class OrgAccountSchema(ma.Schema):
     balance_g = ma.fields.Integer(metadata={"description": "Integer grams CO2e credited to "
                                                            "the organisation, net of reversals"})
     balance_kgco2e = ma.fields.Float()
-    as_of = ma.fields.AwareDateTime()

@@ -176,7 +176,7 @@ def account(org_id: int, user: User) -> dict[str, Any]:
     acct = ledger.org_account_of(org_id)
     balance = (acct.balance_g or 0) if acct is not None else 0
     return {"organisation_id": org_id, "balance_g": balance,
-            "balance_kgco2e": ledger.kg(balance), "as_of": utcnow()}
+            "balance_kgco2e": ledger.kg(balance)}
 
 
 def member_count(org_id: int) -> int:

@@ -44,6 +44,7 @@ def my_organisations(args):
 
 @blp.route("/organisations/<int:org_id>", methods=["GET"])
 @blp.auth()
+@blp.conditional()
 @blp.response(200, OrganisationSchema)
 @blp.errors(404)
 def get_organisation(org_id):
@@ -95,6 +96,7 @@ def accept_invitation(membership_id):
 
 @blp.route("/organisations/<int:org_id>/carbon/account", methods=["GET"])
 @blp.auth()
+@blp.conditional()
 @blp.response(200, OrgAccountSchema)
 @blp.errors(404)
 def organisation_account(org_id):

@@ -42,6 +42,7 @@ def list_handovers(args):
 
 @blp.route("/recycling/<int:handover_id>", methods=["GET"])
 @blp.auth()
+@blp.conditional()
 @blp.response(200, HandoverSchema)
 @blp.errors(404)
 def get_handover(handover_id):

@@ -27,19 +27,23 @@ from marketplace.core.http import cors, docs_assets, etag, guards
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import fail_closed, limiter
 from marketplace.devices import wiring as devices
+from marketplace.impact import wiring as impact
 from marketplace.listings import wiring as listings
 from marketplace.moderation import wiring as moderation
 from marketplace.notifications import wiring as notifications
 from marketplace.offers import wiring as offers
+from marketplace.organisations import wiring as organisations
 from marketplace.payments import webhooks
 from marketplace.payments import wiring as payments
 from marketplace.profiles import wiring as profiles
+from marketplace.recycling import wiring as recycling
 from marketplace.trades import wiring as trades
 from marketplace.uploads import wiring as uploads
 
 # In registration order (the order of the OpenAPI document's tags).
-FEATURES = (accounts, notifications, footprints, uploads, devices, listings, offers, profiles,
-            payments, addresses, trades, moderation, ledger, incentives)
+FEATURES = (accounts, notifications, footprints, organisations, uploads, devices, listings,
+            offers, profiles, payments, addresses, trades, moderation, recycling, ledger,
+            incentives, impact)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from carbon.estimator import parameters as P
+from carbon.estimator import recycling as R
 from carbon.estimator import trade_params as T
 from carbon.estimator.lifetime import mean_life
 from carbon.estimator.model import FEATURES, PATTERN_FEATURES
@@ -66,7 +67,8 @@ METHODOLOGY: dict = {
     "model": {"ridge_alpha": P.RIDGE_ALPHA, "cv_folds": P.CV_FOLDS,
               "cv_grouping": "sources_hash (one PCF document per group)",
               "interval_quantiles": list(P.INTERVAL_QUANTILES)},
-    "parameters": {**P.parameter_table(), **T.parameter_table()},
+    "parameters": {**P.parameter_table(), **T.parameter_table(), **R.parameter_table()},
+    "recycling": R.methodology(),
     "categories": CATEGORIES,
     "flat_baseline_kgco2e": P.FLAT_BASELINE,
     "data": {

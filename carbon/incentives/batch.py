@@ -107,12 +107,19 @@ class _Batch:
                 continue
             self.done.add((tx.id, user))
             meta = tx.meta or {}
-            buyer, seller = meta.get("buyer_id"), meta.get("seller_id")
-            amount = (meta.get("buyer_g", 0) if user == buyer else 0) + (
-                meta.get("seller_g", 0) if user == seller else 0)
-            c = Credit(tx.id, tx.trade_id, user, int(seller if user == buyer else buyer),
-                       int(amount), self.cumulative[(user, tx.id)], tx.occurred_at,
-                       str(meta.get("category") or "other"))
+            if meta.get("credit_kind") == "recycling":
+                # The counterparty of a recycling credit is its recycler (minus the
+                # organisation's id, never a user id): the pair limit applies per recycler.
+                counterparty, amount = -int(meta["recycler_id"]), meta.get("credit_g", 0)
+            else:
+                buyer, seller = meta.get("buyer_id"), meta.get("seller_id")
+                amount = (meta.get("buyer_g", 0) if user == buyer else 0) + (
+                    meta.get("seller_g", 0) if user == seller else 0)
+                counterparty = int(seller if user == buyer else buyer)
+            c = Credit(tx.id, tx.trade_id, user, counterparty, int(amount),
+                       self.cumulative[(user, tx.id)], tx.occurred_at,
+                       str(meta.get("category") or "other"),
+                       "recycling" if meta.get("credit_kind") == "recycling" else "trade")
             flag = antigaming.check_against(c, self.recent[user])
             self.recent[user].append((c.counterparty_id, c.occurred_at, flag is None))
             candidates = []

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from carbon.ledger.models import LedgerAccount, LedgerLine
 from marketplace.core.db import db
 
-from .models import IncentiveRuleVersion, RuleType
+from .models import CREDIT_KINDS, IncentiveRuleVersion, RuleType
 from .rules import campaign_points, grams
 
 TOPIC = "incentives.evaluate"
@@ -61,6 +61,7 @@ class Credit:
     cum_after_g: int  # the user's cumulative grams up to and including this credit
     occurred_at: datetime
     category: str
+    kind: str = "trade"  # the credit's kind: trade or recycling (rules filter on it)
 
 
 def as_active(version: IncentiveRuleVersion) -> ActiveRule:
@@ -83,6 +84,8 @@ def earned(rule: ActiveRule, c: Credit, run: int = 0) -> list[tuple[str, int | N
     before the uniqueness of keys already issued. ``run``: the credit's streak run
     (``streak_months_run``)."""
     before = c.cum_after_g - c.amount_g
+    if c.kind not in credit_kinds(rule.type, rule.params):
+        return []
     if rule.type in (RuleType.THRESHOLD, RuleType.TREE):
         every = grams(rule.params["every_kg"])
         if c.amount_g <= 0:
@@ -105,6 +108,16 @@ def earned(rule: ActiveRule, c: Credit, run: int = 0) -> list[tuple[str, int | N
         if run and run % int(rule.params["months"]) == 0:
             return [(f"streak:{month // 12}-{month % 12 + 1:02d}", rule.reward.get("amount"))]
     return []
+
+
+def credit_kinds(rule_type: str, params: dict[str, Any]) -> tuple[str, ...]:
+    """The credit kinds a rule counts: ``params.credit_kinds`` when given, else every kind
+    (a ``first_trade`` milestone: trades only)."""
+    if params.get("credit_kinds"):
+        return tuple(params["credit_kinds"])
+    if rule_type == RuleType.MILESTONE and params.get("event") == "first_trade":
+        return ("trade",)
+    return CREDIT_KINDS
 
 
 def month_index(at: datetime) -> int:

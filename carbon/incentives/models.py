@@ -28,6 +28,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.core.db import db
 from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
 
+# Kinds of ledger credit a rule can count (``params.credit_kinds``).
+CREDIT_KINDS = ("trade", "recycling")
+
 
 class RuleType(enum.StrEnum):
     THRESHOLD = "threshold"

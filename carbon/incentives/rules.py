@@ -14,6 +14,10 @@ Types (``params``):
   multiplier.
 - ``tree`` ``{"every_kg": 17.9}`` (default): a tree certificate each 17.9 kg.
 
+Every type also takes ``credit_kinds`` (``["trade"]``, ``["recycling"]`` or both): the kinds
+of ledger credit the rule counts, default all (a ``first_trade`` milestone: trades). A rule
+restricted to one kind still reads the user's cumulative grams of every kind.
+
 Rewards: ``{"kind": "points", "amount": 100}``, ``{"kind": "badge", "badge": "first-trade"}``,
 ``{"kind": "voucher", "percent_off": 10, "max_off": 2000, "expires_days": 30}`` (or
 ``"amount_off"`` + ``"currency"``; optional ``"min_price"``), ``{"kind": "tree"}``.
@@ -29,7 +33,7 @@ from typing import Any
 from marketplace.core.errors import InvalidInput
 from marketplace.core.money import MAX_AMOUNT, is_currency
 
-from .models import RewardKind, RuleType
+from .models import CREDIT_KINDS, RewardKind, RuleType
 
 TREE_KG = 17.9
 EVENTS = ("first_trade",)
@@ -78,6 +82,14 @@ def _unknown(errors: dict, path: str, given: dict, allowed: tuple[str, ...]) -> 
 
 def validate_params(rule_type: str, params: dict, errors: dict) -> dict:
     out: dict[str, Any] = {}
+    if "credit_kinds" in params:
+        params = dict(params)
+        kinds = params.pop("credit_kinds")
+        if not isinstance(kinds, list) or not kinds or not all(
+                k in CREDIT_KINDS for k in kinds) or len(set(kinds)) != len(kinds):
+            _check(errors, "params.credit_kinds",
+                   f"Must be a non-empty list of distinct kinds among: {', '.join(CREDIT_KINDS)}.")
+        out["credit_kinds"] = kinds
     if rule_type in (RuleType.THRESHOLD, RuleType.TREE):
         _unknown(errors, "params", params, ("every_kg",))
         every = params.get("every_kg", TREE_KG if rule_type == RuleType.TREE else None)

@@ -23,7 +23,7 @@ from carbon.ledger.schemas import Instant, grams_field, kg_field
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 from marketplace.core.money_schemas import CurrencyField, MoneyField, MoneyInSchema
 
-from .models import RewardKind, RuleType
+from .models import CREDIT_KINDS, RewardKind, RuleType
 from .rules import BADGE_PATTERN, EVENTS, grams
 
 MAX_GRAMS = 10**9  # 1000 t CO2e: rules.py's kg bounds (0.001 to 1,000,000 kg) in grams
@@ -83,6 +83,11 @@ class ParamsInSchema(FlatErrorsSchema):
     multiplier = ma.fields.Float(validate=validate.Range(0.01, 100), metadata={
         "description": "campaign: points per kg CO2e (`reward.amount`) times this; applied "
                        "to hundredths"})
+    credit_kinds = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(CREDIT_KINDS)), validate=validate.Length(min=1),
+        metadata={"description": "any type: the kinds of ledger credit the rule counts, "
+                                 "`trade` and/or `recycling` (default: both; a first_trade "
+                                 "milestone: trade)"})
 
     @ma.post_load
     def _engine_units(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -190,6 +195,7 @@ class ParamsSchema(ma.Schema):
     months = ma.fields.Integer()
     categories = ma.fields.List(ma.fields.String())
     multiplier = ma.fields.Float()
+    credit_kinds = ma.fields.List(ma.fields.String(metadata={"enum": list(CREDIT_KINDS)}))
 
     @ma.pre_dump
     def _api_units(self, params: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

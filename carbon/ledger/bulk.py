@@ -20,7 +20,6 @@ from carbon.ledger.models import (
     LedgerAccount,
     LedgerLine,
     LedgerTransaction,
-    user_account_code,
 )
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
@@ -37,12 +36,20 @@ def pg_ints(values: Iterable[int | None]) -> str:
     return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
 
 
-_PG_ACCOUNTS_OF_USERS = text("""
-    SELECT user_id, id FROM ledger_accounts WHERE user_id = ANY(CAST(:ids AS bigint[]))
-""")
-_PG_CREATE_USER_ACCOUNTS = text("""
-    INSERT INTO ledger_accounts (code, kind, user_id, balance_g, created_at)
-    SELECT 'user:' || u, 'user', u, 0, :now
+# Holders of accounts: (owner column, account kind, code prefix).
+_OWNERS = {"user": ("user_id", AccountKind.USER.value, "user:"),
+           "organisation": ("organisation_id", AccountKind.ORGANISATION.value, "org:")}
+
+
+def _pg_accounts_of(column: str):
+    return text(f"SELECT {column}, id FROM ledger_accounts "
+                f"WHERE {column} = ANY(CAST(:ids AS bigint[]))")
+
+
+def _pg_create_accounts(column: str, kind: str, prefix: str):
+    return text(f"""
+    INSERT INTO ledger_accounts (code, kind, {column}, balance_g, created_at)
+    SELECT '{prefix}' || u, '{kind}', u, 0, :now
     FROM unnest(CAST(:ids AS bigint[])) AS u ORDER BY u
     ON CONFLICT (code) DO NOTHING
 """)
@@ -61,33 +68,45 @@ def ensure_user_accounts(user_ids: Iterable[int]) -> dict[int, int]:
     (an empty account is harmless, even if the posting then rolls back); on SQLite, which
     has one writer, inside it.
     """
-    wanted = sorted(set(user_ids))
+    return _ensure_accounts("user", user_ids)
+
+
+def ensure_org_accounts(organisation_ids: Iterable[int]) -> dict[int, int]:
+    """``ensure_user_accounts`` for organisations' accounts (``org:<id>``)."""
+    return _ensure_accounts("organisation", organisation_ids)
+
+
+def _ensure_accounts(owner: str, owner_ids: Iterable[int]) -> dict[int, int]:
+    column, kind, prefix = _OWNERS[owner]
+    col = getattr(LedgerAccount, column)
+    wanted = sorted(set(owner_ids))
+    if not wanted:
+        return {}
     if _pg():
-        found = dict(db.session.execute(_PG_ACCOUNTS_OF_USERS, {"ids": pg_ints(wanted)}).all())
+        query = _pg_accounts_of(column)
+        found = dict(db.session.execute(query, {"ids": pg_ints(wanted)}).all())
         missing = [u for u in wanted if u not in found]
         if missing:
             # In a short transaction of its own, committed at once: a worker creating the
             # same account waits for that, not for this batch's whole transaction.
             with db.engine.connect() as conn:
-                conn.execute(_PG_CREATE_USER_ACCOUNTS, {"ids": pg_ints(missing), "now": utcnow()})
+                conn.execute(_pg_create_accounts(column, kind, prefix),
+                             {"ids": pg_ints(missing), "now": utcnow()})
                 conn.commit()
-            found.update(db.session.execute(_PG_ACCOUNTS_OF_USERS,
-                                            {"ids": pg_ints(missing)}).all())
+            found.update(db.session.execute(query, {"ids": pg_ints(missing)}).all())
         return found
     found = dict(db.session.execute(
-        select(LedgerAccount.user_id, LedgerAccount.id).where(LedgerAccount.user_id.in_(wanted))
-    ).all())
+        select(col, LedgerAccount.id).where(col.in_(wanted))).all())
     missing = [u for u in wanted if u not in found]
     if missing:
         now = utcnow()
         for start in range(0, len(missing), CHUNK):
             chunk = missing[start:start + CHUNK]
             db.session.execute(upsert_ignore(LedgerAccount, [
-                {"code": user_account_code(u), "kind": AccountKind.USER.value, "user_id": u,
+                {"code": f"{prefix}{u}", "kind": kind, column: u,
                  "balance_g": 0, "created_at": now} for u in chunk], "code"))
         found.update(db.session.execute(
-            select(LedgerAccount.user_id, LedgerAccount.id)
-            .where(LedgerAccount.user_id.in_(missing))).all())
+            select(col, LedgerAccount.id).where(col.in_(missing))).all())
     return found
 
 

@@ -22,12 +22,18 @@ from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
 
 class AccountKind(enum.StrEnum):
     USER = "user"
+    ORGANISATION = "organisation"
     ISSUANCE = "issuance"
+
+
+# Accounts that hold credits (everything but the issuance account).
+HOLDER_KINDS = (AccountKind.USER.value, AccountKind.ORGANISATION.value)
 
 
 class EntryKind(enum.StrEnum):
     CREDIT = "credit"
     REVERSAL = "reversal"
+    RECYCLING = "recycling"  # a confirmed recycling handover (carbon.ledger.recycling)
 
 
 ISSUANCE_CODE = "system:issuance"
@@ -37,8 +43,15 @@ def user_account_code(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def org_account_code(organisation_id: int) -> str:
+    return f"org:{organisation_id}"
+
+
 class LedgerAccount(db.Model):
-    """One per user (created on first posting) plus system accounts.
+    """One per user and one per organisation (created on first posting) plus system accounts.
+
+    An organisation's account (kind ``organisation``) has ``organisation_id`` set and no
+    ``user_id``: a member acting for the organisation credits it, not their own account.
 
     ``balance_g`` is the cached balance, updated in the same transaction as the account's
     lines. It is NULL for the issuance account, which every credit touches: caching it would
@@ -52,6 +65,9 @@ class LedgerAccount(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="RESTRICT"), unique=True, default=None)
+    # The organisations feature's id (no foreign key: carbon does not depend on marketplace
+    # features; organisations are never deleted).
+    organisation_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
     balance_g: Mapped[int | None] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -2,8 +2,11 @@
 
 ``trade.completed`` credits the trade's frozen central avoided emissions to the buyer and the
 seller (split by ``CARBON_BUYER_SHARE``, the two shares adding up to exactly the trade's grams),
-drawn from the issuance account. ``trade.refunded`` reverses that credit in proportion to the
-refunded amount; refunds of one trade add up and never reverse more than was credited.
+drawn from the issuance account. A party who acted for an organisation (``buyer_org_id`` /
+``seller_org_id`` in the payload) credits the organisation's account instead of their own:
+no pending share and no rule evaluation for that member. ``trade.refunded`` reverses that
+credit in proportion to the refunded amount; refunds of one trade add up and never reverse
+more than was credited (``shares.reversal_amounts``).
 
 Both run inside the outbox's transaction (records locked, marked processed in the same commit)
 and both are idempotent on their own through the transactions' unique idempotency keys.
@@ -20,6 +23,7 @@ from sqlalchemy import delete, select
 
 from carbon.ledger import bulk
 from carbon.ledger.models import EntryKind, LedgerLine, LedgerTransaction, PendingCredit
+from carbon.ledger.shares import reversal_amounts
 from marketplace.core import outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
@@ -67,6 +71,10 @@ def _int(payload: dict[str, Any], name: str, minimum: int = 0) -> int:
     return value
 
 
+def _opt_id(payload: dict[str, Any], name: str) -> int | None:
+    return None if payload.get(name) is None else _int(payload, name, 1)
+
+
 @dataclass(frozen=True, slots=True)
 class Completion:
     trade_id: int
@@ -91,6 +99,9 @@ class Completion:
             "ewaste_avoided_g": _int({"ewaste_avoided_g": 0, **payload}, "ewaste_avoided_g"),
             "materials_avoided_g": _int({"materials_avoided_g": 0, **payload},
                                         "materials_avoided_g"),
+            # The organisations the parties acted for (credited instead of the members).
+            "buyer_org_id": _opt_id(payload, "buyer_org_id"),
+            "seller_org_id": _opt_id(payload, "seller_org_id"),
         }
         try:
             occurred = bulk.as_utc(payload.get("completed_at"), default_time)
@@ -99,6 +110,33 @@ class Completion:
                 f"completed_at is not an ISO time: {payload.get('completed_at')!r}") from None
         return cls(trade_id, meta["buyer_id"], meta["seller_id"], meta["avoided_g"], meta,
                    occurred)
+
+    @property
+    def buyer_org_id(self) -> int | None:
+        return self.meta["buyer_org_id"]
+
+    @property
+    def seller_org_id(self) -> int | None:
+        return self.meta["seller_org_id"]
+
+    def personal_parties(self) -> list[int]:
+        """The users credited in person (not acting for an organisation)."""
+        return sorted({u for u, org in ((self.buyer_id, self.buyer_org_id),
+                                        (self.seller_id, self.seller_org_id)) if org is None})
+
+
+def party_accounts(meta: dict[str, Any]) -> tuple[int, int]:
+    """(buyer's, seller's) ledger accounts of a credit: an organisation's when the party acted
+    for one, else the user's own."""
+    out = []
+    for side in ("buyer", "seller"):
+        org = meta.get(f"{side}_org_id")
+        if org:
+            out.append(bulk.ensure_org_accounts([org])[org])
+        else:
+            user = meta[f"{side}_id"]
+            out.append(bulk.ensure_user_accounts([user])[user])
+    return out[0], out[1]
 
 
 def announce_completion(payload: dict[str, Any]) -> None:
@@ -109,8 +147,12 @@ def announce_completion(payload: dict[str, Any]) -> None:
     outbox.write(COMPLETED_TOPIC, payload)
     buyer_g, seller_g = split(c.avoided_g, buyer_share_ppm())
     shares: dict[int, int] = defaultdict(int)
-    shares[c.buyer_id] += buyer_g
-    shares[c.seller_id] += seller_g
+    if c.buyer_org_id is None:
+        shares[c.buyer_id] += buyer_g
+    if c.seller_org_id is None:
+        shares[c.seller_id] += seller_g
+    if not shares:
+        return
     db.session.execute(bulk.upsert_ignore(PendingCredit, [
         {"trade_id": c.trade_id, "user_id": user, "amount_g": grams, "created_at": utcnow()}
         for user, grams in sorted(shares.items())], "trade_id", "user_id"))
@@ -128,7 +170,10 @@ def post_credits(records: list[Any]) -> int:
     db.session.execute(delete(PendingCredit).where(
         PendingCredit.trade_id.in_(sorted({c.trade_id for c in by_key.values()}))))
     accounts = bulk.ensure_user_accounts(
-        [c.buyer_id for c in by_key.values()] + [c.seller_id for c in by_key.values()])
+        [c.buyer_id for c in by_key.values() if c.buyer_org_id is None]
+        + [c.seller_id for c in by_key.values() if c.seller_org_id is None])
+    orgs = bulk.ensure_org_accounts(
+        [o for c in by_key.values() for o in (c.buyer_org_id, c.seller_org_id) if o])
     issuance = bulk.issuance_account_id()
     rows = []
     for key, c in by_key.items():
@@ -143,7 +188,8 @@ def post_credits(records: list[Any]) -> int:
     for key, tx_id in inserted.items():
         c = by_key[key]
         buyer_g, seller_g = split(c.avoided_g, share)
-        buyer_acct, seller_acct = accounts[c.buyer_id], accounts[c.seller_id]
+        buyer_acct = orgs[c.buyer_org_id] if c.buyer_org_id else accounts[c.buyer_id]
+        seller_acct = orgs[c.seller_org_id] if c.seller_org_id else accounts[c.seller_id]
         lines += [(tx_id, buyer_acct, buyer_g), (tx_id, seller_acct, seller_g),
                   (tx_id, issuance, -c.avoided_g)]
         deltas[buyer_acct] += buyer_g
@@ -152,10 +198,10 @@ def post_credits(records: list[Any]) -> int:
     bulk.add_to_balances(deltas)
     # One evaluation record per new credit and party, in the same transaction and one
     # statement, partitioned by user: one user's evaluations run in order on one worker.
-    # A credit of 0 g (e.g. a price below the category floor) earns no rewards.
+    # A credit of 0 g (e.g. a price below the category floor) earns no rewards, nor does an
+    # organisation's share (rules reward people).
     evaluations = [(tx_id, by_key[key].trade_id, user) for key, tx_id in inserted.items()
-                   if by_key[key].avoided_g > 0
-                   for user in sorted({by_key[key].buyer_id, by_key[key].seller_id})]
+                   if by_key[key].avoided_g > 0 for user in by_key[key].personal_parties()]
     outbox.write_many(EVALUATE_TOPIC, [
         {"ledger_transaction_id": tx_id, "trade_id": trade_id, "user_ids": [user]}
         for tx_id, trade_id, user in evaluations], partition_by=[e[2] for e in evaluations])
@@ -187,11 +233,10 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
     issuance = bulk.issuance_account_id()
     # The credited parties' lines, found through their accounts (index on account_id, id):
     # a user's history is short, so no index on lines.transaction_id is needed for this.
-    party_accounts = list(bulk.ensure_user_accounts(
-        [credit.meta["buyer_id"], credit.meta["seller_id"]]).values())
+    accounts = sorted(set(party_accounts(credit.meta)))
     parties = [(a, m) for a, m in db.session.execute(
         select(LedgerLine.account_id, LedgerLine.amount_g)
-        .where(LedgerLine.account_id.in_(party_accounts),
+        .where(LedgerLine.account_id.in_(accounts),
                LedgerLine.transaction_id == credit.id)
         .order_by(LedgerLine.id))]
     previous = db.session.scalars(select(LedgerTransaction).where(
@@ -201,7 +246,7 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
     if previous:
         for a, m in db.session.execute(
                 select(LedgerLine.account_id, LedgerLine.amount_g)
-                .where(LedgerLine.account_id.in_(party_accounts),
+                .where(LedgerLine.account_id.in_(accounts),
                        LedgerLine.transaction_id.in_([p.id for p in previous]))):
             reversed_by_account[a] -= m
     prior_refunded = sum(int(p.meta.get("refunded_amount", 0)) for p in previous)
@@ -228,44 +273,3 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
     outbox.write(REVERSE_TOPIC, {"trade_id": trade_id, "credit_transaction_id": credit.id,
                                  "reversal_transaction_id": tx_id})
     return 1
-
-
-def reversal_amounts(parties: list[tuple[int, int]], reversed_so_far: dict[int, int],
-                     cumulative_refunded: int, trade_amount: int) -> list[int]:
-    """Grams to take back from each credited party for this refund.
-
-    The trade's cumulative reversal is its credit times the cumulative refunded share, rounded
-    half up (integers only); this refund takes what that adds to earlier reversals, split
-    between the parties in proportion to their credits. No party ever gives back more than it
-    was credited, the amounts add up exactly, and a full refund reverses the credit exactly.
-    """
-    credited = sum(m for _, m in parties)
-    if credited <= 0:
-        return [0] * len(parties)
-    done = {a: 0 for a, _ in parties}
-    done.update(reversed_so_far)
-    target = (credited * cumulative_refunded * 2 + trade_amount) // (2 * trade_amount)
-    this_total = max(0, target - sum(reversed_so_far.values()))
-    # Parties may share an account (buyer == seller): track room per line, by order.
-    room = []
-    seen: dict[int, int] = defaultdict(int)
-    for a, m in parties:
-        already = min(m, max(0, done.get(a, 0) - seen[a]))
-        seen[a] += already
-        room.append(m - already)
-    this_total = min(this_total, sum(room))
-    amounts = []
-    for (_, m), r in zip(parties, room, strict=True):
-        want = (this_total * m * 2 + credited) // (2 * credited)
-        amounts.append(max(0, min(want, r)))
-    diff = this_total - sum(amounts)
-    for i in range(len(amounts)):
-        if diff > 0:
-            step = min(diff, room[i] - amounts[i])
-        elif diff < 0:
-            step = -min(-diff, amounts[i])
-        else:
-            break
-        amounts[i] += step
-        diff -= step
-    return amounts

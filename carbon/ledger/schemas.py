@@ -76,8 +76,9 @@ class EntrySchema(ma.Schema):
     listing_id = ma.fields.Integer(allow_none=True)
     listing_title = ma.fields.String(allow_none=True)
     category = ma.fields.String(allow_none=True)
-    kind = ma.fields.String(metadata={"description": "credit or reversal",
-                                      "enum": ["credit", "reversal"]})
+    kind = ma.fields.String(metadata={
+        "description": "credit (a trade), reversal (a refund) or recycling (a confirmed "
+                       "recycling handover)", "enum": ["credit", "reversal", "recycling"]})
     amount_g = grams_field("The line's amount: positive for a credit, negative for a reversal")
     amount_kgco2e = kg_field("amount_g")
     occurred_at = ma.fields.AwareDateTime()

@@ -37,6 +37,11 @@ def account_of(user_id: int) -> LedgerAccount | None:
     return db.session.scalar(select(LedgerAccount).where(LedgerAccount.user_id == user_id))
 
 
+def org_account_of(organisation_id: int) -> LedgerAccount | None:
+    return db.session.scalar(select(LedgerAccount).where(
+        LedgerAccount.organisation_id == organisation_id))
+
+
 def require_user(user_id: int) -> None:
     if db.session.scalar(select(_USERS.c.id).where(_USERS.c.id == user_id)) is None:
         raise NotFound("No such user.")
@@ -122,6 +127,12 @@ def default_range(granularity: str, now: datetime) -> tuple[datetime, datetime]:
 
 def summary(user_id: int, start: datetime | None, end: datetime | None,
             granularity: str) -> dict[str, Any]:
+    return summary_of(account_of(user_id), start, end, granularity)
+
+
+def summary_of(account: LedgerAccount | None, start: datetime | None, end: datetime | None,
+               granularity: str) -> dict[str, Any]:
+    """``summary`` of any account (a user's or an organisation's; None: no lines yet)."""
     now = utcnow()
     d_start, d_end = default_range(granularity, now)
     start, end = start or d_start, end or d_end
@@ -138,7 +149,6 @@ def summary(user_id: int, start: datetime | None, end: datetime | None,
         cursor = next_period(cursor, granularity)
     totals: dict[str, int] = defaultdict(int)
     ewaste_g = materials_g = 0.0
-    account = account_of(user_id)
     if account is not None:
         rows = db.session.execute(
             select(LedgerLine.amount_g, LedgerTransaction.kind, LedgerTransaction.occurred_at,
@@ -149,7 +159,8 @@ def summary(user_id: int, start: datetime | None, end: datetime | None,
         ).all()
         for amount, kind, occurred_at, meta in rows:
             period = periods[period_start(occurred_at, granularity)]
-            period["credited_g" if kind == EntryKind.CREDIT.value else "reversed_g"] += amount
+            # Credits of trades and of recycling count as credits; reversals apart.
+            period["reversed_g" if kind == EntryKind.REVERSAL.value else "credited_g"] += amount
             category = meta.get("category") or "other"
             period["by_category"][category] += amount
             totals[category] += amount

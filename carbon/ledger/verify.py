@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 from sqlalchemy import func, select, text
 
-from carbon.ledger.models import AccountKind, LedgerAccount, LedgerLine, LedgerTransaction
+from carbon.ledger.models import (
+    HOLDER_KINDS,
+    AccountKind,
+    LedgerAccount,
+    LedgerLine,
+    LedgerTransaction,
+)
 from marketplace.core.db import db
 from marketplace.core.outbox import OutboxMessage
 
@@ -106,14 +112,15 @@ def balances_match_lines(section: Section) -> None:
         .outerjoin(sums, sums.c.acct == LedgerAccount.id)).all()
     users_total = issuance_total = 0
     for acct_id, code, kind, cached, total in rows:
-        if kind == AccountKind.USER.value:
+        if kind in HOLDER_KINDS:  # users and organisations
             users_total += total
         elif kind == AccountKind.ISSUANCE.value:
             issuance_total += total
         if cached is not None and cached != total:
             section.problems.append(f"account {acct_id} ({code}): cached {cached} g, "
                                     f"lines sum to {total} g")
-    section.info.append(f"{len(rows)} accounts; users hold {users_total} g, issuance "
+    section.info.append(f"{len(rows)} accounts; users and organisations hold {users_total} g, "
+                        f"issuance "
                         f"{issuance_total} g (derived from its lines, not cached)")
     if users_total + issuance_total != 0:
         section.problems.append(f"user balances ({users_total} g) and issuance "
@@ -157,7 +164,7 @@ def credits_match_trades(section: Section) -> None:
         select(LedgerTransaction.trade_id, func.sum(LedgerLine.amount_g))
         .join(LedgerLine, LedgerLine.transaction_id == LedgerTransaction.id)
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-        .where(LedgerAccount.kind == AccountKind.USER.value,
+        .where(LedgerAccount.kind.in_(HOLDER_KINDS),
                LedgerTransaction.trade_id.is_not(None))
         .group_by(LedgerTransaction.trade_id)).all())
     section.info.append(

@@ -6,6 +6,8 @@ facts. A bad value stops start-up with a ``ConfigError`` naming the variable.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -132,6 +134,26 @@ def _floors(raw: str) -> dict[str, int]:
         if not category.strip():
             raise ValueError(f"{part!r}: expected category=cents")
     return floors
+
+
+def _signing_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
+    """``kid=<base64url 32-byte Ed25519 private key>,...``: the first signs, all are published."""
+    keys = []
+    for part in _words(raw):
+        kid, _, b64 = part.partition("=")
+        kid = kid.strip()
+        if not kid or not b64.strip() or len(kid) > 64:
+            raise ValueError(f"{part[:20]!r}...: expected kid=<base64url private key>")
+        try:
+            seed = base64.urlsafe_b64decode(b64.strip() + "=" * (-len(b64.strip()) % 4))
+        except (ValueError, binascii.Error):
+            raise ValueError(f"key {kid!r}: not base64url") from None
+        if len(seed) != 32:
+            raise ValueError(f"key {kid!r}: an Ed25519 private key is 32 bytes, got {len(seed)}")
+        keys.append((kid, seed))
+    if len({k for k, _ in keys}) != len(keys):
+        raise ValueError("two keys with the same kid")
+    return tuple(keys)
 
 
 def _bool(raw: str) -> bool:
@@ -321,6 +343,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Key of the HMAC under which device IMEIs and serial numbers are stored (never in "
             "clear). Default: derived from `SECRET_KEY`. Changing it (or `SECRET_KEY` while "
             "it is unset) forgets every known device."),
+    Setting("IMPACT_MIN_USERS", "IMPACT_MIN_USERS", _int(1, 100_000), 5,
+            "Public impact report (`GET /api/v1/impact`): a month and category cell with "
+            "fewer distinct users than this is suppressed (its figures null)."),
+    Setting("CARBON_STATEMENT_KEYS", "CARBON_STATEMENT_KEYS", _signing_keys, None,
+            "Ed25519 keys signing carbon statements: `kid=<base64url 32-byte private key>`, "
+            "comma-separated; the first signs, all are published at "
+            "`/api/v1/carbon/statements/keys`. Unset: a development key is generated per "
+            "process (kid `dev-...`, labelled; statements it signed cannot be checked after "
+            "a restart)."),
+    Setting("CARBON_STATEMENT_REVOKED_KIDS", "CARBON_STATEMENT_REVOKED_KIDS", _words, (),
+            "Comma-separated kids of revoked statement keys: no longer published or used; "
+            "statements they signed are shown with `status: revoked_key`."),
 )
 
 

@@ -77,6 +77,11 @@ class Listing(db.Model):
     # or refurbished (a professional refurbisher's listing).
     channel: Mapped[str] = mapped_column(String(16), default="parcel", server_default="parcel")
 
+    # Listed on behalf of an organisation (the seller is its owner or buyer): its share of the
+    # carbon credit goes to the organisation's account.
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), default=None)
+
     price_amount: Mapped[int] = mapped_column(BigInteger)
     price_currency: Mapped[str] = mapped_column(String(3))
     # Shipping charged to the buyer on top of the price (0: free shipping), in the price's

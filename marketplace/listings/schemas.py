@@ -76,6 +76,9 @@ class ListingInputSchema(IdentityFieldsMixin, ma.Schema):
         metadata={"description": "Ids of the caller's uploads (POST /uploads), in display "
                                  "order; replaces the listing's uploaded photos"})
     location = ma.fields.Nested(LocationSchema, allow_none=True)
+    organisation_id = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(
+        1, 2**63 - 1), metadata={"description": "List on behalf of this organisation (you must "
+                                              "be its owner or buyer; 422 otherwise)"})
 
     @validates_schema
     def _identity(self, data, **kwargs):
@@ -129,6 +132,7 @@ class ListingSchema(ma.Schema):
     previous_owners = ma.fields.Integer(metadata={
         "description": "Owners who sold this physical device on Reloop before (identified "
                        "devices; see GET /listings/{id}/passport)"})
+    organisation_id = ma.fields.Integer(allow_none=True)
     suspension_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     updated_at = ma.fields.AwareDateTime()

@@ -23,6 +23,7 @@ from marketplace.listings.models import (
     ListingStatus,
 )
 from marketplace.listings.search import document_value
+from marketplace.organisations import services as organisations
 from marketplace.uploads import services as uploads
 
 S = ListingStatus
@@ -124,6 +125,8 @@ def _check_frozen(listing: Listing, data: dict[str, Any]) -> None:
 
 # ---- create / read -----------------------------------------------------------------------
 def create(seller: User, data: dict[str, Any]) -> Listing:
+    if data.get("organisation_id") is not None:
+        organisations.require_acting(data["organisation_id"], seller.id)
     data = dict(data)
     photo_ids = data.pop("photo_ids", None)
     ident = device_ids.identify(seller.id, data)
@@ -204,6 +207,8 @@ def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=N
                        {"price": {"currency": ["Offers are open in " +
                                                listing.price_currency + "."]}})
     _check_frozen(listing, data)
+    if data.get("organisation_id") is not None:
+        organisations.require_acting(data["organisation_id"], user.id)
     before = {f: getattr(listing, f) for f in DEVICE_FIELDS}
     price_before = (listing.price_amount, listing.price_currency)
     data = dict(data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from carbon.ledger import verify
-from carbon.ledger.models import AccountKind, LedgerAccount, LedgerLine, LedgerTransaction
+from carbon.ledger.models import HOLDER_KINDS, LedgerAccount, LedgerLine, LedgerTransaction
 from marketplace.core.db import db
 from marketplace.core.outbox import OutboxMessage
 from marketplace.trades.models import REFUNDS_KEEPING_CREDIT, Trade, TradeRefund
@@ -52,7 +52,7 @@ def credits_match_trades_table(section: verify.Section) -> None:
         select(LedgerTransaction.trade_id, func.sum(LedgerLine.amount_g))
         .join(LedgerLine, LedgerLine.transaction_id == LedgerTransaction.id)
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-        .where(LedgerAccount.kind == AccountKind.USER.value,
+        .where(LedgerAccount.kind.in_(HOLDER_KINDS),  # users and organisations
                LedgerTransaction.trade_id.is_not(None))
         .group_by(LedgerTransaction.trade_id)).all())
     existing = set(db.session.scalars(select(Trade.id)))

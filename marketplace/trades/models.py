@@ -45,6 +45,8 @@ class Trade(db.Model):
         Index("ix_trades_buyer_id_id", "buyer_id", "id"),
         Index("ix_trades_seller_id_id", "seller_id", "id"),
         Index("ix_trades_listing_id", "listing_id"),
+        Index("ix_trades_buyer_organisation_id", "buyer_organisation_id"),
+        Index("ix_trades_seller_organisation_id", "seller_organisation_id"),
         # The advance job's scan: trades with a running timer, soonest first.
         Index("ix_trades_due_at", "due_at", postgresql_where=text(_DUE),
               sqlite_where=text(_DUE)),
@@ -82,6 +84,12 @@ class Trade(db.Model):
     footprint_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     avoided_g: Mapped[int] = mapped_column(BigInteger)
     category: Mapped[str] = mapped_column(String(32))
+    # The organisations the buyer and the seller acted for (NULL: in person); their shares of
+    # the carbon credit go to these organisations' accounts.
+    buyer_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), default=None)
+    seller_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), default=None)
     listing_title: Mapped[str] = mapped_column(String(120))
 
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True,

@@ -52,6 +52,10 @@ class CarrierField(ma.fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return normalize_carrier(super()._deserialize(value, attr, data, **kwargs))
+    organisation_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                        validate=_ID, metadata={
+        "description": "Buy on behalf of this organisation (you must be its owner or buyer; "
+                       "422 otherwise): its account, not yours, gets your share of the credit"})
 
 
 class ShipSchema(ma.Schema):
@@ -128,6 +132,10 @@ class TradeSchema(ma.Schema):
     buyer_id = ma.fields.Integer()
     seller_id = ma.fields.Integer()
     offer_id = ma.fields.Integer(allow_none=True)
+    buyer_organisation_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "The organisation the buyer acted for (null: in person)"})
+    seller_organisation_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "The organisation the listing was listed for (null: in person)"})
     status = ma.fields.String(metadata={"enum": STATUSES})
     fulfilment = ma.fields.String(metadata={"enum": list(FULFILMENTS)})
     shipping_address = ma.fields.Nested(AddressSnapshotSchema, allow_none=True, metadata={

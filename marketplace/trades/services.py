@@ -39,6 +39,7 @@ from marketplace.core.money_schemas import money
 from marketplace.listings import floors
 from marketplace.listings import services as listings
 from marketplace.offers.services import offer_for_purchase
+from marketplace.organisations import services as organisations
 from marketplace.payments import webhooks
 from marketplace.payments.stripe_client import PaymentProviderUnavailable
 from marketplace.trades import checkout, engine, fulfilment, holds, machine
@@ -68,7 +69,9 @@ def snapshot(listing, amount: int, footprint: dict[str, Any] | None = None) -> d
 
 def create(buyer: User, listing_id: int, offer_id: int | None = None,
            voucher_code: str | None = None, fulfilment_kind: str | None = None,
-           shipping_address_id: int | None = None) -> Trade:
+           shipping_address_id: int | None = None, organisation_id: int | None = None) -> Trade:
+    if organisation_id is not None:  # buying for an organisation: an owner or buyer of it
+        organisations.require_acting(organisation_id, buyer.id)
     listing = listings.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot buy your own listing.")
@@ -93,6 +96,7 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
         voucher_code=(voucher_code or "").strip().upper() or None, discount_amount=0,
         footprint_snapshot=snap, avoided_g=round(snap["avoided_kgco2e"]["central"] * 1000),
         category=listing.category, listing_title=listing.title,
+        buyer_organisation_id=organisation_id, seller_organisation_id=listing.organisation_id,
         key_salt=secrets.token_hex(4), created_at=now, updated_at=now,
         expires_at=now + timedelta(seconds=current_app.config["TRADE_PAYMENT_WINDOW_SECONDS"]),
         **route)

@@ -84,6 +84,8 @@ def credit_carbon(ctx: Context) -> None:
         "materials_avoided_g": round(
             ((snap.get("materials_avoided_kg") or {}).get("central") or 0) * 1000),
         "listing_id": trade.listing_id, "listing_title": trade.listing_title,
+        "buyer_org_id": trade.buyer_organisation_id,
+        "seller_org_id": trade.seller_organisation_id,
         "completed_at": ctx.now.isoformat()})
     # Money refunded before completion (from Stripe's dashboard) takes its share of the credit
     # back at once: the same reversal as a refund after completion.

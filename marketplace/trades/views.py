@@ -64,7 +64,8 @@ def create_trade(data):
     discount, for the buyer's client to confirm within the payment window."""
     return present(services.create(current_user(), data["listing_id"], data.get("offer_id"),
                                    data.get("voucher_code"), data.get("fulfilment"),
-                                   data.get("shipping_address_id")))
+                                   data.get("shipping_address_id"),
+                                   data.get("organisation_id")))
 
 
 @blp.route("/trades", methods=["GET"])

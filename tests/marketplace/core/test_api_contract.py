@@ -24,6 +24,10 @@ SINGLE_RESOURCES = {
     "/api/v1/trades/{trade_id}/dispute", "/api/v1/trades/{trade_id}/return",
     # One device's passport: its history is that device's few trades, not a growing list.
     "/api/v1/listings/{listing_id}/passport",
+    # Organisations, impact, statements (issue 19): reports and key sets, not collections.
+    "/api/v1/organisations/{org_id}/carbon/account", "/api/v1/organisations/{org_id}/impact",
+    "/api/v1/impact", "/api/v1/carbon/statements/keys", "/api/v1/leaderboards/people",
+    "/api/v1/leaderboards/organisations", "/api/v1/leaderboards/opt-in",
 }
 # Fixed reference data (a dozen categories, versioned with the methodology), not records.
 REFERENCE_DATA = {"/api/v1/footprints/categories"}

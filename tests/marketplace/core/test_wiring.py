@@ -23,10 +23,11 @@ def test_the_app_has_a_handler_for_every_topic_it_writes(app):
     reg = outbox.registry(app)
     assert reg.written and reg.written <= reg.handlers.keys()
     assert {"trade.completed", "trade.refunded", "incentives.evaluate", "incentives.reverse",
-            "stripe.event", "payout.requested", "user.registered"} <= reg.handlers.keys()
+            "stripe.event", "payout.requested", "user.registered", "recycling.confirmed"
+            } <= reg.handlers.keys()
     assert set(app.config["STRIPE_WEBHOOK_EVENTS"]) <= app.extensions[
         webhooks.HANDLERS_EXTENSION].keys()
-    assert len(verify.checks(app)) == 6  # ledger (4), trades (1), incentives (1)
+    assert len(verify.checks(app)) == 7  # ledger (4 + recycling), trades (1), incentives (1)
 
 
 def test_start_up_fails_for_a_subscribed_stripe_event_without_a_handler(app_config,

@@ -1,0 +1,2 @@
+"""Impact: organisations' procurement reports, public platform totals, signed carbon
+statements and opt-in leaderboards (read side over trades, recycling and the ledger)."""

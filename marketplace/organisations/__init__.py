@@ -1,0 +1,1 @@
+"""Organisations: companies, public bodies, schools, NGOs and recyclers, with members."""

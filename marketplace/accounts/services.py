@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.models import ApiToken, Role, User
 from marketplace.core import outbox
@@ -78,11 +79,15 @@ def login(email: str, password: str) -> tuple[str, ApiToken]:
 
 
 def resolve_token(raw: str) -> ApiToken | None:
-    """The live token for a bearer string, or None (unknown, revoked or expired)."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
-    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
-        return None
-    return token
+    """The live token for a bearer string, or None (unknown, revoked or expired).
+
+    One round trip: the token and its user in one query (no lazy load of ``token.user``).
+    Nothing is cached, so a revocation takes effect on the very next request."""
+    return db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user, innerjoin=True))
+        .where(ApiToken.token_hash == hash_token(raw), ApiToken.revoked_at.is_(None),
+               ApiToken.expires_at > utcnow()))
 
 
 def revoke(token: ApiToken, at: datetime | None = None) -> None:

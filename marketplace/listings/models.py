@@ -110,6 +110,16 @@ class Listing(db.Model):
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         Index("ix_listings_active_category_avoided", "category", "avoided_central_g", "id",
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
+        # Text + price / avoided sorts on PostgreSQL: RUM indexes (extension ``rum``) return
+        # text matches in the order of the attached value (marketplace/listings/search.py).
+        Index("ix_listings_text_price", "search_doc", "price_amount", postgresql_using="rum",
+              postgresql_ops={"search_doc": "rum_tsvector_addon_ops"},
+              postgresql_with={"attach": "'price_amount'", "to": "'search_doc'"},
+              postgresql_where=text(_ACTIVE), sqlite_where=text("0")),
+        Index("ix_listings_text_avoided", "search_doc", "avoided_central_g",
+              postgresql_using="rum", postgresql_ops={"search_doc": "rum_tsvector_addon_ops"},
+              postgresql_with={"attach": "'avoided_central_g'", "to": "'search_doc'"},
+              postgresql_where=text(_ACTIVE), sqlite_where=text("0")),
         Index("ix_listings_seller_status", "seller_id", "status"),
         Index("ix_listings_methodology", "methodology_version", "status"),
         # GIN full-text index on PostgreSQL. SQLite's fallback scans instead, so there the

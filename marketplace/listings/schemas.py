@@ -104,14 +104,19 @@ class SearchArgsSchema(ma.Schema):
     brand = ma.fields.String(validate=validate.Length(min=1, max=100))
     condition = ma.fields.List(ma.fields.String(validate=validate.OneOf(CONDITIONS)),
                                metadata={"description": "Repeatable"})
-    min_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT))
-    max_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT))
+    min_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT), metadata={
+        "description": "Minor units of `currency` (required with it)"})
+    max_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT), metadata={
+        "description": "Minor units of `currency` (required with it)"})
+    # Only listings priced in this currency; required with min_price, max_price and the
+    # price sorts (prices in different currencies are never compared).
     currency = CurrencyField()
     min_avoided_kg = ma.fields.Float(allow_nan=False, validate=validate.Range(min=0, max=1e6))
     seller_id = ma.fields.Integer(validate=validate.Range(min=1))
     city = ma.fields.String(validate=validate.Length(min=1, max=100))
     country = ma.fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"))
-    sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS))
+    sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS), metadata={
+        "description": "price_asc / price_desc need `currency`"})
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = ma.fields.String(validate=validate.Length(min=1, max=200),
                               metadata={"description": "Opaque; next_cursor of the page before"})
@@ -121,6 +126,10 @@ class SearchArgsSchema(ma.Schema):
         lo, hi = data.get("min_price"), data.get("max_price")
         if lo is not None and hi is not None and lo > hi:
             raise ValidationError("Must not be greater than max_price.", "min_price")
+        priced = lo is not None or hi is not None or data.get("sort", "").startswith("price")
+        if priced and not data.get("currency"):
+            raise ValidationError("Required with min_price, max_price and the price sorts: "
+                                  "prices are compared within one currency.", "currency")
 
 
 class ListingPageSchema(ma.Schema):

@@ -21,7 +21,7 @@ from marketplace import cli
 from marketplace.accounts import wiring as accounts
 from marketplace.core import config as config_module
 from marketplace.core import db as database
-from marketplace.core import errors, health, logs, mail, outbox
+from marketplace.core import errors, health, logs, mail, metrics, ops_gauges, outbox, sentry
 from marketplace.core.http import cors, docs_assets, etag
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import limiter
@@ -59,6 +59,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     errors.register(app, api)
     logs.init_app(app)
+    metrics.init_app(app)
+    metrics.register_gauges(app, ops_gauges.outbox)
+    metrics.register_gauges(app, ops_gauges.queues)
+    sentry.init_app(app)
     cors.init_app(app)
     etag.init_app(app)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from carbon.incentives import batch, evaluate, points, reversal, views
+from carbon.incentives import batch, evaluate, gauges, points, reversal, views
 from carbon.ledger import verify
-from marketplace.core import outbox
+from marketplace.core import metrics, outbox
 from marketplace.core.http.api import api
 
 
@@ -17,3 +17,4 @@ def register(app: Flask) -> None:
     outbox.register_handler(app, reversal.TOPIC, reversal.reverse_record, queue="incentives")
     verify.register_check(app, "points transactions sum to zero and balances match their lines",
                           points.check)
+    metrics.register_gauges(app, gauges.gauges)

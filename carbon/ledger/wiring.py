@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Flask
 
 from carbon import commands
-from carbon.ledger import cli, posting, verify, views
-from marketplace.core import outbox
+from carbon.ledger import cli, gauges, posting, verify, views
+from marketplace.core import metrics, outbox
 from marketplace.core.http.api import api
 
 
@@ -21,3 +21,4 @@ def register(app: Flask) -> None:
     for name, check in verify.LEDGER_CHECKS:
         verify.register_check(app, name, check)
     commands.carbon_cli.add_command(cli.verify_ledger)
+    metrics.register_gauges(app, gauges.gauges)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.core import outbox
+from marketplace.core import metrics, outbox
 from marketplace.core.http.api import api
-from marketplace.payments import payouts, views, webhooks
+from marketplace.payments import gauges, payouts, views, webhooks
 
 
 def register(app: Flask) -> None:
@@ -14,3 +14,4 @@ def register(app: Flask) -> None:
     outbox.declare_writes(app, webhooks.TOPIC, payouts.TOPIC)
     outbox.register_handler(app, webhooks.TOPIC, webhooks.apply_from_outbox, queue="payments")
     outbox.register_handler(app, payouts.TOPIC, payouts.enqueue_transfer, queue="payments")
+    metrics.register_gauges(app, gauges.gauges)

@@ -1,4 +1,4 @@
-"""The baseline of ``bench/http.py``: a Flask hello-world served by the same gunicorn config."""
+"""The baseline of ``bench/api_http.py``: a Flask hello-world served by the same gunicorn config."""
 
 from flask import Flask
 

@@ -1,6 +1,9 @@
 """HTTP throughput of the API against a hello-world, under one gunicorn config, in one run.
 
-``python bench/http.py [--listings 100000] [--workers 4] [--connections 32] [--seconds 10]``
+``python bench/api_http.py [--listings 100000] [--workers 4] [--connections 32] [--seconds 10]``
+
+(Named ``api_http.py``, not ``http.py`` as issue 14 put it: a script folder's ``http.py`` would
+shadow the standard library's ``http`` for every other script in bench/.)
 
 Creates (drops first) the PostgreSQL database ``--database``, migrates it, seeds ``--listings``
 listings (bench/search_data.py, COPY) and one user with a token, then starts gunicorn with the
@@ -15,14 +18,6 @@ that would otherwise serve requests, the same for the baseline and the endpoints
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and this file would shadow the
-# standard library's ``http``: take the folder out until http.client is imported.
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
-
 import argparse
 import http.client
 import json
@@ -31,9 +26,11 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

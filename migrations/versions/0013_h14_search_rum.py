@@ -19,6 +19,10 @@ depends_on = None
 _ACTIVE = "status = 'active'"
 _INDEXES = (("ix_listings_text_price", "price_amount"),
             ("ix_listings_text_avoided", "avoided_central_g"))
+# Sort indexes that carry the search document for index-only walks (PostgreSQL only).
+_COVERING = (("ix_listings_active_price", ["price_amount", "id"],
+              ["price_currency", "search_doc"]),
+             ("ix_listings_active_avoided", ["avoided_central_g", "id"], ["search_doc"]))
 # Same ranges as marketplace/listings/textsplit.py (copied: a migration must not change when
 # the app's code does).
 _RUN = re.compile(
@@ -48,6 +52,10 @@ def upgrade():
                            "(Debian: apt-get install postgresql-<version>-rum); see "
                            "docs/deploy.md")
     op.execute("CREATE EXTENSION IF NOT EXISTS rum")
+    for name, columns, include in _COVERING:
+        op.drop_index(name, table_name="listings")
+        op.create_index(name, "listings", columns, unique=False, postgresql_include=include,
+                        postgresql_where=sa.text(_ACTIVE))
     for name, column in _INDEXES:
         op.create_index(name, "listings", ["search_doc", column], unique=False,
                         postgresql_using="rum",
@@ -66,5 +74,10 @@ def upgrade():
 def downgrade():
     for name, _ in _INDEXES:
         op.drop_index(name, table_name="listings")
+    if op.get_bind().dialect.name == "postgresql":
+        for name, columns, _ in _COVERING:
+            op.drop_index(name, table_name="listings")
+            op.create_index(name, "listings", columns, unique=False,
+                            postgresql_where=sa.text(_ACTIVE))
     # The extension stays: other databases objects may use it, and re-running the upgrade
     # creates it only if missing. Search documents keep their extra tokens (harmless).

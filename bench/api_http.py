@@ -83,11 +83,12 @@ def free_port() -> int:
 
 def start(app_spec: str, env: dict) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log",
+                                      delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app_spec],
-        cwd=ROOT, env={**env, "PORT": str(port)}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
+        cwd=ROOT, env={**env, "PORT": str(port)}, stdout=log, stderr=log)
+    deadline = time.time() + 240  # workers boot slowly on a busy 2-core machine
     while True:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -98,7 +99,7 @@ def start(app_spec: str, env: dict) -> tuple[subprocess.Popen, int]:
             pass
         if time.time() > deadline or proc.poll() is not None:
             proc.kill()
-            raise RuntimeError(f"gunicorn {app_spec} did not start")
+            raise RuntimeError(f"gunicorn {app_spec} did not start; see {log.name}")
         time.sleep(0.3)
 
 

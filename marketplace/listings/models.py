@@ -102,18 +102,20 @@ class Listing(db.Model):
         # One index per search sort, over active listings only (keyset: sort value, id).
         Index("ix_listings_active_newest", "created_at", "id",
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
-        # These two carry the search document (and the currency) as INCLUDE columns, so that
-        # text + sort queries walk them index-only (search._walk and the ties at a page's
-        # edge): bigger (~260 MB each at 1M listings) but no heap fetch per row read.
+        # The price and avoided ones carry the search document (and the currency) as INCLUDE
+        # columns, so that text + sort queries walk them index-only (search._walk and the
+        # ties at a page's edge): bigger (~260 MB each at 1M listings), no heap fetch per row.
         Index("ix_listings_active_price", "price_amount", "id",
               postgresql_include=["price_currency", "search_doc"],
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         Index("ix_listings_active_category_price", "category", "price_amount", "id",
+              postgresql_include=["price_currency", "search_doc"],
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         Index("ix_listings_active_avoided", "avoided_central_g", "id",
               postgresql_include=["search_doc"],
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         Index("ix_listings_active_category_avoided", "category", "avoided_central_g", "id",
+              postgresql_include=["search_doc"],
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         # Text + price / avoided sorts on PostgreSQL: RUM indexes (extension ``rum``) return
         # text matches in the order of the attached value (marketplace/listings/search.py).

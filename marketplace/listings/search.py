@@ -97,11 +97,15 @@ def text_condition(q: str, dialect: str, indexed: bool = True):
     if dialect == "postgresql":
         doc = Listing.search_doc if indexed else Listing.search_doc.op("||")(
             func.to_tsvector(TS_CONFIG, ""))
-        return doc.op("@@")(func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q)))
+        return _matches(doc, q)
     words = _WORD.findall(q.lower())
     if not words:
         return false()
     return and_(*(func.instr(Listing.search_doc, w) > 0 for w in words))
+
+
+def _matches(document, q: str):
+    return document.op("@@")(func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q)))
 
 
 def filters(args: dict[str, Any], dialect: str, text_indexed: bool = True) -> list:
@@ -144,8 +148,8 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
     conds = filters(args, dialect)
     cursor = decode_cursor(sort_name, args["cursor"]) if args.get("cursor") else None
     if dialect == "postgresql" and args.get("q") and sort_name in _RUM_SORTS:
-        return _text_sorted(spec, conds, filters(args, dialect, text_indexed=False),
-                            limit + 1, cursor)
+        return _text_sorted(spec, args["q"], conds, filters(args, dialect, text_indexed=False),
+                            filters({**args, "q": None}, dialect), limit + 1, cursor)
     if cursor is not None:
         value, last_id = cursor
         key = tuple_(spec.column, Listing.id)
@@ -159,10 +163,18 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
             .order_by(*order).limit(limit + 1))
 
 
-def _text_sorted(spec: Sort, conds: list, tie_conds: list, n: int,
-                 cursor: tuple[Any, int] | None) -> Select:
-    """Text + (price | avoided) sort on PostgreSQL, in one statement:
+# Rows of the sort's b-tree read before the RUM index is asked instead (see _text_sorted).
+WALK_ROWS = 2000
 
+
+def _text_sorted(spec: Sort, q: str, conds: list, tie_conds: list, plain_conds: list, n: int,
+                 cursor: tuple[Any, int] | None) -> Select:
+    """Text + (price | avoided) sort on PostgreSQL, in one statement.
+
+    0. ``walk``: the first ``WALK_ROWS`` rows after the cursor in the sort's b-tree order,
+       filtered on the text. When the matches are common near the top of the order (a
+       frequent word: the RUM index would have to order all its matches) this finds the
+       page at once, exactly ordered, and the rest is not executed. Otherwise:
     1. ``head``: the first ``n`` matches strictly beyond the cursor's value, in the order of
        the RUM index (by value only; ties in arbitrary order);
     2. the rows of ``head`` strictly before its last value, plus every match at that last
@@ -193,18 +205,39 @@ def _text_sorted(spec: Sort, conds: list, tie_conds: list, n: int,
                         .order_by(by_id).limit(n))
     cand = union_all_subqueries(branches)
     order = (cand.c.v.desc(), cand.c.id.desc()) if desc else (cand.c.v.asc(), cand.c.id.asc())
-    page = select(cand.c.id, cand.c.v).order_by(*order).limit(n).subquery("page")
+    walk = _walk(spec, q, plain_conds, n, cursor)
+    found = select(func.count()).select_from(walk).scalar_subquery()
+    page = union_all_subqueries([
+        select(walk.c.id, walk.c.v).where(found == n),
+        select(cand.c.id, cand.c.v).where(found < n).order_by(*order).limit(n),
+    ], "page")
     page_order = (page.c.v.desc(), page.c.id.desc()) if desc else (page.c.v.asc(),
                                                                     page.c.id.asc())
     return (select(Listing).options(defer(Listing.search_doc))
             .join(page, Listing.id == page.c.id).order_by(*page_order))
 
 
-def union_all_subqueries(selects: list[Select]):
+def _walk(spec: Sort, q: str, plain_conds: list, n: int, cursor: tuple[Any, int] | None):
+    col, desc = spec.column, spec.descending
+    conds = list(plain_conds)
+    if cursor is not None:
+        key = tuple_(col, Listing.id)
+        after = tuple_(literal(cursor[0], col.type), literal(cursor[1], Listing.id.type))
+        conds.append(key < after if desc else key > after)
+    order = (col.desc(), Listing.id.desc()) if desc else (col.asc(), Listing.id.asc())
+    prefix = (select(Listing.id, col.label("v"), Listing.search_doc).where(*conds)
+              .order_by(*order).limit(WALK_ROWS).subquery("prefix"))
+    by = (prefix.c.v.desc(), prefix.c.id.desc()) if desc else (prefix.c.v.asc(),
+                                                                prefix.c.id.asc())
+    return (select(prefix.c.id, prefix.c.v).where(_matches(prefix.c.search_doc, q))
+            .order_by(*by).limit(n).cte("walk").prefix_with("MATERIALIZED"))
+
+
+def union_all_subqueries(selects: list[Select], name: str = "cand"):
     """UNION ALL of selects that each have their own ORDER BY / LIMIT (each wrapped)."""
     parts = [select(s.subquery()) for s in selects]
     first, *rest = parts
-    return first.union_all(*rest).subquery("cand")
+    return first.union_all(*rest).subquery(name)
 
 
 def search(args: dict[str, Any]) -> dict[str, Any]:

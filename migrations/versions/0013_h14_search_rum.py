@@ -22,7 +22,11 @@ _INDEXES = (("ix_listings_text_price", "price_amount"),
 # Sort indexes that carry the search document for index-only walks (PostgreSQL only).
 _COVERING = (("ix_listings_active_price", ["price_amount", "id"],
               ["price_currency", "search_doc"]),
-             ("ix_listings_active_avoided", ["avoided_central_g", "id"], ["search_doc"]))
+             ("ix_listings_active_avoided", ["avoided_central_g", "id"], ["search_doc"]),
+             ("ix_listings_active_category_price", ["category", "price_amount", "id"],
+              ["price_currency", "search_doc"]),
+             ("ix_listings_active_category_avoided", ["category", "avoided_central_g", "id"],
+              ["search_doc"]))
 # Same ranges as marketplace/listings/textsplit.py (copied: a migration must not change when
 # the app's code does).
 _RUN = re.compile(

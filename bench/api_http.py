@@ -83,7 +83,7 @@ def free_port() -> int:
 
 def start(app_spec: str, env: dict) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log",
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log",  # noqa: SIM115
                                       delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app_spec],

@@ -18,9 +18,13 @@ matches sit at the far end of the order: "fairphone" by avoided emissions read 3
 ~1 s at 1M listings), and sorting every match instead costs one heap fetch per match. So
 these queries use RUM indexes (``ix_listings_text_price`` / ``ix_listings_text_avoided``: the
 text index with the sort value attached, PostgreSQL's ``rum`` extension), which return the
-matches in sort order straight from the index (``ORDER BY value <=| origin``). RUM orders by
-the value alone, so ties at the page's edge are completed by id in the same statement
-(``_text_sorted``), keeping the keyset order ``(value, id)`` exact.
+matches in sort order straight from the index (``ORDER BY value <=| origin``), at a cost
+proportional to the number of matches (~1 µs each). Before that, the first ``WALK_ROWS`` rows
+of the sort's b-tree are read index-only (the sort indexes carry the search document) and
+filtered on the text: when matches are common near the top of the order, that is the page.
+RUM orders by the value alone, so ties at the page's edge are completed by id in the same
+statement (``_text_sorted``), keeping the keyset order ``(value, id)`` exact. Left slow: a
+common word whose matches all sit far down the order (docs/benchmarks.md, "Issue 14").
 
 Prices are compared within one currency: price filters and price sorts need ``currency``
 (the schema enforces it), so amounts in different currencies are never mixed.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker
@@ -175,3 +176,17 @@ logconfig_dict = {
     },
 }
 proc_name = "reloop-web"
+
+# --- Metrics (prometheus_client multiprocess mode) ---------------------------------------
+# Every worker writes its request metrics to files in one directory so that a scrape of
+# /metrics, served by any worker, counts all of them (marketplace/core/metrics.py). A fresh
+# directory per server start unless PROMETHEUS_MULTIPROC_DIR is set (it must then be empty at
+# start: clean it in the service's start script).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="reloop-metrics-")
+# Imported only now: prometheus_client picks its multiprocess storage when imported.
+from prometheus_client import multiprocess  # noqa: E402
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)

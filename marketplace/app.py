@@ -22,7 +22,7 @@ from marketplace.accounts import wiring as accounts
 from marketplace.addresses import wiring as addresses
 from marketplace.core import config as config_module
 from marketplace.core import db as database
-from marketplace.core import errors, health, logs, mail, outbox
+from marketplace.core import errors, health, logs, mail, metrics, ops_gauges, outbox, sentry
 from marketplace.core.http import cors, docs_assets, etag, guards
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import fail_closed, limiter
@@ -69,6 +69,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     fail_closed(app)
     errors.register(app, api)
     logs.init_app(app)
+    metrics.init_app(app)
+    metrics.register_gauges(app, ops_gauges.outbox)
+    metrics.register_gauges(app, ops_gauges.queues)
+    sentry.init_app(app)
     cors.init_app(app)
     etag.init_app(app)
 

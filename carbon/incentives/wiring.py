@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from carbon.incentives import batch, evaluate, personal_data, points, reversal, views
+from carbon.incentives import batch, evaluate, gauges, personal_data, points, reversal, views
 from carbon.ledger import verify
-from marketplace.core import outbox
+from marketplace.core import metrics, outbox
 from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
 
@@ -20,3 +20,4 @@ def register(app: Flask) -> None:
                           points.check)
     registry.register_exporter(app, "points", personal_data.export_points)
     registry.register_exporter(app, "rewards", personal_data.export_rewards)
+    metrics.register_gauges(app, gauges.gauges)

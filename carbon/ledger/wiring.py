@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Flask
 
 from carbon import commands
-from carbon.ledger import cli, personal_data, posting, recycling, verify, views
-from marketplace.core import outbox
+from carbon.ledger import cli, gauges, personal_data, posting, recycling, verify, views
+from marketplace.core import metrics, outbox
 from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
 
@@ -27,3 +27,4 @@ def register(app: Flask) -> None:
                           recycling.recycling_credits_match_records)
     commands.carbon_cli.add_command(cli.verify_ledger)
     registry.register_exporter(app, "carbon_ledger", personal_data.export)
+    metrics.register_gauges(app, gauges.gauges)

@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.accounts.models import ApiToken, Role, User
@@ -95,13 +96,20 @@ def login(email: str, password: str) -> tuple[str, ApiToken]:
 
 
 def resolve_token(raw: str) -> ApiToken | None:
-    """The live token for a bearer string, or None (unknown, revoked or expired)."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
-    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+    """The live token for a bearer string, or None (unknown, revoked or expired, or its
+    account closed or suspended).
+
+    One round trip: the token and its user in one query (no lazy load of ``token.user``).
+    Nothing is cached, so a revocation takes effect on the very next request."""
+    token = db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user, innerjoin=True))
+        .where(ApiToken.token_hash == hash_token(raw), ApiToken.revoked_at.is_(None),
+               ApiToken.expires_at > utcnow()))
+    if token is None:
         return None
-    if token.user.closed_at is not None:  # a token issued while the account was closing
-        return None
-    if token.user.is_suspended:  # its tokens are revoked at suspension; this closes races
+    # A token issued while the account was closing, or before a suspension committed.
+    if token.user.closed_at is not None or token.user.is_suspended:
         return None
     _touch(token)
     return token

@@ -211,6 +211,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLATFORM_FEE_BPS", "PLATFORM_FEE_BPS", _int(0, 10_000), 500,
             "Platform fee in basis points of the price, taken from the seller's side."),
     Setting("LOG_LEVEL", "LOG_LEVEL", _log_level, "INFO", "Log level."),
+    Setting("METRICS_TOKEN", "METRICS_TOKEN", _str, None,
+            "Bearer token that `GET /metrics` (Prometheus) requires. Unset: `/metrics` is a 404."),
+    Setting("SENTRY_DSN", "SENTRY_DSN", _str, None,
+            "Sentry DSN: unhandled errors are reported there, tagged with their request id. "
+            "Unset: no reporting."),
     Setting("PORT", "PORT", _int(1, 65535), 5000, "Port `make run` serves on."),
     Setting("TOKEN_TTL_DAYS", "TOKEN_TTL_DAYS", _int(1, 3650), 30,
             "Lifetime of API tokens in days."),

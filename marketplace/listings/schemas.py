@@ -8,6 +8,7 @@ from marshmallow import ValidationError, validate, validates_schema
 from carbon.estimator import CHANNELS, validate_fields
 from carbon.estimator.parameters import CATEGORY_NAMES, CONDITIONS
 from carbon.schemas import EstimateSchema
+from marketplace.core.http.fastdump import compile_dumper
 from marketplace.core.money import MAX_AMOUNT
 from marketplace.core.money_schemas import (
     CurrencyField,
@@ -149,14 +150,19 @@ class SearchArgsSchema(ma.Schema):
     brand = ma.fields.String(validate=validate.Length(min=1, max=100))
     condition = ma.fields.List(ma.fields.String(validate=validate.OneOf(CONDITIONS)),
                                metadata={"description": "Repeatable"})
-    min_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT))
-    max_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT))
+    min_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT), metadata={
+        "description": "Minor units of `currency` (required with it)"})
+    max_price = ma.fields.Integer(validate=validate.Range(min=0, max=MAX_AMOUNT), metadata={
+        "description": "Minor units of `currency` (required with it)"})
+    # Only listings priced in this currency; required with min_price, max_price and the
+    # price sorts (prices in different currencies are never compared).
     currency = CurrencyField()
     min_avoided_kg = ma.fields.Float(allow_nan=False, validate=validate.Range(min=0, max=1e6))
     seller_id = ma.fields.Integer(validate=validate.Range(min=1))
     city = ma.fields.String(validate=validate.Length(min=1, max=100))
     country = ma.fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$"))
-    sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS))
+    sort = ma.fields.String(load_default="newest", validate=validate.OneOf(SORTS), metadata={
+        "description": "price_asc / price_desc need `currency`"})
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = ma.fields.String(validate=validate.Length(min=1, max=200),
                               metadata={"description": "Opaque; next_cursor of the page before"})
@@ -166,6 +172,10 @@ class SearchArgsSchema(ma.Schema):
         lo, hi = data.get("min_price"), data.get("max_price")
         if lo is not None and hi is not None and lo > hi:
             raise ValidationError("Must not be greater than max_price.", "min_price")
+        priced = lo is not None or hi is not None or data.get("sort", "").startswith("price")
+        if priced and not data.get("currency"):
+            raise ValidationError("Required with min_price, max_price and the price sorts: "
+                                  "prices are compared within one currency.", "currency")
 
 
 class ListingPageSchema(ma.Schema):
@@ -187,3 +197,9 @@ class PassportSchema(ma.Schema):
         "description": "The youngest the device can be, from its history (null: no history)"})
     history = ma.fields.List(ma.fields.Nested(PassportEntrySchema), metadata={
         "description": "Completed trades of this device, oldest first; no personal data"})
+
+
+# Search pages are the hottest list: serialized by a dumper compiled from the schema (same
+# output as ListingPageSchema().dump, without marshmallow's per-field work; the schema still
+# documents the response).
+dump_page = compile_dumper(ListingPageSchema)

@@ -7,7 +7,27 @@ OFFSET). Cursors are base64url of JSON ``[sort value, id]``, validated on decode
 
 Full text: PostgreSQL matches ``websearch_to_tsquery('simple', q)`` against the GIN-indexed
 stored tsvector ``search_doc``; SQLite falls back to every word of ``q`` occurring in the
-lower-cased ``search_doc`` text (substring match).
+lower-cased ``search_doc`` text (substring match). Scripts written without spaces (Chinese,
+Japanese, Thai...) are indexed on PostgreSQL as their single characters and overlapping
+character pairs as well (``textsplit``), and a query's runs of such characters become their
+pairs, so "苹果手机" finds "二手苹果手机壳" as SQLite's substring match does.
+
+Text + a price or avoided-emissions sort on PostgreSQL: a b-tree walk in sort order that
+filters on the text can read most of the table before it finds a page of matches (when the
+matches sit at the far end of the order: "fairphone" by avoided emissions read 320,000 rows,
+~1 s at 1M listings), and sorting every match instead costs one heap fetch per match. So
+these queries use RUM indexes (``ix_listings_text_price`` / ``ix_listings_text_avoided``: the
+text index with the sort value attached, PostgreSQL's ``rum`` extension), which return the
+matches in sort order straight from the index (``ORDER BY value <=| origin``), at a cost
+proportional to the number of matches (~1 µs each). Before that, the first ``WALK_ROWS`` rows
+of the sort's b-tree are read index-only (the sort indexes carry the search document) and
+filtered on the text: when matches are common near the top of the order, that is the page.
+RUM orders by the value alone, so ties at the page's edge are completed by id in the same
+statement (``_text_sorted``), keeping the keyset order ``(value, id)`` exact. Left slow: a
+common word whose matches all sit far down the order (docs/benchmarks.md, "Issue 14").
+
+Prices are compared within one currency: price filters and price sorts need ``currency``
+(the schema enforces it), so amounts in different currencies are never mixed.
 """
 
 from __future__ import annotations
@@ -19,11 +39,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, literal, select, tuple_
+from sqlalchemy import BigInteger, Float, Select, and_, false, func, literal, select, tuple_
+from sqlalchemy.orm import defer
 
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.http import cursors
+from marketplace.listings import textsplit
 from marketplace.listings.models import TS_CONFIG, Listing, ListingStatus
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -70,25 +92,33 @@ def decode_cursor(sort: str, cursor: str) -> tuple[Any, int]:
 def document_value(text: str, dialect: str):
     """What to store in ``Listing.search_doc`` for ``text``."""
     if dialect == "postgresql":
-        return func.to_tsvector(TS_CONFIG, text)
+        return func.to_tsvector(TS_CONFIG, textsplit.document(text))
     return text.lower()
 
 
-def text_condition(q: str, dialect: str):
+def text_condition(q: str, dialect: str, indexed: bool = True):
+    """``indexed=False`` (PostgreSQL): the same test in a form no index serves, for rows an
+    index on another column already narrows down (ties at one sort value, by id)."""
     if dialect == "postgresql":
-        return Listing.search_doc.op("@@")(func.websearch_to_tsquery(TS_CONFIG, q))
+        doc = Listing.search_doc if indexed else Listing.search_doc.op("||")(
+            func.to_tsvector(TS_CONFIG, ""))
+        return _matches(doc, q)
     words = _WORD.findall(q.lower())
     if not words:
         return false()
     return and_(*(func.instr(Listing.search_doc, w) > 0 for w in words))
 
 
-def filters(args: dict[str, Any], dialect: str) -> list:
+def _matches(document, q: str):
+    return document.op("@@")(func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q)))
+
+
+def filters(args: dict[str, Any], dialect: str, text_indexed: bool = True) -> list:
     conds: list = [Listing.status == ListingStatus.ACTIVE.value,
                    # not a suspended seller's (few: a small hashed subplan on PostgreSQL)
                    Listing.seller_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))]
     if args.get("q"):
-        conds.append(text_condition(args["q"], dialect))
+        conds.append(text_condition(args["q"], dialect, text_indexed))
     if args.get("category"):
         conds.append(Listing.category == args["category"])
     if args.get("brand"):
@@ -112,14 +142,23 @@ def filters(args: dict[str, Any], dialect: str) -> list:
     return conds
 
 
+# Sorts served by a RUM index when combined with text on PostgreSQL.
+_RUM_SORTS = frozenset({"price_asc", "price_desc", "avoided_desc"})
+_BIG = 2**63 - 1
+
+
 def build_query(args: dict[str, Any], dialect: str) -> Select:
     """The page query (``limit + 1`` rows, to know whether another page follows)."""
     sort_name = args.get("sort") or "newest"
     spec = SORTS[sort_name]
     limit = args.get("limit") or 20
     conds = filters(args, dialect)
-    if args.get("cursor"):
-        value, last_id = decode_cursor(sort_name, args["cursor"])
+    cursor = decode_cursor(sort_name, args["cursor"]) if args.get("cursor") else None
+    if dialect == "postgresql" and args.get("q") and sort_name in _RUM_SORTS:
+        return _text_sorted(spec, args["q"], conds, filters(args, dialect, text_indexed=False),
+                            filters({**args, "q": None}, dialect), limit + 1, cursor)
+    if cursor is not None:
+        value, last_id = cursor
         key = tuple_(spec.column, Listing.id)
         after = tuple_(literal(value, spec.column.type), literal(last_id, Listing.id.type))
         conds.append(key < after if spec.descending else key > after)
@@ -127,7 +166,85 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
         order = (spec.column.desc(), Listing.id.desc())
     else:
         order = (spec.column.asc(), Listing.id.asc())
-    return select(Listing).where(*conds).order_by(*order).limit(limit + 1)
+    return (select(Listing).options(defer(Listing.search_doc)).where(*conds)
+            .order_by(*order).limit(limit + 1))
+
+
+# Rows of the sort's b-tree read before the RUM index is asked instead (see _text_sorted).
+WALK_ROWS = 2000
+
+
+def _text_sorted(spec: Sort, q: str, conds: list, tie_conds: list, plain_conds: list, n: int,
+                 cursor: tuple[Any, int] | None) -> Select:
+    """Text + (price | avoided) sort on PostgreSQL, in one statement.
+
+    0. ``walk``: the first ``WALK_ROWS`` rows after the cursor in the sort's b-tree order,
+       filtered on the text. When the matches are common near the top of the order (a
+       frequent word: the RUM index would have to order all its matches) this finds the
+       page at once, exactly ordered, and the rest is not executed. Otherwise:
+    1. ``head``: the first ``n`` matches strictly beyond the cursor's value, in the order of
+       the RUM index (by value only; ties in arbitrary order);
+    2. the rows of ``head`` strictly before its last value, plus every match at that last
+       value (by id, at most ``n``: the sort's b-tree walked at that value, the text
+       tested on each row, ``tie_conds``), plus the matches at the cursor's own
+       value after its id: together they hold the next ``n`` rows in ``(value, id)`` order;
+    3. those ``n`` rows, joined back to ``listings``.
+    """
+    col, desc = spec.column, spec.descending
+    origin = cursor[0] if cursor is not None else (_BIG if desc else -_BIG)
+    at = literal(origin, BigInteger)
+    beyond = [col < at] if desc else [col > at]
+    distance = col.op("<=|" if desc else "|=>", return_type=Float)(at)
+    head = (select(Listing.id, col.label("v")).where(*conds, *(beyond if cursor else []))
+            .order_by(distance).limit(n).cte("head").prefix_with("MATERIALIZED"))
+    edge = select(func.min(head.c.v) if desc else func.max(head.c.v)).scalar_subquery()
+    by_id = Listing.id.desc() if desc else Listing.id.asc()
+    branches = [
+        select(head.c.id, head.c.v).where(head.c.v > edge if desc else head.c.v < edge),
+        select(Listing.id, col.label("v")).where(*tie_conds, col == edge)
+        .order_by(by_id).limit(n),
+    ]
+    if cursor is not None:
+        last_id = literal(cursor[1], Listing.id.type)
+        branches.append(select(Listing.id, col.label("v"))
+                        .where(*tie_conds, col == at, Listing.id < last_id if desc
+                               else Listing.id > last_id)
+                        .order_by(by_id).limit(n))
+    cand = union_all_subqueries(branches)
+    order = (cand.c.v.desc(), cand.c.id.desc()) if desc else (cand.c.v.asc(), cand.c.id.asc())
+    walk = _walk(spec, q, plain_conds, n, cursor)
+    found = select(func.count()).select_from(walk).scalar_subquery()
+    page = union_all_subqueries([
+        select(walk.c.id, walk.c.v).where(found == n),
+        select(cand.c.id, cand.c.v).where(found < n).order_by(*order).limit(n),
+    ], "page")
+    page_order = (page.c.v.desc(), page.c.id.desc()) if desc else (page.c.v.asc(),
+                                                                    page.c.id.asc())
+    return (select(Listing).options(defer(Listing.search_doc))
+            .join(page, Listing.id == page.c.id).order_by(*page_order))
+
+
+def _walk(spec: Sort, q: str, plain_conds: list, n: int, cursor: tuple[Any, int] | None):
+    col, desc = spec.column, spec.descending
+    conds = list(plain_conds)
+    if cursor is not None:
+        key = tuple_(col, Listing.id)
+        after = tuple_(literal(cursor[0], col.type), literal(cursor[1], Listing.id.type))
+        conds.append(key < after if desc else key > after)
+    order = (col.desc(), Listing.id.desc()) if desc else (col.asc(), Listing.id.asc())
+    prefix = (select(Listing.id, col.label("v"), Listing.search_doc).where(*conds)
+              .order_by(*order).limit(WALK_ROWS).subquery("prefix"))
+    by = (prefix.c.v.desc(), prefix.c.id.desc()) if desc else (prefix.c.v.asc(),
+                                                                prefix.c.id.asc())
+    return (select(prefix.c.id, prefix.c.v).where(_matches(prefix.c.search_doc, q))
+            .order_by(*by).limit(n).cte("walk").prefix_with("MATERIALIZED"))
+
+
+def union_all_subqueries(selects: list[Select], name: str = "cand"):
+    """UNION ALL of selects that each have their own ORDER BY / LIMIT (each wrapped)."""
+    parts = [select(s.subquery()) for s in selects]
+    first, *rest = parts
+    return first.union_all(*rest).subquery(name)
 
 
 def search(args: dict[str, Any]) -> dict[str, Any]:

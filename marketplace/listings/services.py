@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from carbon import Device, estimate
@@ -173,7 +174,8 @@ def seller_suspended(listing: Listing) -> bool:
 
 def get_visible(listing_id: int, viewer: User | None) -> Listing:
     """The listing if ``viewer`` may see it; 404 otherwise (invisible = nonexistent)."""
-    listing = db.session.get(Listing, listing_id)
+    # The search document (a tsvector, the widest column) is never shown: not loaded.
+    listing = db.session.get(Listing, listing_id, options=[defer(Listing.search_doc)])
     if listing is None or not can_see(listing, viewer):
         raise NotFound("No such listing.")
     return listing

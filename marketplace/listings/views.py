@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request
 
 from marketplace.core.http.auth import current_user, optional_user
 from marketplace.core.http.blueprint import Blueprint
@@ -14,6 +14,7 @@ from marketplace.listings.schemas import (
     ListingSchema,
     PassportSchema,
     SearchArgsSchema,
+    dump_page,
 )
 
 blp = Blueprint("listings", __name__, url_prefix="/api/v1",
@@ -47,7 +48,7 @@ def create_listing(data):
 @blp.response(200, ListingPageSchema)
 def search_listings(args):
     """Search active listings: filters, sorts, cursor pagination."""
-    return search.search(args)
+    return jsonify(dump_page(search.search(args)))
 
 
 @blp.route("/listings/<int:listing_id>", methods=["GET"])

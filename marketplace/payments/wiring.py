@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.core import outbox
+from marketplace.core import metrics, outbox
 from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
-from marketplace.payments import connect, payouts, personal_data, views, webhooks
+from marketplace.payments import connect, gauges, payouts, personal_data, views, webhooks
 
 
 def register(app: Flask) -> None:
@@ -18,3 +18,4 @@ def register(app: Flask) -> None:
     registry.register_exporter(app, "payouts", personal_data.export)
     registry.register_erasure_blocker(app, "payouts", personal_data.money_owed)
     webhooks.register_event_handler(app, connect.EVENT_TYPE, connect.on_account_updated)
+    metrics.register_gauges(app, gauges.gauges)

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from marketplace.accounts.models import ApiToken, User
 from marketplace.accounts.services import hash_token
@@ -226,3 +226,27 @@ def test_admin_user_list_pages_with_opaque_cursors(client, app):
     assert_error_shape(bad, 422)
     forged = client.get("/api/v1/admin/users?cursor=WzEsMl0", headers=headers)  # [1,2]
     assert_error_shape(forged, 422)
+
+
+def test_token_and_user_come_in_one_query_and_revocation_is_immediate(client, app):
+    register(client, "onequery@example.org")
+    headers = login(client, "onequery@example.org")
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    touching = [s for s in statements if "api_tokens" in s or "FROM users" in s]
+    assert len(touching) == 1, statements  # the token joined with its user, nothing lazy
+    assert "JOIN users" in touching[0]
+    # No cache: a revoked token is refused on the very next request.
+    assert client.delete("/api/v1/auth/tokens/current", headers=headers).status_code == 204
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 401

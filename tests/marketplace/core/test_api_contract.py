@@ -15,7 +15,8 @@ from tests.factories import create_listing, make_user
 # Collection-style GETs (no path parameter at the end) that are not lists of records: one
 # resource each, or a fixed set (the footprint categories are reference data, not records).
 SINGLE_RESOURCES = {
-    "/healthz", "/api/v1/users/me", "/api/v1/carbon/account", "/api/v1/carbon/summary",
+    "/healthz", "/readyz", "/api/v1/users/me", "/api/v1/carbon/account",
+    "/api/v1/carbon/summary",
     "/api/v1/footprints/categories", "/api/v1/footprints/methodology",
     "/api/v1/users/me/payout-balances", "/api/v1/users/me/payout-account",
     "/api/v1/rewards", "/api/v1/users/me/privacy",

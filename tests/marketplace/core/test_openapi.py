@@ -4,7 +4,7 @@ def test_spec_is_served_and_documents_every_route(client, app):
     documented = {(path, method.upper()) for path, ops in spec["paths"].items()
                   for method in ops}
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(("/api/v1", "/healthz")):
+        if not rule.rule.startswith(("/api/v1", "/healthz", "/readyz")):
             continue
         path = rule.rule.replace("<", "{").replace(">", "}")
         path = path.replace("{int:", "{").replace("{string:", "{")

@@ -71,9 +71,10 @@ def test_default_sort_is_newest_first(client, catalogue):
     ("brand=APPLE", {"iphone", "macbook", "ipad"}),
     ("condition=good", {"iphone", "macbook", "galaxy"}),
     ("condition=fair&condition=for_parts", {"thinkpad", "ipad"}),
-    ("min_price=50000", {"macbook", "thinkpad", "galaxy"}),
-    ("max_price=45000", {"iphone", "pixel", "ipad"}),
-    ("min_price=40000&max_price=60000", {"pixel", "galaxy"}),
+    ("min_price=50000&currency=EUR", {"macbook", "galaxy"}),   # the GBP ThinkPad is not
+    ("min_price=50000&currency=GBP", {"thinkpad"}),            # compared with euros
+    ("max_price=45000&currency=EUR", {"iphone", "pixel", "ipad"}),
+    ("min_price=40000&max_price=60000&currency=EUR", {"pixel", "galaxy"}),
     ("currency=GBP", {"thinkpad"}),
     ("city=berlin", {"macbook"}),
     ("country=gb", {"thinkpad"}),
@@ -96,14 +97,16 @@ def test_seller_and_min_avoided_filters(client, catalogue):
 
 
 @pytest.mark.parametrize("sort,key,reverse", [
-    ("price_asc", lambda x: (x["price"]["amount"], x["id"]), False),
-    ("price_desc", lambda x: (x["price"]["amount"], x["id"]), True),
+    ("price_asc&currency=EUR", lambda x: (x["price"]["amount"], x["id"]), False),
+    ("price_desc&currency=EUR", lambda x: (x["price"]["amount"], x["id"]), True),
     ("avoided_desc", lambda x: (x["footprint"]["avoided_kgco2e"]["central"], x["id"]), True),
     ("newest", lambda x: (x["created_at"], x["id"]), True),
 ])
 def test_sorts_and_pages_cover_everything_once(client, catalogue, sort, key, reverse):
     everything = client.get(f"{URL}?sort={sort}&limit=100").get_json()["items"]
     assert everything == sorted(everything, key=key, reverse=reverse)
+    if sort.startswith("price"):
+        assert {x["price"]["currency"] for x in everything} == {"EUR"}
     seen, cursor = [], None
     while True:
         resp = client.get(f"{URL}?sort={sort}&limit=4" + (f"&cursor={cursor}" if cursor else ""))
@@ -124,7 +127,7 @@ def test_inactive_listings_are_not_searched(client, catalogue):
     assert mine["id"] not in _ids(client.get(URL))
 
 
-@pytest.mark.parametrize("sort", ["newest", "price_asc", "avoided_desc"])
+@pytest.mark.parametrize("sort", ["newest", "price_asc&currency=EUR", "avoided_desc"])
 def test_cursor_is_stable_while_inserting(client, sort):
     _, headers = make_user(client)
     for i in range(6):
@@ -151,6 +154,8 @@ def test_cursor_is_stable_while_inserting(client, sort):
     ("min_price=-1", "min_price"), ("min_price=10&max_price=5", "min_price"),
     ("currency=ABC", "currency"), ("min_avoided_kg=-3", "min_avoided_kg"),
     ("cursor=!!!", "cursor"), ("seller_id=x", "seller_id"),
+    ("min_price=1", "currency"), ("max_price=1", "currency"), ("sort=price_asc", "currency"),
+    ("sort=price_desc&q=phone", "currency"),
 ])
 def test_bad_parameters_give_field_errors(client, query, field):
     body = assert_error_shape(client.get(f"{URL}?{query}"), 422)
@@ -162,7 +167,7 @@ def test_bad_parameters_give_field_errors(client, query, field):
 ])
 def test_tampered_cursors_are_refused(client, payload):
     cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
-    body = assert_error_shape(client.get(f"{URL}?sort=price_asc&cursor={cursor}"), 422)
+    body = assert_error_shape(client.get(f"{URL}?sort=price_asc&currency=EUR&cursor={cursor}"), 422)
     assert "cursor" in body["errors"]
 
 
@@ -171,4 +176,43 @@ def test_a_cursor_from_another_sort_is_refused(client):
     for _ in range(3):
         create_listing(client, headers)
     cursor = client.get(f"{URL}?sort=newest&limit=1").get_json()["next_cursor"]
-    assert_error_shape(client.get(f"{URL}?sort=price_asc&cursor={cursor}"), 422)
+    assert_error_shape(client.get(f"{URL}?sort=price_asc&currency=EUR&cursor={cursor}"), 422)
+
+
+@pytest.mark.parametrize("sort,key,reverse", [
+    ("price_asc&currency=EUR", lambda x: (x["price"]["amount"], x["id"]), False),
+    ("price_desc&currency=EUR", lambda x: (x["price"]["amount"], x["id"]), True),
+    ("avoided_desc", lambda x: (x["footprint"]["avoided_kgco2e"]["central"], x["id"]), True),
+])
+def test_text_with_a_sort_pages_in_order_through_ties(client, sort, key, reverse):
+    """Text + a sort (RUM on PostgreSQL): many matches share one sort value; pages of 2 still
+    give every match once, in (value, id) order, and skip the listings that do not match."""
+    _, headers = make_user(client)
+    for amount in (5000, 5000, 5000, 7000, 5000, 3000, 7000, 5000):
+        create_listing(client, headers, title="Refurbished handset tied",
+                       price={"amount": amount, "currency": "EUR"})
+    create_listing(client, headers, title="Some other thing",
+                   price={"amount": 5000, "currency": "EUR"})
+    create_listing(client, headers, title="Refurbished handset tied in pounds",
+                   price={"amount": 5000, "currency": "GBP"})
+    everything = client.get(f"{URL}?q=handset&sort={sort}&limit=100").get_json()["items"]
+    expected_count = 8 if "currency" in sort else 9
+    assert len(everything) == expected_count
+    assert everything == sorted(everything, key=key, reverse=reverse)
+    seen, cursor = [], None
+    while True:
+        page = client.get(f"{URL}?q=handset&sort={sort}&limit=2"
+                          + (f"&cursor={cursor}" if cursor else "")).get_json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [item["id"] for item in everything]
+
+
+@pytest.mark.parametrize("query", ["苹果手机", "苹果", "手机壳", "果"])
+def test_scripts_without_spaces_are_searchable(client, query):
+    _, headers = make_user(client)
+    hit = create_listing(client, headers, title="二手苹果手机壳 iPhone 13")
+    create_listing(client, headers, title="华为平板电脑")
+    assert _ids(client.get(f"{URL}?q={query}")) == [hit["id"]]

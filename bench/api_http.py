@@ -1,0 +1,240 @@
+"""HTTP throughput of the API against a hello-world, under one gunicorn config, in one run.
+
+``python bench/api_http.py [--listings 100000] [--workers 4] [--connections 32] [--seconds 10]``
+
+(Named ``api_http.py``, not ``http.py`` as issue 14 put it: a script folder's ``http.py`` would
+shadow the standard library's ``http`` for every other script in bench/.)
+
+Creates (drops first) the PostgreSQL database ``--database``, migrates it, seeds ``--listings``
+listings (bench/search_data.py, COPY) and one user with a token, then starts gunicorn with the
+checked-in ``gunicorn.conf.py`` twice: once for ``bench/hello_wsgi.py`` (a Flask hello-world)
+and once for the app (``wsgi:app``), with the same ``WEB_CONCURRENCY``. Each endpoint is loaded
+for ``--seconds`` by wrk (``apt-get install wrk``) when it is on PATH, else by a threaded Python
+client (one keep-alive-less connection per request, like wrk against sync workers); it prints
+req/s, p50 and p99 and the ratio of req/s to the hello-world's. ``--json`` prints the figures
+as JSON as well. The load generator shares the machine: on 2 cores it takes a share of the CPU
+that would otherwise serve requests, the same for the baseline and the endpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import psycopg
+from flask_migrate import upgrade
+from search import listing_indexes, load, load_users, make_app, rebuild_indexes, recreate_database
+
+from marketplace.accounts import services as accounts
+from marketplace.core.db import db
+
+TARGETS = {"healthz": None, "listing detail": 0.5, "text search": 0.3, "estimate": 0.6,
+           "carbon account": 0.5}
+ESTIMATE = {"category": "smartphone", "brand": "Apple", "model": "iPhone 13",
+            "storage_gb": 128, "condition": "good", "age_years": 3}
+
+
+def seed(server: str, database: str, listings: int) -> tuple[str, int]:
+    """The bearer token of a seeded user and an active listing id."""
+    recreate_database(f"{server}/postgres", database)
+    app = make_app(f"{server}/{database}".replace("postgresql://", "postgresql+psycopg://"))
+    with app.app_context():
+        upgrade()
+    conn = psycopg.connect(f"{server}/{database}")
+    load_users(conn)
+    defs = listing_indexes(conn)
+    for name, _ in defs:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+    conn.commit()
+    load(conn, 1, listings)
+    rebuild_indexes(conn, defs)
+    conn.execute("SELECT setval(pg_get_serial_sequence('listings', 'id'), %s)", (listings,))
+    conn.commit()
+    listing_id = conn.execute("SELECT id FROM listings WHERE status = 'active' "
+                              "ORDER BY id LIMIT 1").fetchone()[0]
+    conn.close()
+    with app.app_context():
+        user = accounts.register("bench-http@reloop.test", "bench-http-password", "Bench")
+        token, _ = accounts.issue_token(user)
+        db.session.remove()
+    return token, listing_id
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(app_spec: str, env: dict) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log",  # noqa: SIM115
+                                      delete=False)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app_spec],
+        cwd=ROOT, env={**env, "PORT": str(port)}, stdout=log, stderr=log)
+    deadline = time.time() + 240  # workers boot slowly on a busy 2-core machine
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz" if app_spec == "wsgi:app" else "/")
+            if conn.getresponse().status == 200:
+                return proc, port
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError(f"gunicorn {app_spec} did not start; see {log.name}")
+        time.sleep(0.3)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def run_wrk(port: int, method: str, path: str, headers: dict, body: str | None,
+            connections: int, seconds: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(f"wrk.method = {json.dumps(method)}\n")
+        if body is not None:
+            fh.write(f"wrk.body = {json.dumps(body)}\n")
+        for k, v in headers.items():
+            fh.write(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n")
+        script = fh.name
+    try:
+        out = subprocess.run(
+            ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+             "-s", script, f"http://127.0.0.1:{port}{path}"],
+            capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script)
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": ms("50"), "p99_ms": ms("99"),
+            "errors": int(errors.group(1)) if errors else 0}
+
+
+def run_python(port: int, method: str, path: str, headers: dict, body: str | None,
+               connections: int, seconds: int) -> dict:
+    samples: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def worker() -> None:
+        mine, bad = [], 0
+        while time.perf_counter() < stop_at:
+            t = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            mine.append(time.perf_counter() - t)
+            bad += resp.status >= 400
+        with lock:
+            samples.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    ordered = sorted(samples)
+    pct = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"rps": len(samples) / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+            "errors": errors[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--database", default="reloop_http_bench")
+    ap.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--listings", type=int, default=100_000)
+    ap.add_argument("--workers", type=int, default=4, help="WEB_CONCURRENCY")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--log-level", default="WARNING",
+                    help="LOG_LEVEL of the app (INFO adds one JSON access line per request)")
+    ap.add_argument("--python-client", action="store_true", help="do not use wrk")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    runner = run_python if args.python_client or not shutil.which("wrk") else run_wrk
+
+    token, listing_id = seed(args.server, args.database, args.listings)
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update({"DATABASE_URL": f"{args.server}/{args.database}", "SECRET_KEY": "bench-http",
+                "WEB_CONCURRENCY": str(args.workers), "RATELIMIT_ENABLED": "false",
+                "LOG_LEVEL": args.log_level, "PROMETHEUS_MULTIPROC_DIR": ""})
+    auth = {"Authorization": f"Bearer {token}"}
+    cases = {
+        "healthz": ("GET", "/healthz", {}, None),
+        "listing detail": ("GET", f"/api/v1/listings/{listing_id}", {}, None),
+        "text search": ("GET", "/api/v1/listings?q=iphone", {}, None),
+        "estimate": ("POST", "/api/v1/footprints/estimate",
+                     {"Content-Type": "application/json"}, json.dumps(ESTIMATE)),
+        "carbon account": ("GET", "/api/v1/carbon/account", auth, None),
+    }
+    load1 = os.getloadavg()
+    results: dict[str, dict] = {}
+    proc, port = start("bench.hello_wsgi:app", env)
+    try:
+        runner(port, "GET", "/", {}, None, args.connections, 2)  # warm-up
+        results["hello-world"] = runner(port, "GET", "/", {}, None, args.connections,
+                                        args.seconds)
+    finally:
+        stop(proc)
+    proc, port = start("wsgi:app", env)
+    try:
+        for name, (method, path, headers, body) in cases.items():
+            runner(port, method, path, headers, body, args.connections, 2)  # warm-up
+            results[name] = runner(port, method, path, headers, body, args.connections,
+                                   args.seconds)
+    finally:
+        stop(proc)
+    base = results["hello-world"]["rps"]
+    print(f"gunicorn.conf.py, WEB_CONCURRENCY={args.workers}, {args.connections} connections, "
+          f"{args.seconds} s each, {args.listings:,} listings, client: {runner.__name__}, "
+          f"load average before {load1[0]:.2f} after {os.getloadavg()[0]:.2f}")
+    print(f"| {'endpoint':16} | req/s | p50 ms | p99 ms | vs hello-world | target | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        r["ratio"] = r["rps"] / base if base else 0.0
+        target = TARGETS.get(name)
+        print(f"| {name:16} | {r['rps']:7.0f} | {r['p50_ms']:6.2f} | {r['p99_ms']:6.2f} | "
+              f"{r['ratio']:6.0%} | {f'>= {target:.0%}' if target else '':>6} | "
+              f"{r['errors']} |")
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Prometheus metrics: ``GET /metrics`` (text format).
+
+- Request count and latency histogram by endpoint (the URL rule, e.g.
+  ``/api/v1/listings/<int:listing_id>``) and status, recorded after every request. With
+  ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn.conf.py sets it for its workers), prometheus_client
+  runs in multiprocess mode: every worker writes its samples to files there and a scrape, served
+  by any worker, adds them all up.
+- Gauges read at scrape time from the database and Redis (outbox backlog, queue depth,
+  webhook lag, failing payouts, credits and rewards written). The platform does not know the
+  features: each contributes its gauges explicitly with ``register_gauges(app, fn)`` in its
+  wiring, where ``fn()`` returns ``Gauge`` samples. A failing contributor is logged and
+  skipped (the scrape still answers) and counted in ``reloop_metrics_collector_errors``.
+- Served only with ``Authorization: Bearer $METRICS_TOKEN``; with ``METRICS_TOKEN`` unset the
+  endpoint does not exist (404).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from flask import Flask, Response, abort, current_app, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger("marketplace.core.metrics")
+
+REQUESTS = Counter("reloop_http_requests", "HTTP requests served",
+                   ("method", "endpoint", "status"))
+LATENCY = Histogram("reloop_http_request_duration_seconds", "HTTP request latency",
+                    ("method", "endpoint", "status"),
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+
+_EXTENSION = "reloop.metrics_gauges"
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """One sample of a scrape-time gauge."""
+
+    name: str
+    help: str
+    value: float
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+GaugeSource = Callable[[], Iterable[Gauge]]
+
+
+def register_gauges(app: Flask, source: GaugeSource) -> None:
+    """Add ``source`` to what ``/metrics`` reads at scrape time (in an app context)."""
+    app.extensions.setdefault(_EXTENSION, []).append(source)
+
+
+class _ScrapeCollector:
+    def __init__(self, sources: list[GaugeSource]):
+        self.sources = sources
+
+    def collect(self):
+        families: dict[str, GaugeMetricFamily] = {}
+        errors = 0
+        for source in self.sources:
+            try:
+                samples = list(source())
+            except Exception:
+                log.warning("metrics source %s failed", getattr(source, "__qualname__", source),
+                            exc_info=True)
+                errors += 1
+                continue
+            for s in samples:
+                fam = families.get(s.name)
+                if fam is None:
+                    fam = families[s.name] = GaugeMetricFamily(
+                        s.name, s.help, labels=sorted(s.labels))
+                fam.add_metric([s.labels[k] for k in sorted(s.labels)], s.value)
+        err = GaugeMetricFamily("reloop_metrics_collector_errors",
+                                "Gauge sources that failed during this scrape")
+        err.add_metric([], errors)
+        yield from families.values()
+        yield err
+
+
+def _endpoint() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else "<unmatched>"
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _record(response):
+        started = g.pop("metrics_started", None)
+        if started is not None:
+            labels = (request.method, _endpoint(), str(response.status_code))
+            REQUESTS.labels(*labels).inc()
+            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+        return response
+
+    app.add_url_rule("/metrics", "metrics", _metrics, methods=["GET"])
+
+
+def _authorized() -> bool:
+    expected = current_app.config.get("METRICS_TOKEN")
+    if not expected:
+        abort(404)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
+                                                              expected.encode())
+
+
+def _metrics():
+    if not _authorized():
+        return Response("A valid bearer token is required.\n", status=401,
+                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                        mimetype="text/plain")
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(REQUESTS)
+        registry.register(LATENCY)
+    registry.register(_ScrapeCollector(current_app.extensions.get(_EXTENSION, [])))
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,108 @@
+"""/metrics: token-gated Prometheus text with request, outbox, queue and feature gauges;
+Sentry reporting with the request id."""
+
+import re
+
+import pytest
+import sentry_sdk
+from sentry_sdk.transport import Transport
+
+from marketplace.app import create_app
+from marketplace.core import outbox
+from marketplace.core.db import db
+from tests.factories import REDIS_URL, create_listing, make_user
+
+TOKEN = "metrics-secret-token"
+
+
+@pytest.fixture
+def metrics_app(app_config, app):
+    # ``app`` (session fixture) has migrated the database this app shares.
+    return create_app({**app_config, "METRICS_TOKEN": TOKEN})
+
+
+def _sample(text: str, name: str, **labels) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            got = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+            if all(got.get(k) == v for k, v in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} {labels} not in:\n{text}")
+
+
+def test_metrics_is_404_without_a_configured_token(client):
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer x"}).status_code == 404
+
+
+def test_metrics_needs_the_token(metrics_app):
+    c = metrics_app.test_client()
+    assert c.get("/metrics").status_code == 401
+    assert c.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert c.get("/metrics", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
+
+
+def test_metrics_counts_requests_and_reads_the_gauges(metrics_app):
+    c = metrics_app.test_client()
+    _, headers = make_user(c)
+    listing = create_listing(c, headers)
+    for _ in range(3):
+        assert c.get(f"/api/v1/listings/{listing['id']}").status_code == 200
+    assert c.get("/api/v1/listings/999999999").status_code == 404
+    with metrics_app.app_context():
+        outbox.write("user.registered", {"user_id": 0})  # one record left pending
+        db.session.commit()
+    try:
+        resp = c.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert resp.status_code == 200
+        assert resp.mimetype == "text/plain"
+        text = resp.get_data(as_text=True)
+        rule = "/api/v1/listings/<int:listing_id>"
+        assert _sample(text, "reloop_http_requests_total", endpoint=rule, status="200",
+                       method="GET") >= 3
+        assert _sample(text, "reloop_http_requests_total", endpoint=rule, status="404") >= 1
+        assert _sample(text, "reloop_http_request_duration_seconds_count", endpoint=rule,
+                       status="200") >= 3
+        assert _sample(text, "reloop_outbox_pending", topic="user.registered") >= 1
+        assert _sample(text, "reloop_outbox_oldest_age_seconds", topic="user.registered") >= 0
+        assert _sample(text, "reloop_webhook_lag_seconds") >= 0
+        assert _sample(text, "reloop_payouts_failed") >= 0
+        assert _sample(text, "reloop_ledger_transactions_written") >= 0
+        assert _sample(text, "reloop_rewards_written") >= 0
+        assert _sample(text, "reloop_metrics_collector_errors") == 0
+        if REDIS_URL:
+            assert _sample(text, "reloop_queue_depth", queue="ledger") >= 0
+            assert _sample(text, "reloop_queue_failed_jobs", queue="payments") >= 0
+        else:
+            assert "reloop_queue_depth" not in text
+    finally:
+        with metrics_app.app_context():
+            db.session.query(outbox.OutboxMessage).filter(
+                outbox.OutboxMessage.processed_at.is_(None),
+                outbox.OutboxMessage.topic == "user.registered").delete()
+            db.session.commit()
+
+
+def test_sentry_reports_errors_with_the_request_id(app_config, app):
+    events = []
+
+    class Recorder(Transport):
+        def capture_envelope(self, envelope):
+            events.append(envelope.serialize().decode())
+
+    crash = create_app({**app_config, "SENTRY_DSN": "https://key@sentry.invalid/1",
+                        "SENTRY_TRANSPORT": Recorder, "PROPAGATE_EXCEPTIONS": False})
+
+    @crash.route("/boom")
+    def boom():
+        raise RuntimeError("boom for sentry")
+
+    try:
+        resp = crash.test_client().get("/boom", headers={"X-Request-ID": "req-sentry-1"})
+        assert resp.status_code == 500
+        sentry_sdk.flush()
+        found = [e for e in events if "boom for sentry" in str(e)]
+        assert found, events
+        assert "req-sentry-1" in str(found[0])
+    finally:
+        sentry_sdk.init(dsn=None)  # later tests report nothing

@@ -13,7 +13,7 @@ from marketplace.recycling.models import CONDITIONS, METHODS, HandoverStatus
 _ID = validate.Range(1, MAX_BIGINT)
 
 
-class HandoverInSchema(ma.Schema):
+class RecyclingHandoverInSchema(ma.Schema):
     category = ma.fields.String(required=True, validate=validate.OneOf(CATEGORY_NAMES))
     condition = ma.fields.String(required=True, validate=validate.OneOf(CONDITIONS))
     device = ma.fields.String(required=True, validate=validate.Length(min=1, max=200),
@@ -39,7 +39,7 @@ class OutcomeSchema(ma.Schema):
                             validate=validate.Length(max=2000))
 
 
-class HandoverSchema(ma.Schema):
+class RecyclingHandoverSchema(ma.Schema):
     id = ma.fields.Integer()
     user_id = ma.fields.Integer()
     organisation_id = ma.fields.Integer(allow_none=True)
@@ -63,9 +63,9 @@ class HandoverSchema(ma.Schema):
     confirmed_at = ma.fields.AwareDateTime(allow_none=True)
 
 
-HandoverPageSchema = page_schema(HandoverSchema)
+RecyclingHandoverPageSchema = page_schema(RecyclingHandoverSchema)
 
 
-class HandoverListArgsSchema(PageArgsSchema):
+class RecyclingHandoverListArgsSchema(PageArgsSchema):
     recycler_id = ma.fields.Integer(validate=_ID, metadata={
         "description": "A recycler you belong to: the handovers it received (default: yours)"})

@@ -6,11 +6,11 @@ from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
 from marketplace.recycling import services
 from marketplace.recycling.schemas import (
-    HandoverInSchema,
-    HandoverListArgsSchema,
-    HandoverPageSchema,
-    HandoverSchema,
     OutcomeSchema,
+    RecyclingHandoverInSchema,
+    RecyclingHandoverListArgsSchema,
+    RecyclingHandoverPageSchema,
+    RecyclingHandoverSchema,
 )
 
 blp = Blueprint("recycling", __name__, url_prefix="/api/v1",
@@ -20,8 +20,8 @@ blp = Blueprint("recycling", __name__, url_prefix="/api/v1",
 @blp.route("/recycling", methods=["POST"])
 @blp.auth()
 @blp.idempotent()
-@blp.arguments(HandoverInSchema)
-@blp.response(201, HandoverSchema)
+@blp.arguments(RecyclingHandoverInSchema)
+@blp.response(201, RecyclingHandoverSchema)
 @blp.errors(422)
 def create_handover(data):
     """Hand a device that is not worth reselling to a verified recycler (drop-off or
@@ -31,8 +31,8 @@ def create_handover(data):
 
 @blp.route("/recycling", methods=["GET"])
 @blp.auth()
-@blp.arguments(HandoverListArgsSchema, location="query")
-@blp.response(200, HandoverPageSchema)
+@blp.arguments(RecyclingHandoverListArgsSchema, location="query")
+@blp.response(200, RecyclingHandoverPageSchema)
 @blp.errors(404, 422)
 def list_handovers(args):
     """Your handovers, or a recycler's (`recycler_id`, members), newest first."""
@@ -43,7 +43,7 @@ def list_handovers(args):
 @blp.route("/recycling/<int:handover_id>", methods=["GET"])
 @blp.auth()
 @blp.conditional()
-@blp.response(200, HandoverSchema)
+@blp.response(200, RecyclingHandoverSchema)
 @blp.errors(404)
 def get_handover(handover_id):
     """One handover (its user, the recycler's members, admins)."""
@@ -53,7 +53,7 @@ def get_handover(handover_id):
 @blp.route("/recycling/<int:handover_id>/receive", methods=["POST"])
 @blp.auth()
 @blp.idempotent()
-@blp.response(200, HandoverSchema)
+@blp.response(200, RecyclingHandoverSchema)
 @blp.errors(403, 404, 409)
 def receive_handover(handover_id):
     """The recycler (an owner or buyer of it) confirms it received the device."""
@@ -64,7 +64,7 @@ def receive_handover(handover_id):
 @blp.auth()
 @blp.idempotent()
 @blp.arguments(OutcomeSchema)
-@blp.response(200, HandoverSchema)
+@blp.response(200, RecyclingHandoverSchema)
 @blp.errors(403, 404, 409, 422)
 def confirm_outcome(data, handover_id):
     """The recycler confirms the outcome (parts harvested, materials recovered): the user

@@ -19,9 +19,10 @@ from carbon.incentives import wiring as incentives
 from carbon.ledger import wiring as ledger
 from marketplace import cli
 from marketplace.accounts import wiring as accounts
+from marketplace.conversations import wiring as conversations
 from marketplace.core import config as config_module
 from marketplace.core import db as database
-from marketplace.core import errors, health, logs, mail, outbox
+from marketplace.core import errors, events, health, logs, mail, outbox, realtime
 from marketplace.core.http import cors, docs_assets, etag
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import limiter
@@ -34,8 +35,8 @@ from marketplace.profiles import wiring as profiles
 from marketplace.trades import wiring as trades
 
 # In registration order (the order of the OpenAPI document's tags).
-FEATURES = (accounts, notifications, footprints, listings, offers, profiles, payments, trades,
-            ledger, incentives)
+FEATURES = (accounts, notifications, footprints, listings, conversations, offers, profiles,
+            payments, trades, ledger, incentives)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -55,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     database.init_app(app)
     outbox.init_app(app)
+    realtime.init_app(app)
     api.init_app(app)
     limiter.init_app(app)
     errors.register(app, api)
@@ -65,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(health.blp)
     app.register_blueprint(docs_assets.blp)
     mail.register(app)
+    events.register(app)
     carbon_commands.register(app)
     app.cli.add_command(cli.seed)
     for feature in FEATURES:

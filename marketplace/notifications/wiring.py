@@ -1,15 +1,17 @@
-"""Wiring of in-app notifications: the outbox handlers that write them."""
+"""Wiring of notifications: the outbox handlers and event subscription that write them."""
 
 from __future__ import annotations
 
 from flask import Flask
 
 from marketplace.accounts.services import REGISTERED_TOPIC
-from marketplace.core import outbox
+from marketplace.core import events, outbox
 from marketplace.core.http.api import api
-from marketplace.notifications import services, views
+from marketplace.notifications import services, stream, views
 
 
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
+    api.register_blueprint(stream.blp)
     outbox.register_handler(app, REGISTERED_TOPIC, services.welcome, queue="notifications")
+    events.subscribe(app, services.on_event)

@@ -28,6 +28,7 @@ from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
 from marketplace.trades import machine, settlement
+from marketplace.trades.announce import announce
 from marketplace.trades.context import Context
 from marketplace.trades.models import Trade, TradeEvent
 
@@ -81,6 +82,7 @@ def run(trade: Trade, t: machine.Transition, actor: str, actor_id: int | None,
     db.session.add(TradeEvent(trade_id=trade.id, transition=t.name, from_status=before,
                               to_status=t.target, actor=actor, actor_id=actor_id,
                               details=_jsonable(ctx.details), created_at=ctx.now))
+    announce(trade, t.name)
     return trade
 
 

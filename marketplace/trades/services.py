@@ -35,6 +35,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 
 from marketplace.accounts.models import User
+from marketplace.conversations.blocking import ensure_not_blocked
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, InvalidInput, NotFound
@@ -74,6 +75,7 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
     listing = listings.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot buy your own listing.")
+    ensure_not_blocked(buyer.id, listing.seller_id, "buy from this seller")
     unpaid = db.session.scalar(select(func.count()).select_from(Trade).where(
         Trade.buyer_id == buyer.id, Trade.status == "pending_payment"))
     if unpaid >= current_app.config["MAX_UNPAID_TRADES_PER_BUYER"]:

@@ -134,8 +134,9 @@ def _after_commit(session: Session) -> None:
         log.warning("could not publish a realtime wake-up; streams will poll", exc_info=True)
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop("realtime_users", None)
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a savepoint's wake-ups are only extra polls
+        session.info.pop("realtime_users", None)
 
 
 def _redis(app: Flask) -> Redis:

@@ -6,7 +6,29 @@ import marshmallow as ma
 from marshmallow import validate
 
 from marketplace.core.http.pagination import PageArgsSchema
+from marketplace.core.money_schemas import MoneyField
 from marketplace.notifications.catalog import KINDS
+
+
+class EventDataSchema(ma.Schema):
+    """What a notification refers to; which fields are present depends on its kind."""
+
+    offer_id = ma.fields.Integer()
+    trade_id = ma.fields.Integer()
+    listing_id = ma.fields.Integer()
+    listing_title = ma.fields.String(allow_none=True)
+    buyer_id = ma.fields.Integer()
+    seller_id = ma.fields.Integer()
+    conversation_id = ma.fields.Integer()
+    message_id = ma.fields.Integer()
+    sender_id = ma.fields.Integer()
+    amount = MoneyField(allow_none=True, metadata={
+        "description": "offers and trades: the amount (a refund: the total refunded)"})
+    status = ma.fields.String(metadata={"description": "the trade's status after the event"})
+    grams = ma.fields.Integer(metadata={"description": "carbon.credited: grams CO2e"})
+    reward_id = ma.fields.Integer()
+    points = ma.fields.Integer()
+    code = ma.fields.String(metadata={"description": "voucher.expiring: the voucher code"})
 
 
 class NotificationSchema(ma.Schema):
@@ -15,8 +37,8 @@ class NotificationSchema(ma.Schema):
                                                      "offer.received, trade.paid"})
     title = ma.fields.String()
     body = ma.fields.String()
-    data = ma.fields.Dict(allow_none=True, metadata={
-        "description": "the event's data (ids, amounts): what a client links to"})
+    data = ma.fields.Nested(EventDataSchema, allow_none=True, metadata={
+        "description": "the event's ids and amounts: what a client links to"})
     created_at = ma.fields.AwareDateTime()
     read_at = ma.fields.AwareDateTime(allow_none=True)
 
@@ -37,5 +59,5 @@ class ChannelsSchema(ma.Schema):
 
 
 class SettingsSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ChannelsSchema), required=True,
+    kinds = ma.fields.List(ma.fields.Nested(ChannelsSchema), required=True,
                            validate=validate.Length(max=len(KINDS)))

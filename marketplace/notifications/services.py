@@ -93,7 +93,7 @@ def mark_all_read(user_id: int) -> dict[str, int]:
 def settings(user_id: int) -> dict[str, Any]:
     rows = {r.kind: r for r in db.session.scalars(select(NotificationSetting).where(
         NotificationSetting.user_id == user_id))}
-    return {"items": [{"kind": kind, **({"in_app": rows[kind].in_app, "email": rows[kind].email,
+    return {"kinds": [{"kind": kind, **({"in_app": rows[kind].in_app, "email": rows[kind].email,
                                          "push": rows[kind].push} if kind in rows
                                         else catalog.defaults(kind))}
                       for kind in catalog.KINDS]}

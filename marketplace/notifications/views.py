@@ -60,4 +60,4 @@ def notification_settings():
 @blp.errors(422)
 def update_notification_settings(data):
     """Change the channels of the kinds given; the others keep theirs."""
-    return services.update_settings(current_user().id, data["items"])
+    return services.update_settings(current_user().id, data["kinds"])

@@ -19,7 +19,7 @@ TS = sa.DateTime(timezone=True)
 
 
 def _user_fk(name, nullable=False, ondelete="CASCADE"):
-    return sa.Column(name, sa.BigInteger(), sa.ForeignKey("users.id", ondelete=ondelete),
+    return sa.Column(name, ID, sa.ForeignKey("users.id", ondelete=ondelete),
                      nullable=nullable)
 
 
@@ -27,7 +27,7 @@ def upgrade():
     op.create_table(
         "conversations",
         sa.Column("id", ID, primary_key=True),
-        sa.Column("listing_id", sa.BigInteger(),
+        sa.Column("listing_id", ID,
                   sa.ForeignKey("listings.id", ondelete="CASCADE"), nullable=False),
         _user_fk("buyer_id"),
         _user_fk("seller_id"),
@@ -46,7 +46,7 @@ def upgrade():
     op.create_table(
         "messages",
         sa.Column("id", ID, primary_key=True),
-        sa.Column("conversation_id", sa.BigInteger(),
+        sa.Column("conversation_id", ID,
                   sa.ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
         _user_fk("sender_id", nullable=True, ondelete="SET NULL"),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -59,16 +59,16 @@ def upgrade():
     op.create_index("ix_messages_conversation_id_id", "messages", ["conversation_id", "id"])
     op.create_table(
         "user_blocks",
-        sa.Column("blocker_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE"),
+        sa.Column("blocker_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"),
                   primary_key=True),
-        sa.Column("blocked_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE"),
+        sa.Column("blocked_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"),
                   primary_key=True),
         sa.Column("created_at", TS, nullable=False),
     )
     op.create_table(
         "message_reports",
         sa.Column("id", ID, primary_key=True),
-        sa.Column("message_id", sa.BigInteger(),
+        sa.Column("message_id", ID,
                   sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
         _user_fk("reporter_id"),
         sa.Column("reason", sa.String(500), nullable=False),
@@ -83,7 +83,7 @@ def upgrade():
                     unique=True)
     op.create_table(
         "notification_settings",
-        sa.Column("user_id", sa.BigInteger(), sa.ForeignKey("users.id", ondelete="CASCADE"),
+        sa.Column("user_id", ID, sa.ForeignKey("users.id", ondelete="CASCADE"),
                   primary_key=True),
         sa.Column("kind", sa.String(64), primary_key=True),
         sa.Column("in_app", sa.Boolean(), nullable=False),

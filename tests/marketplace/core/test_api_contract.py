@@ -18,7 +18,7 @@ SINGLE_RESOURCES = {
     "/healthz", "/api/v1/users/me", "/api/v1/carbon/account", "/api/v1/carbon/summary",
     "/api/v1/footprints/categories", "/api/v1/footprints/methodology",
     "/api/v1/users/me/payout-balances", "/api/v1/users/me/payout-account",
-    "/api/v1/rewards",
+    "/api/v1/rewards", "/api/v1/users/me/notification-settings",
 }
 # Fixed reference data (a dozen categories, versioned with the methodology), not records.
 REFERENCE_DATA = {"/api/v1/footprints/categories"}

@@ -67,6 +67,7 @@ class Hub:
         self._lock = threading.Lock()
         self._waiters: dict[int, set[threading.Event]] = defaultdict(set)
         self._listener: threading.Thread | None = None
+        self._subscribed = threading.Event()
 
     def subscribe(self, user_id: int) -> threading.Event:
         waiter = threading.Event()
@@ -91,12 +92,14 @@ class Hub:
             waiter.set()
 
     def ensure_listener(self, redis_url: str) -> None:
+        """Start this process's listener unless it runs; wait (2 s at most) until it is
+        subscribed, so a stream opened now misses no wake-up."""
         with self._lock:
-            if self._listener is not None and self._listener.is_alive():
-                return
-            self._listener = threading.Thread(target=self._listen, args=(redis_url,),
-                                              name="realtime-listener", daemon=True)
-            self._listener.start()
+            if self._listener is None or not self._listener.is_alive():
+                self._listener = threading.Thread(target=self._listen, args=(redis_url,),
+                                                  name="realtime-listener", daemon=True)
+                self._listener.start()
+        self._subscribed.wait(2.0)
 
     def _listen(self, redis_url: str) -> None:
         while True:
@@ -105,9 +108,12 @@ class Hub:
                                         health_check_interval=30).pubsub(
                     ignore_subscribe_messages=True)
                 pubsub.subscribe(CHANNEL)
+                pubsub.get_message(timeout=2.0)  # the subscribe confirmation
+                self._subscribed.set()
                 for message in pubsub.listen():
                     self.wake([int(u) for u in json.loads(message["data"])])
             except Exception:
+                self._subscribed.clear()
                 log.warning("realtime listener lost Redis; reconnecting", exc_info=True)
                 self.wake(list(self._waiters))  # let every stream re-read the table
                 time.sleep(1)

@@ -33,10 +33,11 @@ from marketplace.payments import webhooks
 from marketplace.payments import wiring as payments
 from marketplace.profiles import wiring as profiles
 from marketplace.trades import wiring as trades
+from marketplace.webhooks import wiring as partner_webhooks
 
 # In registration order (the order of the OpenAPI document's tags).
 FEATURES = (accounts, notifications, footprints, listings, conversations, offers, profiles,
-            payments, trades, ledger, incentives)
+            payments, trades, ledger, incentives, partner_webhooks)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from flask import current_app
 
-from marketplace.core import mail, outbox
+from marketplace.core import mail, outbox, realtime
 from marketplace.core.http import idempotency
 from marketplace.offers import services as offers
 from marketplace.payments import payouts
 from marketplace.trades import services as trades
+from marketplace.webhooks import delivery as webhook_delivery
 from workers.decorators import job
 
 
@@ -50,3 +51,13 @@ def advance_trades() -> int:
 @job("periodic", timeout=600)
 def redeliver_emails() -> int:
     return mail.redeliver_stale(_grace())
+
+
+@job("periodic", timeout=600)
+def redeliver_webhooks() -> int:
+    return webhook_delivery.redeliver_due()
+
+
+@job("periodic", timeout=600)
+def purge_stream_events() -> int:
+    return realtime.purge(timedelta(days=7))

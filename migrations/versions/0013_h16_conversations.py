@@ -99,9 +99,43 @@ def upgrade():
         sa.Column("created_at", TS, nullable=False),
     )
     op.create_index("ix_stream_events_user_id_id", "stream_events", ["user_id", "id"])
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("url", sa.String(500), nullable=False),
+        sa.Column("description", sa.String(200), nullable=False),
+        sa.Column("event_types", sa.JSON(), nullable=False),
+        sa.Column("secret", sa.String(80), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("endpoint_id", ID, sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+                  nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
+        sa.Column("event_kind", sa.String(32), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("next_attempt_at", TS, nullable=True),
+        sa.Column("delivered_at", TS, nullable=True),
+        sa.Column("created_at", TS, nullable=False),
+    )
+    op.create_index("ix_webhook_deliveries_endpoint_id_id", "webhook_deliveries",
+                    ["endpoint_id", "id"])
+    op.create_index("uq_webhook_deliveries_endpoint_event", "webhook_deliveries",
+                    ["endpoint_id", "event_id"], unique=True)
+    op.create_index("ix_webhook_deliveries_due", "webhook_deliveries",
+                    ["status", "next_attempt_at"])
 
 
 def downgrade():
+    op.drop_table("webhook_deliveries")
+    op.drop_table("webhook_endpoints")
     op.drop_table("stream_events")
     op.drop_table("notification_settings")
     op.drop_index("uq_notifications_event_user", table_name="notifications")

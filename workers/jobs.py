@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import current_app
 
+from carbon.incentives import vouchers
 from marketplace.core import mail, outbox, realtime
 from marketplace.core.http import idempotency
 from marketplace.offers import services as offers
@@ -61,3 +62,8 @@ def redeliver_webhooks() -> int:
 @job("periodic", timeout=600)
 def purge_stream_events() -> int:
     return realtime.purge(timedelta(days=7))
+
+
+@job("periodic", timeout=600)
+def remind_expiring_vouchers() -> int:
+    return vouchers.remind_expiring(timedelta(days=3))

@@ -32,6 +32,8 @@ PERIODIC: tuple[Periodic, ...] = (
              "RECONCILE_INTERVAL_SECONDS"),
     Periodic("redeliver-emails", jobs.redeliver_emails, "RECONCILE_INTERVAL_SECONDS"),
     Periodic("redeliver-webhooks", jobs.redeliver_webhooks, "RECONCILE_INTERVAL_SECONDS"),
+    Periodic("remind-expiring-vouchers", jobs.remind_expiring_vouchers,
+             "RECONCILE_INTERVAL_SECONDS"),
     Periodic("purge-stream-events", jobs.purge_stream_events, "RECONCILE_INTERVAL_SECONDS"),
     Periodic("expire-offers", jobs.expire_offers, "OFFER_EXPIRY_INTERVAL_SECONDS"),
     Periodic("advance-trades", jobs.advance_trades, "TRADE_ADVANCE_INTERVAL_SECONDS"),

@@ -28,7 +28,9 @@ class EventDataSchema(ma.Schema):
     grams = ma.fields.Integer(metadata={"description": "carbon.credited: grams CO2e"})
     reward_id = ma.fields.Integer()
     points = ma.fields.Integer()
+    voucher_id = ma.fields.Integer()
     code = ma.fields.String(metadata={"description": "voucher.expiring: the voucher code"})
+    expires = ma.fields.String(metadata={"description": "voucher.expiring: when, UTC"})
 
 
 class NotificationSchema(ma.Schema):

@@ -1,5 +1,5 @@
 """conversations, messages, blocks, reports; notification events and settings; the real-time
-stream log; outbound webhooks
+stream log; outbound webhooks; voucher expiry reminders
 
 Revision ID: 0013_h16
 Revises: 0012
@@ -131,9 +131,13 @@ def upgrade():
                     ["endpoint_id", "event_id"], unique=True)
     op.create_index("ix_webhook_deliveries_due", "webhook_deliveries",
                     ["status", "next_attempt_at"])
+    with op.batch_alter_table("vouchers") as batch:
+        batch.add_column(sa.Column("reminded_at", TS, nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("vouchers") as batch:
+        batch.drop_column("reminded_at")
     op.drop_table("webhook_deliveries")
     op.drop_table("webhook_endpoints")
     op.drop_table("stream_events")

@@ -20,6 +20,7 @@ The database is migrated and emptied first (it must be a scratch database).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import selectors
 import socket
@@ -152,15 +153,19 @@ def main() -> None:
     parser.add_argument("--pace", type=float, default=0.05, help="seconds between them")
     args = parser.parse_args()
 
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     users = prepare(args)
     procs, base = start(args)
     try:
-        run(args, base, users, procs[0].pid)
+        run(args, base, users, procs[0].pid, procs[1].pid)
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
-            p.wait(30)
+            try:
+                p.wait(40)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 def workers_memory(master: int) -> tuple[int, int]:
@@ -170,7 +175,25 @@ def workers_memory(master: int) -> tuple[int, int]:
     return sum(map(int, out[0::2])), sum(map(int, out[1::2]))
 
 
-def run(args, base: str, users: list[tuple[int, str]], master: int) -> None:
+def descendants(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                         text=True).stdout.split()
+    return [int(p) for p in out] + [d for p in out for d in descendants(int(p))]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (load-independent cost of the work)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def run(args, base: str, users: list[tuple[int, str]], master: int, worker: int) -> None:
     seller_id, seller_token = users[0]
     seller = {"Authorization": f"Bearer {seller_token}"}
     listing = requests.post(f"{base}/api/v1/listings", headers=seller, json={
@@ -191,6 +214,42 @@ def run(args, base: str, users: list[tuple[int, str]], master: int) -> None:
         convs = list(pool.map(open_conv, users[1:]))
     print(f"{len(convs)} conversations opened in {time.monotonic() - t0:.1f} s; load {load()}")
 
+    # 0. Throughput with no stream open.
+    per_sender = args.messages // args.senders
+
+    def send(k: int, tag: str) -> list[float]:
+        s, took = requests.Session(), []
+        for i in range(per_sender):
+            user_id, token, conv = convs[(k * per_sender + i) % len(convs)]
+            began = time.monotonic()
+            s.post(f"{base}/api/v1/conversations/{conv}/messages",
+                   headers={"Authorization": f"Bearer {token}"},
+                   json={"body": f"{tag}{k}-{i}"}, timeout=60).raise_for_status()
+            took.append(time.monotonic() - began)
+        return took
+
+    def throughput(tag: str, label: str) -> None:
+        load_before = load()
+        web_pids, worker_pids = descendants(master), [worker, *descendants(worker)]
+        web_cpu, worker_cpu = cpu_seconds(web_pids), cpu_seconds(worker_pids)
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(args.senders) as pool:
+            took = sorted(t for ts in pool.map(send, range(args.senders), [tag] * args.senders)
+                          for t in ts)
+        elapsed = time.monotonic() - t0
+        print(f"throughput ({label}): {len(took)} messages in {elapsed:.2f} s = "
+              f"{len(took) / elapsed:.0f} msg/s, {args.senders} senders; request p50 "
+              f"{took[len(took) // 2] * 1000:.0f} ms, p95 {took[int(len(took) * .95)] * 1000:.0f}"
+              f" ms; load {load_before} -> {load()}")
+        time.sleep(3)  # the RQ worker's notifications catch up
+        n = len(took)
+        print(f"  CPU per message: web {(cpu_seconds(web_pids) - web_cpu) / n * 1000:.1f} ms, "
+              f"RQ worker (notification) {(cpu_seconds(worker_pids) - worker_cpu) / n * 1000:.1f}"
+              f" ms (user + system, whatever the load)")
+
+    throughput("a", "no stream open")
+    time.sleep(3)
+
     rss_before, threads_before = workers_memory(master)
     streams = Streams(args.port, users)
     streams.start()
@@ -204,26 +263,8 @@ def run(args, base: str, users: list[tuple[int, str]], master: int) -> None:
           f"{threads_before} -> {threads_after}: "
           f"{(rss_after - rss_before) / max(1, streams.open):.0f} kB per open stream")
 
-    # 1. Throughput.
-    per_sender = args.messages // args.senders
-
-    def send(k: int) -> int:
-        s = requests.Session()
-        for i in range(per_sender):
-            user_id, token, conv = convs[(k * per_sender + i) % len(convs)]
-            s.post(f"{base}/api/v1/conversations/{conv}/messages",
-                   headers={"Authorization": f"Bearer {token}"},
-                   json={"body": f"t{k}-{i}"}, timeout=60).raise_for_status()
-        return per_sender
-
-    load_before = load()
-    t0 = time.monotonic()
-    with ThreadPoolExecutor(args.senders) as pool:
-        sent = sum(pool.map(send, range(args.senders)))
-    elapsed = time.monotonic() - t0
-    print(f"throughput: {sent} messages in {elapsed:.2f} s = {sent / elapsed:.0f} msg/s "
-          f"({args.senders} senders, {streams.open} streams open); load {load_before} -> "
-          f"{load()}")
+    # 1. Throughput with every stream open.
+    throughput("t", f"{streams.open} streams open")
     time.sleep(3)
 
     # 2. Fan-out latency: the seller answers buyers one at a time.

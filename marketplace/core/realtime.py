@@ -162,14 +162,18 @@ def init_app(app: Flask) -> None:
 
 
 # ---- reading a stream ----------------------------------------------------------------------
-def _rows(user_id: int, after_id: int) -> list[StreamEvent]:
-    rows = db.session.scalars(
-        select(StreamEvent).where(
+def _rows(user_id: int, after_id: int, seen: set[int]) -> list[StreamEvent]:
+    """The user's rows past ``after_id``, and rows of the last ``LOOKBACK`` seconds not in
+    ``seen``: ids first (cheap), then the payloads of the unseen ones only."""
+    ids = [i for i in db.session.scalars(
+        select(StreamEvent.id).where(
             StreamEvent.user_id == user_id,
             or_(StreamEvent.id > after_id, StreamEvent.created_at >= utcnow() - LOOKBACK))
-        .order_by(StreamEvent.id).limit(BATCH + 64)).all()
+        .order_by(StreamEvent.id).limit(BATCH + 1024)) if i not in seen][:BATCH]
+    rows = list(db.session.scalars(select(StreamEvent).where(StreamEvent.id.in_(ids))
+                                   .order_by(StreamEvent.id))) if ids else []
     db.session.rollback()  # give the connection back to the pool between reads
-    return list(rows)
+    return rows
 
 
 def _frame(row: StreamEvent) -> str:
@@ -202,7 +206,7 @@ def stream(user_id: int, last_event_id: int | None, max_seconds: float) -> Itera
         yield "retry: 3000\n\n"
         while time.monotonic() < deadline:
             waiter.clear()
-            fresh = [r for r in _rows(user_id, last) if r.id not in seen and r.id > floor]
+            fresh = [r for r in _rows(user_id, last, seen) if r.id > floor]
             for row in fresh:
                 if len(sent) == sent.maxlen:
                     seen.discard(sent[0])

@@ -6,8 +6,9 @@ on the Redis channel ``reloop:realtime`` (embedded default, no Redis: an in-proc
 Each web process runs one listener thread (started by the first open stream) that wakes the
 streams of those users; a woken stream reads its user's rows past the last id it sent and
 writes them. The database row is the truth and the publish only a wake-up, so a lost publish
-(Redis blip, process killed between commit and publish) delays an event to the next poll
-(``POLL_SECONDS``) rather than losing it, and ``Last-Event-ID`` resumes from the table.
+(Redis blip, process killed between commit and publish) delays an event to the next re-read
+(every 30-60 s, ``RESYNC_SECONDS``, spread so idle streams do not query together) rather than
+losing it, and ``Last-Event-ID`` resumes from the table.
 
 Ids come from one sequence but transactions commit in any order, so a row can become visible
 after a later id was sent. A stream therefore also re-reads rows of the last ``LOOKBACK``
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import time
 from collections import defaultdict, deque
@@ -37,7 +39,8 @@ from marketplace.core.dbtypes import BigIntPK, UTCDateTime, utcnow
 log = logging.getLogger("marketplace.realtime")
 
 CHANNEL = "reloop:realtime"
-POLL_SECONDS = 15.0      # a stream re-reads its rows (and sends a keep-alive) at least this often
+KEEPALIVE_SECONDS = 15.0  # a comment on idle streams (proxies close silent connections)
+RESYNC_SECONDS = 60.0     # an idle stream re-reads its rows every 30-60 s (a lost wake-up)
 LOOKBACK = timedelta(seconds=10)
 BATCH = 200
 
@@ -204,19 +207,28 @@ def stream(user_id: int, last_event_id: int | None, max_seconds: float) -> Itera
     deadline = time.monotonic() + max_seconds
     try:
         yield "retry: 3000\n\n"
+        read, next_read = True, 0.0
         while time.monotonic() < deadline:
-            waiter.clear()
-            fresh = [r for r in _rows(user_id, last, seen) if r.id > floor]
-            for row in fresh:
-                if len(sent) == sent.maxlen:
-                    seen.discard(sent[0])
-                sent.append(row.id)
-                seen.add(row.id)
-                last = max(last, row.id)
-                yield _frame(row)
-            if len(fresh) >= BATCH:
+            if read:
+                waiter.clear()
+                fresh = [r for r in _rows(user_id, last, seen) if r.id > floor]
+                for row in fresh:
+                    if len(sent) == sent.maxlen:
+                        seen.discard(sent[0])
+                    sent.append(row.id)
+                    seen.add(row.id)
+                    last = max(last, row.id)
+                    yield _frame(row)
+                if len(fresh) >= BATCH:
+                    continue
+                # Spread the safety re-reads of idle streams (no burst every period).
+                next_read = time.monotonic() + random.uniform(0.5, 1.0) * RESYNC_SECONDS
+            now = time.monotonic()
+            if waiter.wait(max(0.0, min(KEEPALIVE_SECONDS, deadline - now, next_read - now))):
+                read = True
                 continue
-            if not waiter.wait(min(POLL_SECONDS, max(0.0, deadline - time.monotonic()))):
+            read = time.monotonic() >= next_read
+            if not read:
                 yield ": keep-alive\n\n"
     finally:
         HUB.unsubscribe(user_id, waiter)

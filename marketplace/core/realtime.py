@@ -43,6 +43,9 @@ KEEPALIVE_SECONDS = 15.0  # a comment on idle streams (proxies close silent conn
 RESYNC_SECONDS = 60.0     # an idle stream re-reads its rows every 30-60 s (a lost wake-up)
 LOOKBACK = timedelta(seconds=10)
 BATCH = 200
+# Streams of one process reading the table at once: the rest wait here, not on the database
+# pool, so a burst of wake-ups can never take the connections the ordinary requests need.
+READERS = threading.BoundedSemaphore(8)
 
 
 class StreamEvent(db.Model):
@@ -165,29 +168,38 @@ def init_app(app: Flask) -> None:
 
 
 # ---- reading a stream ----------------------------------------------------------------------
-def _rows(user_id: int, after_id: int, seen: set[int]) -> list[StreamEvent]:
+def _rows(user_id: int, after_id: int, seen: set[int]) -> list[tuple[int, str, Any]]:
     """The user's rows past ``after_id``, and rows of the last ``LOOKBACK`` seconds not in
     ``seen``: ids first (cheap), then the payloads of the unseen ones only."""
+    with READERS:
+        return _read(user_id, after_id, seen)
+
+
+def _read(user_id: int, after_id: int, seen: set[int]) -> list[tuple[int, str, Any]]:
     ids = [i for i in db.session.scalars(
         select(StreamEvent.id).where(
             StreamEvent.user_id == user_id,
             or_(StreamEvent.id > after_id, StreamEvent.created_at >= utcnow() - LOOKBACK))
         .order_by(StreamEvent.id).limit(BATCH + 1024)) if i not in seen][:BATCH]
-    rows = list(db.session.scalars(select(StreamEvent).where(StreamEvent.id.in_(ids))
-                                   .order_by(StreamEvent.id))) if ids else []
-    db.session.rollback()  # give the connection back to the pool between reads
+    rows = [tuple(r) for r in db.session.execute(
+        select(StreamEvent.id, StreamEvent.kind, StreamEvent.payload)
+        .where(StreamEvent.id.in_(ids)).order_by(StreamEvent.id))] if ids else []
+    # Plain values, then give the connection back: nothing may lazy-load (and so take a
+    # connection again) while the stream waits.
+    db.session.rollback()
     return rows
 
 
-def _frame(row: StreamEvent) -> str:
-    data = json.dumps(row.payload, separators=(",", ":"), default=str)
-    return f"id: {row.id}\nevent: {row.kind}\ndata: {data}\n\n"
+def _frame(event_id: int, kind: str, payload: Any) -> str:
+    data = json.dumps(payload, separators=(",", ":"), default=str)
+    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
 
 
 def _latest(user_id: int) -> int:
-    latest = db.session.scalar(select(func.max(StreamEvent.id))
-                               .where(StreamEvent.user_id == user_id))
-    db.session.rollback()
+    with READERS:
+        latest = db.session.scalar(select(func.max(StreamEvent.id))
+                                   .where(StreamEvent.user_id == user_id))
+        db.session.rollback()
     return int(latest or 0)
 
 
@@ -211,14 +223,14 @@ def stream(user_id: int, last_event_id: int | None, max_seconds: float) -> Itera
         while time.monotonic() < deadline:
             if read:
                 waiter.clear()
-                fresh = [r for r in _rows(user_id, last, seen) if r.id > floor]
-                for row in fresh:
+                fresh = [r for r in _rows(user_id, last, seen) if r[0] > floor]
+                for event_id, kind, payload in fresh:
                     if len(sent) == sent.maxlen:
                         seen.discard(sent[0])
-                    sent.append(row.id)
-                    seen.add(row.id)
-                    last = max(last, row.id)
-                    yield _frame(row)
+                    sent.append(event_id)
+                    seen.add(event_id)
+                    last = max(last, event_id)
+                    yield _frame(event_id, kind, payload)
                 if len(fresh) >= BATCH:
                     continue
                 # Spread the safety re-reads of idle streams (no burst every period).

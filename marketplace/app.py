@@ -20,9 +20,21 @@ from carbon.ledger import wiring as ledger
 from marketplace import cli
 from marketplace.accounts import wiring as accounts
 from marketplace.addresses import wiring as addresses
+from marketplace.conversations import wiring as conversations
 from marketplace.core import config as config_module
 from marketplace.core import db as database
-from marketplace.core import errors, health, logs, mail, metrics, ops_gauges, outbox, sentry
+from marketplace.core import (
+    errors,
+    events,
+    health,
+    logs,
+    mail,
+    metrics,
+    ops_gauges,
+    outbox,
+    realtime,
+    sentry,
+)
 from marketplace.core.http import cors, docs_assets, etag, guards
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import fail_closed, limiter
@@ -39,11 +51,12 @@ from marketplace.profiles import wiring as profiles
 from marketplace.recycling import wiring as recycling
 from marketplace.trades import wiring as trades
 from marketplace.uploads import wiring as uploads
+from marketplace.webhooks import wiring as partner_webhooks
 
 # In registration order (the order of the OpenAPI document's tags).
 FEATURES = (accounts, notifications, footprints, organisations, uploads, devices, listings,
-            offers, profiles, payments, addresses, trades, moderation, recycling, ledger,
-            incentives, impact)
+            conversations, offers, profiles, payments, addresses, trades, moderation, recycling,
+            ledger, incentives, impact, partner_webhooks)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -64,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     guards.init_app(app)
     outbox.init_app(app)
+    realtime.init_app(app)
     api.init_app(app)
     limiter.init_app(app)
     fail_closed(app)
@@ -79,6 +93,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(health.blp)
     app.register_blueprint(docs_assets.blp)
     mail.register(app)
+    events.register(app)
     carbon_commands.register(app)
     app.cli.add_command(cli.seed)
     for feature in FEATURES:

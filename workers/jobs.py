@@ -10,8 +10,9 @@ from datetime import timedelta
 
 from flask import current_app
 
+from carbon.incentives import vouchers
 from marketplace.accounts import retention
-from marketplace.core import mail, outbox
+from marketplace.core import mail, outbox, realtime
 from marketplace.core.http import idempotency
 from marketplace.notifications import personal_data as notifications
 from marketplace.offers import services as offers
@@ -19,6 +20,7 @@ from marketplace.payments import payouts
 from marketplace.trades import services as trades
 from marketplace.trades.shipping import tracking
 from marketplace.uploads import services as uploads
+from marketplace.webhooks import delivery as webhook_delivery
 from workers.decorators import job
 
 
@@ -82,3 +84,18 @@ def purge_uploads() -> int:
 @job("periodic", timeout=600)
 def retry_thumbnails() -> int:
     return uploads.retry_thumbnails(_grace())
+
+
+@job("periodic", timeout=600)
+def redeliver_webhooks() -> int:
+    return webhook_delivery.redeliver_due()
+
+
+@job("periodic", timeout=600)
+def purge_stream_events() -> int:
+    return realtime.purge(timedelta(days=7))
+
+
+@job("periodic", timeout=600)
+def remind_expiring_vouchers() -> int:
+    return vouchers.remind_expiring(timedelta(days=3))

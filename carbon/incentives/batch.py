@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 
 from carbon.ledger.models import LedgerTransaction
+from marketplace.core import events
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 
@@ -246,6 +247,11 @@ class _Batch:
                 voucher = vouchers.issue(row["user_id"], rule.reward, f"reward:{reward_id}")
                 db.session.execute(update(Reward).where(Reward.id == reward_id)
                                    .values(voucher_id=voucher.id))
+        events.publish_many([("reward.earned", [row["user_id"]], {
+            "reward_id": ids[(row["rule_id"], row["user_id"], row["period_key"])],
+            "kind": row["kind"], "points": row["points"], "badge": row["badge"],
+            "trade_id": row["trade_id"], "reward": _describe(row)})
+            for row in rows if (row["rule_id"], row["user_id"], row["period_key"]) in ids])
         changed = {k: v for k, v in self.spent.items() if v != self.spent_before.get(k)}
         if changed and not pg:
             table = IncentiveRule.__table__
@@ -265,6 +271,15 @@ class _Batch:
                 "eligible": e["flag"] is None, "flag": e["flag"], "rewards": count[id(e)],
                 "evaluated_at": now} for e in evaluations])
         return sum(count.values())
+
+
+def _describe(row: dict[str, Any]) -> str:
+    if row["kind"] == RewardKind.POINTS:
+        return f"{row['points']} points"
+    if row.get("badge"):
+        return f"the badge {row['badge']}"
+    return {RewardKind.VOUCHER: "a voucher", RewardKind.TREE: "a tree planted"}.get(
+        row["kind"], str(row["kind"]))
 
 
 def evaluate(records: list[Any]) -> int:

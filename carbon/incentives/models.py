@@ -187,6 +187,8 @@ class Voucher(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reserved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # When its owner was told it expires soon (``vouchers.remind_expiring``; once).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class CatalogItem(db.Model):

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from marketplace.core import events
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, InvalidInput
@@ -141,3 +142,24 @@ def view(v: Voucher) -> dict[str, Any]:
             "max_off": v.max_off, "min_price": v.min_price, "currency": v.currency,
             "expires_at": v.expires_at, "status": v.status, "trade_id": v.trade_id,
             "created_at": v.created_at}
+
+
+def remind_expiring(within: timedelta, limit: int = 1000) -> int:
+    """Publish ``voucher.expiring`` for available vouchers expiring within ``within`` and not
+    yet reminded (the periodic job); claimed with a conditional update, so once each."""
+    now = utcnow()
+    rows = db.session.execute(
+        update(Voucher).where(Voucher.id.in_(
+            select(Voucher.id).where(Voucher.status == VoucherStatus.AVAILABLE.value,
+                                     Voucher.reminded_at.is_(None), Voucher.expires_at > now,
+                                     Voucher.expires_at <= now + within)
+            .order_by(Voucher.id).limit(limit)), Voucher.reminded_at.is_(None))
+        .values(reminded_at=now)
+        .returning(Voucher.id, Voucher.user_id, Voucher.code, Voucher.expires_at)
+        .execution_options(synchronize_session=False)).all()
+    for voucher_id, user_id, code, expires_at in rows:
+        events.publish("voucher.expiring", [user_id], {
+            "voucher_id": voucher_id, "code": code,
+            "expires": expires_at.strftime("%Y-%m-%d %H:%M UTC")})
+    db.session.commit()
+    return len(rows)

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from carbon.ledger import bulk
 from carbon.ledger.models import EntryKind, LedgerLine, LedgerTransaction, PendingCredit
 from carbon.ledger.shares import reversal_amounts
-from marketplace.core import outbox
+from marketplace.core import events, outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 
@@ -196,6 +196,11 @@ def post_credits(records: list[Any]) -> int:
         deltas[seller_acct] += seller_g
     bulk.insert_lines(lines)
     bulk.add_to_balances(deltas)
+    events.publish_many([  # one "carbon credited" notification per party with grams
+        ("carbon.credited", [user], {"trade_id": c.trade_id, "grams": grams})
+        for c in (by_key[key] for key in inserted)
+        for user, grams in zip((c.buyer_id, c.seller_id), split(c.avoided_g, share),
+                               strict=True) if grams > 0])
     # One evaluation record per new credit and party, in the same transaction and one
     # statement, partitioned by user: one user's evaluations run in order on one worker.
     # A credit of 0 g (e.g. a price below the category floor) earns no rewards, nor does an

@@ -156,6 +156,13 @@ def _signing_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
     return tuple(keys)
 
 
+def _retry_intervals(raw: str) -> tuple[int, ...]:
+    values = tuple(_int(0, 86_400)(part) for part in raw.split(",") if part.strip())
+    if not values or len(values) > 20:
+        raise ValueError("expected 1 to 20 comma-separated seconds")
+    return values
+
+
 def _bool(raw: str) -> bool:
     value = raw.strip().lower()
     if value in {"1", "true", "yes", "on"}:
@@ -360,6 +367,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CARBON_STATEMENT_REVOKED_KIDS", "CARBON_STATEMENT_REVOKED_KIDS", _words, (),
             "Comma-separated kids of revoked statement keys: no longer published or used; "
             "statements they signed are shown with `status: revoked_key`."),
+    Setting("MESSAGE_MAX_CHARS", "MESSAGE_MAX_CHARS", _int(1, 10_000), 2000,
+            "Longest message in a conversation, in characters."),
+    Setting("MESSAGE_LIMIT_PER_USER", "MESSAGE_LIMIT_PER_USER", _str, "30 per minute",
+            "Messages a user may send (Flask-Limiter notation), across conversations."),
+    Setting("STREAM_MAX_SECONDS", "STREAM_MAX_SECONDS", _int(5, 86_400), 300,
+            "Longest life of one `GET /events/stream` response; the client reconnects with "
+            "`Last-Event-ID` (bounds how long a deploy waits on open streams)."),
+    Setting("WEBHOOK_RETRY_SECONDS", "WEBHOOK_RETRY_SECONDS", _retry_intervals,
+            (10, 60, 300, 1800, 7200, 21600),
+            "Backoff between attempts of an outbound webhook delivery (comma-separated "
+            "seconds; one retry per value, then the delivery is `failed`)."),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_TIMEOUT_SECONDS", _int(1, 60), 10,
+            "Time an outbound webhook receiver has to answer."),
 )
 
 

@@ -63,3 +63,13 @@ def approx_eur_minor(amount: int, currency: str) -> int | None:
         return None
     units = amount / 10 ** _EXPONENT.get(currency.upper(), 2)
     return round(units * rate * 100)
+
+
+def format_money(amount: int, currency: str) -> str:
+    """``52000, "EUR"`` → ``"520.00 EUR"`` (for messages and notifications, not for sums)."""
+    exponent = _EXPONENT.get(currency.upper(), 2)
+    if exponent == 0:
+        return f"{amount} {currency.upper()}"
+    whole, part = divmod(abs(amount), 10**exponent)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{whole}.{part:0{exponent}d} {currency.upper()}"

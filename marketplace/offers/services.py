@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from marketplace.accounts.models import User
+from marketplace.conversations.blocking import ensure_not_blocked
+from marketplace.core import events
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -61,6 +63,7 @@ def make_offer(listing_id: int, buyer: User, money: dict[str, Any]) -> Offer:
     listing = listings.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot make an offer on your own listing.")
+    ensure_not_blocked(buyer.id, listing.seller_id, "make an offer to this seller")
     amount = _amount_in(money, listing.price_currency)
     _check_listing_open(listing, "make an offer")
     now = utcnow()
@@ -69,8 +72,18 @@ def make_offer(listing_id: int, buyer: User, money: dict[str, Any]) -> Offer:
                   status=S.PENDING.value, expires_at=now + OFFER_TTL, created_at=now,
                   updated_at=now)
     db.session.add(offer)
+    db.session.flush()
+    announce(offer, "offer.received", offer.seller_id)
     db.session.commit()
     return offer
+
+
+def announce(offer: Offer, kind: str, *to: int) -> None:
+    """Publish an offer event (notification, conversation line) to ``to`` (no commit)."""
+    events.publish(kind, to, {
+        "offer_id": offer.id, "listing_id": offer.listing_id, "buyer_id": offer.buyer_id,
+        "seller_id": offer.seller_id, "amount": offer.amount, "currency": offer.currency,
+        "listing_title": offer.listing.title if offer.listing else None})
 
 
 # ---- transitions -------------------------------------------------------------------------
@@ -88,6 +101,7 @@ def _require_pending(offer: Offer, action: str) -> None:
     if offer.is_lapsed():
         offer.status = S.EXPIRED.value
         offer.updated_at = utcnow()
+        announce(offer, "offer.expired", offer.buyer_id, offer.seller_id)
         db.session.commit()
         raise Conflict(f"Cannot {action} this offer: it expired at {_iso(offer.expires_at)}.")
     if offer.status != S.PENDING.value:
@@ -111,6 +125,7 @@ def accept(offer_id: int, user: User) -> Offer:
     offer.accepted_at = now
     offer.purchase_deadline = now + PURCHASE_WINDOW
     offer.updated_at = now
+    announce(offer, "offer.accepted", offer.author_id)
     db.session.commit()
     return offer
 
@@ -121,6 +136,7 @@ def decline(offer_id: int, user: User) -> Offer:
     _require_pending(offer, "decline")
     offer.status = S.DECLINED.value
     offer.updated_at = utcnow()
+    announce(offer, "offer.declined", offer.author_id)
     db.session.commit()
     return offer
 
@@ -145,6 +161,8 @@ def counter(offer_id: int, user: User, money: dict[str, Any]) -> Offer:
                   status=S.PENDING.value, expires_at=now + OFFER_TTL, created_at=now,
                   updated_at=now)
     db.session.add(reply)
+    db.session.flush()
+    announce(reply, "offer.countered", reply.buyer_id)
     db.session.commit()
     return reply
 
@@ -214,21 +232,22 @@ def has_open_offers(listing_id: int) -> bool:
 
 def expire_for_listing(listing_id: int) -> int:
     """Expire the listing's pending offers (it was sold or withdrawn); the caller commits."""
-    result = db.session.execute(
-        update(Offer)
-        .where(Offer.listing_id == listing_id, Offer.status == S.PENDING.value)
-        .values(status=S.EXPIRED.value, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
-    return result.rowcount
+    return _expire_where(Offer.listing_id == listing_id, Offer.status == S.PENDING.value)
+
+
+def _expire_where(*conditions) -> int:
+    """Expire the offers matching ``conditions`` and announce each (the caller commits)."""
+    ids = list(db.session.scalars(
+        update(Offer).where(*conditions).values(status=S.EXPIRED.value, updated_at=utcnow())
+        .returning(Offer.id).execution_options(synchronize_session=False)))
+    for offer in db.session.scalars(select(Offer).where(Offer.id.in_(ids))):
+        announce(offer, "offer.expired", offer.buyer_id, offer.seller_id)
+    return len(ids)
 
 
 def expire_due(now: datetime | None = None) -> int:
     """Mark pending offers past their expiry as expired (the periodic job)."""
     now = now or utcnow()
-    result = db.session.execute(
-        update(Offer)
-        .where(Offer.status == S.PENDING.value, Offer.expires_at <= now)
-        .values(status=S.EXPIRED.value, updated_at=now)
-        .execution_options(synchronize_session=False))
+    count = _expire_where(Offer.status == S.PENDING.value, Offer.expires_at <= now)
     db.session.commit()
-    return result.rowcount
+    return count

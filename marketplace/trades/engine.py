@@ -29,6 +29,7 @@ from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
 from marketplace.trades import fulfilment, machine, recourse, settlement
+from marketplace.trades.announce import announce
 from marketplace.trades.context import Context
 from marketplace.trades.models import Trade, TradeEvent
 from marketplace.trades.shipping import tracking
@@ -88,6 +89,7 @@ def run(trade: Trade, t: machine.Transition, actor: str, actor_id: int | None,
     db.session.add(TradeEvent(trade_id=trade.id, transition=t.name, from_status=before,
                               to_status=t.target, actor=actor, actor_id=actor_id,
                               details=_jsonable(ctx.details), created_at=ctx.now))
+    announce(trade, t.name)
     return trade
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import User
+from marketplace.core import events
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, NotFound
@@ -42,6 +43,8 @@ def leave(trade_id: int, author: User, rating: int, comment: str) -> Review:
     except IntegrityError:
         db.session.rollback()
         raise Conflict("You have already reviewed this trade.") from None
+    events.publish("review.received", [review.subject_id], {
+        "trade_id": trade.id, "listing_title": trade.listing_title})  # blind: no rating
     both = list(db.session.scalars(select(Review).where(Review.trade_id == trade.id)))
     if len(both) == 2:
         for r in both:

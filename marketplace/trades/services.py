@@ -31,6 +31,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 
 from marketplace.accounts.models import User
+from marketplace.conversations.blocking import ensure_not_blocked
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, InvalidInput, NotFound
@@ -75,6 +76,7 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
     listing = listings.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot buy your own listing.")
+    ensure_not_blocked(buyer.id, listing.seller_id, "buy from this seller")
     holds.check_cooling_off(buyer.id, listing.id)
     route = fulfilment.fields_for(buyer, listing, fulfilment_kind, shipping_address_id)
     unpaid = db.session.scalar(select(func.count()).select_from(Trade).where(

@@ -29,6 +29,7 @@ SINGLE_RESOURCES = {
     "/api/v1/organisations/{org_id}/carbon/account", "/api/v1/organisations/{org_id}/impact",
     "/api/v1/impact", "/api/v1/carbon/statements/keys", "/api/v1/leaderboards/people",
     "/api/v1/leaderboards/organisations", "/api/v1/leaderboards/opt-in",
+    "/api/v1/users/me/notification-settings",
 }
 # Fixed reference data (a dozen categories, versioned with the methodology), not records.
 REFERENCE_DATA = {"/api/v1/footprints/categories"}

@@ -1,0 +1,1 @@
+"""Conversations between a listing's seller and a buyer, blocking, and abuse control."""

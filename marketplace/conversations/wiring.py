@@ -1,0 +1,14 @@
+"""Wiring of conversations: the API, and system messages from domain events."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from marketplace.conversations import system, views
+from marketplace.core import events
+from marketplace.core.http.api import api
+
+
+def register(app: Flask) -> None:
+    api.register_blueprint(views.blp)
+    events.subscribe(app, system.on_event)

@@ -1,0 +1,1 @@
+"""Outbound webhooks for partners: signed deliveries of domain events, with retries."""

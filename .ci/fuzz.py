@@ -4,7 +4,8 @@ Serves the app (werkzeug, one thread) on a free port over the database of ``DATA
 (schema reset and migrated; a temporary SQLite file when unset) and Redis of ``REDIS_URL``
 when set, seeds the demo data and a user's and an admin's bearer tokens, then runs
 ``st run`` with NUL bytes allowed in generated strings, positive and negative data, a
-bounded number of examples per operation and a time budget. Checks: no server error, status
+bounded number of examples per operation and a time budget; every other request also gets a
+NUL inserted into one of its strings (``.ci/fuzz_hooks.py``). Checks: no server error, status
 codes, content types, response headers and bodies as the spec documents them. Exits non-zero
 on any failure.
 
@@ -92,15 +93,16 @@ def main() -> int:
         shown = [c if not c.startswith("Authorization") else "Authorization: ..."
                  for c in command[1:]]
         print("schemathesis:", " ".join(shown), flush=True)
-        return subprocess.run(command, cwd=tmp, timeout=max_time + 120).returncode
+        env = {**os.environ, "SCHEMATHESIS_HOOKS": str(ROOT / ".ci" / "fuzz_hooks.py")}
+        return subprocess.run(command, cwd=tmp, env=env, timeout=max_time + 120).returncode
 
-    # Logging out revokes the token every other request uses: that operation is run last,
-    # alone, with the plain user's token. Everything else runs as the admin (who may call
-    # every user operation too).
-    logout = ("--include-operation-id", "revokeToken")
+    # Logging out (and deleting one's account) ends the session every other request uses:
+    # those paths are run last, alone, with the plain user's token. Everything else runs as
+    # the admin (who may call every user operation too).
+    own = r"^/api/v1/(auth/tokens/current|users/me)$"
     try:
-        first = run(admin_token, args.max_time, "--exclude-operation-id", "revokeToken")
-        second = run(user_token, 15, *logout)
+        first = run(admin_token, args.max_time, "--exclude-path-regex", own)
+        second = run(user_token, 20, "--include-path-regex", own)
     finally:
         server.shutdown()
     return first or second

@@ -1,7 +1,7 @@
 """schemathesis hooks for .ci/fuzz.py: put NUL bytes where the database would meet them.
 
 ``--generation-allow-x00`` only allows NUL in generated strings, and Hypothesis rarely picks
-it in a short run. Every other request gets a NUL inserted into one of its strings (a query,
+it in a short run. Two requests in three get a NUL inserted into one of its strings (a query,
 path or JSON body value, or a JSON key), rotating, so that a short, time-bounded run still
 sends many of them.
 """
@@ -46,12 +46,12 @@ def _poison(container: Any, path: tuple) -> Any:
 
 @schemathesis.hook
 def before_call(context, case, **kwargs):
-    """Odd calls go out as generated; each even one gets a NUL in one string value of its
-    query, path or JSON body (or, every fourth call, in one JSON key), rotating through them:
+    """One call in three goes out as generated; the others get a NUL in one string value of
+    their query, path or JSON body (or, one in six, in a JSON key), rotating through them:
     one at a time, so the other values stay valid and the poisoned one gets as far as it can
     (an enum with a NUL is refused by the schema long before the database)."""
     n = next(_counter)
-    if n % 2:
+    if n % 3 == 0:
         return
     targets = []
     for where in ("query", "path_parameters", "body"):
@@ -59,9 +59,9 @@ def before_call(context, case, **kwargs):
         if where == "body" and isinstance(value, str):
             targets.append((where, ()))
         elif isinstance(value, dict | list):
-            keys = n % 4 == 2 and where == "body"
+            keys = n % 6 == 2 and where == "body"
             targets += [(where, p) for p in _strings(value)
                         if p and isinstance(p[-1], tuple) == keys]
     if targets:
-        where, path = targets[(n // 4) % len(targets)]
+        where, path = targets[(n // 3) % len(targets)]
         setattr(case, where, _poison(getattr(case, where), path))

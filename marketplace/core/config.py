@@ -420,9 +420,9 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
     values["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     values["RATELIMIT_STORAGE_URI"] = values.get("REDIS_URL") or "memory://"
     values["RATELIMIT_HEADERS_ENABLED"] = True
-    # Redis down: limited endpoints (login, registration) fail closed with a 503
-    # (core.http.limiter), rather than counting per process where nothing is shared.
-    values["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = False
+    # Redis down: login fails closed (503, core.http.limiter.fail_closed); the other limits
+    # (registration per address) fall back to per-process in-memory counters.
+    values["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
     values.update(API_SETTINGS)
     return values
 

@@ -68,8 +68,8 @@ def _guard() -> None:
         if data and request.is_json:
             body = _parse(data)
             found = _bad_strings(body)
-            if found is not None:
-                errors["json"] = found
+            if found is not None:  # a bare JSON string body: a schema-level error
+                errors["json"] = found if isinstance(found, dict) else {"_schema": found}
     errors = {location: found for location, found in errors.items() if found}
     if errors:
         if len(errors) == 1:

@@ -1,10 +1,12 @@
 """Rate limits (Flask-Limiter), keyed by client address unless a view says otherwise.
 
 Counters live in Redis (``REDIS_URL``) so every process shares them. When Redis is
-unreachable the limited endpoints (login, registration) **fail closed**: they answer 503 with
-``Retry-After`` instead of falling back to per-process counters (with N processes an attacker
-would get N times the allowance per email, and counters reset with each worker). Every other
-endpoint is unaffected; jobs still land through the outbox reconciler once Redis is back.
+unreachable, **login fails closed**: ``POST /auth/tokens`` answers 503 with ``Retry-After``
+(checked with a Redis ``PING`` before each login), because counting failed logins per email in
+each process's memory would give an attacker N times the allowance with N processes. Other
+limits (registration per address) fall back to per-process in-memory counters, so
+registration keeps working and its jobs land through the outbox reconciler; any other Redis
+error that reaches a request is a 503 too, not a 500.
 """
 
 from __future__ import annotations
@@ -31,15 +33,27 @@ def client_address() -> str:
 limiter = Limiter(key_func=client_address, default_limits=[])
 
 
-def fail_closed(app: Flask) -> None:
-    """Answer 503 (``Retry-After``) when the limit storage cannot be reached."""
+# Endpoints whose limits must hold even when Redis is down: login (failed logins per email).
+FAIL_CLOSED_ENDPOINTS = frozenset({"auth.create_token"})
 
-    def storage_down(error: Exception):
+
+def fail_closed(app: Flask) -> None:
+    """503 (``Retry-After``) for ``FAIL_CLOSED_ENDPOINTS`` while the limit storage is down,
+    and for any Redis error that reaches a request."""
+
+    def storage_down(error: Exception | None = None):
         log.warning("rate-limit storage unreachable on %s: %s", request.endpoint, error)
         exc = ServiceUnavailable()
         exc.data = {"message": "Temporarily unavailable; try again shortly.",
                     "headers": {"Retry-After": RETRY_AFTER_SECONDS}}
         return api.handle_http_exception(exc)
+
+    @app.before_request
+    def _storage_required():
+        if (request.endpoint in FAIL_CLOSED_ENDPOINTS and limiter.enabled
+                and not limiter.storage.check()):
+            return storage_down("ping failed")
+        return None
 
     app.register_error_handler(RedisConnectionError, storage_down)
     app.register_error_handler(RedisTimeoutError, storage_down)

@@ -30,7 +30,7 @@ def fault_app(app, app_config):
 
     @fault_app.get("/fault/sleep")
     def sleep():
-        db.session.execute(text("SELECT pg_sleep(5)"))
+        db.session.execute(text("SELECT pg_sleep(30)"))
         return {}
 
     @fault_app.get("/fault/cast")
@@ -80,16 +80,17 @@ def test_connection_terminated_mid_request_is_503_then_recovers(fault_app, app_c
     thread.start()
     killed = 0
     with admin.connect() as conn:
-        for _ in range(100):
+        for _ in range(400):
             killed = conn.execute(text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE query = 'SELECT pg_sleep(5)' AND pid <> pg_backend_pid()")).scalar()
+                "WHERE query = 'SELECT pg_sleep(30)' AND pid <> pg_backend_pid()")).scalar()
+            conn.commit()  # pg_stat_activity is a snapshot per transaction
             if killed:
                 break
             time.sleep(0.05)
-    thread.join(10)
+    thread.join(60)
     admin.dispose()
-    assert killed == 1
+    assert killed == 1, (result.get("resp") and result["resp"].get_data(as_text=True))
     resp = result["resp"]
     assert_error_shape(resp, 503)
     assert resp.headers["Retry-After"]

@@ -100,3 +100,9 @@ def test_search_query_args(client, query):
 def test_headers(client, user_headers):
     resp = client.get("/api/v1/users/me", headers={**user_headers, "X-Thing": "a\x00b"})
     assert assert_error_shape(resp, 422)["errors"] == {"X-Thing": [guards.BAD_TEXT_MESSAGE]}
+
+
+def test_a_bare_json_string_body_is_a_schema_level_error(client):
+    resp = client.post("/api/v1/footprints/estimate", data='"a\\u0000b"',
+                       headers={"Content-Type": "application/json"})
+    assert assert_error_shape(resp, 422)["errors"] == {"_schema": [guards.BAD_TEXT_MESSAGE]}

@@ -26,6 +26,16 @@ EVENTS: dict[str, tuple[str, str]] = {
     "resolve_release": ("dispute.resolved", "both"),
     "resolve_refund": ("dispute.resolved", "both"),
     "refund": ("trade.refunded", "both"),
+    "cancel_unpaid": ("trade.cancelled", "seller"),
+    "handover": ("trade.completed", "both"),
+    "delivered": ("trade.delivered", "both"),  # an event of the shipment (shipping.tracking)
+    "resolve_partial": ("dispute.resolved", "both"),
+    "request_return": ("return.requested", "seller"),
+    "accept_return": ("return.resolved", "buyer"),
+    "receive_return": ("trade.refunded", "both"),
+    "refuse_return": ("dispute.opened", "both"),
+    "escalate_return": ("dispute.opened", "both"),
+    "escalate_returning": ("dispute.opened", "both"),
 }
 
 
@@ -44,6 +54,6 @@ def announce(trade: Trade, transition: str) -> None:
     users = {"both": (trade.buyer_id, trade.seller_id), "buyer": (trade.buyer_id,),
              "seller": (trade.seller_id,)}[who]
     payload = data(trade, transition)
-    if transition == "refund" or transition == "resolve_refund":
+    if transition in ("refund", "resolve_refund", "resolve_partial", "receive_return"):
         payload["amount"] = trade.refunded_amount
     events.publish(kind, users, payload)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import InvalidInput, NotFound
+from marketplace.trades.announce import announce
 from marketplace.trades.context import Context
 from marketplace.trades.models import Trade, TradeEvent, TradeStatus
 from marketplace.trades.shipping import carriers
@@ -147,6 +148,7 @@ def _start_confirm_window(shipment: Shipment, delivered_at: datetime, now: datet
                               actor="system", created_at=now,
                               details={"delivered_at": delivered_at.isoformat(),
                                        "confirm_by": trade.confirm_by.isoformat()}))
+    announce(trade, "delivered")
 
 
 # ---- the view ------------------------------------------------------------------------------

@@ -119,6 +119,11 @@ def test_tracked_parcel_auto_confirms_three_days_after_delivery(env, carrier):
     events = env.client.get(f"/api/v1/trades/{trade['id']}/events",
                             headers=env.b).get_json()["items"]
     assert events[-1]["transition"] == "delivered"
+    env.drain()  # both parties are told the parcel arrived (one notification each)
+    for headers in (env.b, env.s):
+        notes = env.client.get("/api/v1/users/me/notifications?limit=100",
+                               headers=headers).get_json()["items"]
+        assert [n["kind"] for n in notes].count("trade.delivered") == 1
     # Polling again changes nothing (delivered parcels are no longer polled).
     _due_now(env, trade["id"])
     assert _poll(env) == 0

@@ -27,6 +27,7 @@ from marketplace.core import (
     errors,
     events,
     health,
+    jobs,
     logs,
     mail,
     metrics,
@@ -77,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     guards.init_app(app)
     outbox.init_app(app)
+    jobs.init_app(app)
     realtime.init_app(app)
     api.init_app(app)
     limiter.init_app(app)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.conversations import system, views
+from marketplace.conversations import personal_data, system, views
 from marketplace.core import events
+from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
 
 
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
     events.subscribe(app, system.on_event)
+    registry.register_exporter(app, "conversations", personal_data.export)
+    registry.register_eraser(app, "conversations", personal_data.erase)

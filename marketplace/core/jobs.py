@@ -15,6 +15,10 @@ from typing import Any
 from flask import current_app
 from redis import Redis
 from rq import Queue, Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.core.db import db
 
 log = logging.getLogger("marketplace.jobs")
 
@@ -60,7 +64,7 @@ def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default",
     """
     app = current_app._get_current_object()
     if is_inline(app):
-        run_inline(app, func, args)
+        _run_inline_after_commit(app, func, args)
         return None
     job = get_queue(queue, app).enqueue(
         func, *args, job_id=job_id, retry=retry, job_timeout=timeout,
@@ -107,6 +111,38 @@ def enqueue_at(when: datetime, func: Callable[..., Any], *args: Any, queue: str,
         return
     get_queue(queue, app).enqueue_at(when, func, *args, job_timeout=timeout,
                                      result_ttl=3600, failure_ttl=7 * 86400)
+
+
+_DEFERRED = "reloop_inline_jobs"
+
+
+def _run_inline_after_commit(app, func: Callable[..., Any], args: tuple) -> None:
+    """Inline mode: a job enqueued inside an open transaction (e.g. by an outbox handler)
+    runs once that transaction commits, as a worker would see it; never if it rolls back. Run
+    at once, the job's own session would wait on the caller's write lock (SQLite) or miss its
+    uncommitted rows."""
+    session = db.session()
+    if not session.in_transaction():
+        run_inline(app, func, args)
+        return
+    session.info.setdefault(_DEFERRED, []).append((app, func, args))
+
+
+def init_app(app) -> None:
+    """Run inline jobs deferred by ``_run_inline_after_commit`` when their transaction ends."""
+    if not event.contains(Session, "after_commit", _run_deferred):
+        event.listen(Session, "after_commit", _run_deferred)
+        event.listen(Session, "after_soft_rollback", _drop_deferred)
+
+
+def _run_deferred(session: Session) -> None:
+    for app, func, args in session.info.pop(_DEFERRED, ()):
+        run_inline(app, func, args)
+
+
+def _drop_deferred(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_DEFERRED, None)
 
 
 def run_inline(app, func: Callable[..., Any], args: tuple) -> None:

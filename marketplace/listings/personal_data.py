@@ -30,6 +30,7 @@ def erase(user_id: int) -> None:
         if listing.status == ListingStatus.ACTIVE.value:
             listing.status = ListingStatus.WITHDRAWN.value
         listing.photos, listing.city, listing.country, listing.description = [], None, None, ""
+        listing.photo_uploads = []
         listing.search_doc = document_value(
             " ".join((listing.title, listing.brand, listing.model)), dialect)
     db.session.flush()

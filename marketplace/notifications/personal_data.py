@@ -12,10 +12,20 @@ from marketplace.core.dbtypes import utcnow
 from marketplace.core.personal_data import as_dicts
 from marketplace.notifications.models import Notification
 
+# Kinds whose text quotes another person (their name and words): exported without it, as
+# the conversations export leaves out the other participant's messages.
+QUOTES_OTHERS = {"message.received"}
+WITHHELD = "(another member's message: not part of your data)"
+
 
 def export(user_id: int) -> list[dict[str, Any]]:
-    return as_dicts(db.session.scalars(select(Notification).where(
+    rows = as_dicts(db.session.scalars(select(Notification).where(
         Notification.user_id == user_id).order_by(Notification.id)))
+    for row in rows:
+        if row.get("kind") in QUOTES_OTHERS:
+            row.update(title=WITHHELD, body="", data={
+                k: v for k, v in (row.get("data") or {}).items() if k.endswith("_id")})
+    return rows
 
 
 def erase(user_id: int) -> None:

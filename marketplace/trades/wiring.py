@@ -37,3 +37,4 @@ def register(app: Flask) -> None:
     registry.register_exporter(app, "trades", personal_data.export_trades)
     registry.register_exporter(app, "reviews_written", personal_data.export_reviews)
     registry.register_erasure_blocker(app, "trades", personal_data.trades_in_flight)
+    registry.register_eraser(app, "trades", personal_data.erase)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from carbon.ledger.models import ISSUANCE_CODE, LedgerAccount, LedgerLine
 from marketplace.accounts import export
+from marketplace.addresses.models import Address
 from marketplace.core.db import db
 from tests.carbon.incentives.helpers import points_rule
 from tests.factories import (
@@ -48,7 +49,16 @@ def world(client, stripe_app, localstripe, drain_jobs):
     offer = client.post(f"/api/v1/listings/{olga['id']}/offers", headers=b,
                         json={"amount": {"amount": 30000, "currency": "EUR"}})
     assert offer.status_code == 201, offer.get_json()
+    # A conversation about Olga's laptop: the buyer asks, Olga answers.
+    convo = client.post(f"/api/v1/listings/{olga['id']}/conversations", headers=b, json={})
+    assert convo.status_code in (200, 201), convo.get_json()
+    cid = convo.get_json()["id"]
+    for headers, text in ((b, "Bruno asks: is the hinge loose?"), (o, "Olga answers: no.")):
+        sent = client.post(f"/api/v1/conversations/{cid}/messages", headers=headers,
+                           json={"body": text})
+        assert sent.status_code == 201, sent.get_json()
     drain_jobs()
+    env.conversation_id = cid
     return env, trade, other, o
 
 
@@ -88,6 +98,10 @@ def test_export_has_every_record_of_the_user_and_nothing_of_anyone_else(world, c
     assert data["points"]["balance"] > 0 and data["points"]["entries"]
     assert {r["user_id"] for r in data["rewards"]["rewards"]} == {buyer_id}
     assert data["consents"]["leaderboards"] is False
+    assert [a["name"] for a in data["addresses"]] == ["Bruno Buyer"]
+    assert [m["body"] for m in data["conversations"]["messages_written"]] == [
+        "Bruno asks: is the hinge loose?"]
+    assert "Olga answers" not in data["raw"]
     # Nothing of anyone else: no other user's email, name, listing or review.
     for foreign in (env.seller["email"], other["email"], "Sally Seller", "Olga Other",
                     "Olga's laptop secret", "Prompt payment"):
@@ -133,16 +147,23 @@ def test_closing_the_account_erases_personal_data_and_keeps_the_ledger(world, cl
         client.get("/api/v1/listings?q=Pixel"),
         client.get("/api/v1/offers", headers=o),
         client.get("/api/v1/admin/users?limit=100", headers=make_admin(client, app)),
+        client.get(f"/api/v1/conversations/{env.conversation_id}/messages", headers=o),
     ]
     assert seen[0].status_code == 404
     for resp in seen:
         text = resp.get_data(as_text=True)
-        for personal in (buyer["email"], "Bruno Buyer", "img.example.com/b.jpg"):
+        for personal in (buyer["email"], "Bruno Buyer", "img.example.com/b.jpg",
+                         "is the hinge loose"):
             assert personal not in text, (resp.request.path, personal)
     # The review stays, under the closed ("Former member") account; the offer is closed.
     reviews = seen[2].get_json()["items"]
     assert "Great seller" in [r["comment"] for r in reviews]
     assert {x["status"] for x in seen[7].get_json()["items"]} == {"withdrawn"}
+    # Olga keeps her thread (her own message and a placeholder for the buyer's).
+    assert "Olga answers: no." in seen[9].get_data(as_text=True)
+    with app.app_context():  # the address book is gone
+        assert db.session.scalar(select(func.count()).select_from(Address)
+                                 .where(Address.user_id == buyer["id"])) == 0
     # The ledger still balances and platform totals did not move.
     result = app.test_cli_runner().invoke(args=["carbon", "verify-ledger"])
     assert result.exit_code == 0, result.output

@@ -70,7 +70,9 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="reloop-fuzz-")
     config = {"SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(16),
               "RATELIMIT_ENABLED": False, "LOG_LEVEL": "CRITICAL", "STRIPE_API_KEY": None,
-              "STRIPE_WEBHOOK_SECRET": "whsec_fuzz"}
+              "STRIPE_WEBHOOK_SECRET": "whsec_fuzz",
+              # The single-threaded server must not be held by an event stream for minutes.
+              "STREAM_MAX_SECONDS": 5}
     if not os.environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp}/fuzz.sqlite3"
     app = create_app(config)
@@ -100,10 +102,10 @@ def main() -> int:
         env = {**os.environ, "SCHEMATHESIS_HOOKS": str(ROOT / ".ci" / "fuzz_hooks.py")}
         return subprocess.run(command, cwd=tmp, env=env, timeout=max_time + 120).returncode
 
-    # Logging out (and deleting one's account) ends the session every other request uses:
-    # those paths are run last, alone, with the plain user's token. Everything else runs as
-    # the admin (who may call every user operation too).
-    own = r"^/api/v1/(auth/tokens/current|users/me)$"
+    # Logging out, revoking sessions, changing the password and deleting one's account end
+    # the session every other request uses: those paths are run last, alone, with the plain
+    # user's token. Everything else runs as the admin (who may call every user operation too).
+    own = r"^/api/v1/(auth/tokens/current|users/me(/sessions(/[^/]+)?|/password)?)$"
     try:
         first = run(admin_token, args.max_time, "--exclude-path-regex", own)
         second = run(user_token, 20, "--include-path-regex", own)

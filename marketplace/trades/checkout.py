@@ -29,6 +29,7 @@ from marketplace.listings import services as listings
 from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
 from marketplace.trades import engine
+from marketplace.trades.announce import announce
 from marketplace.trades.models import Trade, TradeEvent, TradeStatus
 
 log = logging.getLogger("marketplace.trades.checkout")
@@ -55,6 +56,9 @@ def attach_payment_intent(trade_id: int) -> str:
         TradeEvent.trade_id == trade_id, TradeEvent.transition == "create")).first()
     if created is not None:
         created.details = {**(created.details or {}), "payment_intent_id": pi.id}
+    # The seller hears of the trade now, not at the reservation: a reservation undone because
+    # Stripe failed was never a trade (the client got a 503 and nothing was bought).
+    announce(trade, "create")
     db.session.commit()
     return pi.id
 

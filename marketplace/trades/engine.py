@@ -89,7 +89,8 @@ def run(trade: Trade, t: machine.Transition, actor: str, actor_id: int | None,
     db.session.add(TradeEvent(trade_id=trade.id, transition=t.name, from_status=before,
                               to_status=t.target, actor=actor, actor_id=actor_id,
                               details=_jsonable(ctx.details), created_at=ctx.now))
-    announce(trade, t.name)
+    if t.name != "create":  # announced by checkout once the PaymentIntent exists
+        announce(trade, t.name)
     return trade
 
 

@@ -45,6 +45,10 @@ class TradeCreateSchema(ma.Schema):
                                             validate=_ID, metadata={
         "description": "shipping: one of your addresses (default: your default address; "
                        "422 when you have none). Copied onto the trade."})
+    organisation_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
+                                        validate=_ID, metadata={
+        "description": "Buy on behalf of this organisation (you must be its owner or buyer; "
+                       "422 otherwise): its account, not yours, gets your share of the credit"})
 
 
 class CarrierField(ma.fields.String):
@@ -52,10 +56,6 @@ class CarrierField(ma.fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return normalize_carrier(super()._deserialize(value, attr, data, **kwargs))
-    organisation_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
-                                        validate=_ID, metadata={
-        "description": "Buy on behalf of this organisation (you must be its owner or buyer; "
-                       "422 otherwise): its account, not yours, gets your share of the credit"})
 
 
 class ShipSchema(ma.Schema):

@@ -20,7 +20,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import update
 
+from marketplace.accounts.models import User
+from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 from tests.factories import listing_body
 
 pytestmark = pytest.mark.services
@@ -72,11 +76,15 @@ def services_up(app):  # the session app: schema migrated in DATABASE_URL
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _user(base: str, name: str) -> dict:
+def _user(app, base: str, name: str) -> dict:
     email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
     requests.post(f"{base}/api/v1/auth/register", json={
         "email": email, "password": "correct horse battery", "display_name": name},
         timeout=10).raise_for_status()
+    with app.app_context():  # as if the emailed verification code had been used
+        db.session.execute(update(User).where(User.email == email)
+                           .values(email_verified_at=utcnow()))
+        db.session.commit()
     token = requests.post(f"{base}/api/v1/auth/tokens", json={
         "email": email, "password": "correct horse battery"}, timeout=10).json()["token"]
     return {"Authorization": f"Bearer {token}"}
@@ -97,9 +105,9 @@ def _frames(resp, out: list, done: threading.Event) -> None:
                     return
 
 
-def test_buyer_message_reaches_the_sellers_stream_within_a_second(services_up):
+def test_buyer_message_reaches_the_sellers_stream_within_a_second(services_up, app):
     base = services_up
-    seller, buyer = _user(base, "Sally"), _user(base, "Bob")
+    seller, buyer = _user(app, base, "Sally"), _user(app, base, "Bob")
     listing = requests.post(f"{base}/api/v1/listings", json=listing_body(), headers=seller,
                             timeout=10).json()
     conv = requests.post(f"{base}/api/v1/listings/{listing['id']}/conversations",

@@ -64,15 +64,3 @@ class UserBlock(db.Model):
     blocked_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                             primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class MessageReport(db.Model):
-    __tablename__ = "message_reports"
-    __table_args__ = (UniqueConstraint("message_id", "reporter_id",
-                                       name="uq_message_reports_message_reporter"),)
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@
 The export holds the user's conversations (ids, listing, role, dates) and the messages the
 user wrote; the other participant's messages are theirs, not the user's, and stay out.
 Erasure replaces the text of the user's messages (the other participant keeps the thread, with
-"removed" in their place), deletes the user's blocks and message reports.
+"removed" in their place) and deletes the user's blocks.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from marketplace.conversations.models import Conversation, Message, MessageReport, UserBlock
+from marketplace.conversations.models import Conversation, Message, UserBlock
 from marketplace.core.db import db
 from marketplace.core.personal_data import as_dicts
 
@@ -34,4 +34,3 @@ def erase(user_id: int) -> None:
     db.session.execute(update(Message).where(Message.sender_id == user_id)
                        .values(body=REMOVED, flagged=False))
     db.session.execute(delete(UserBlock).where(UserBlock.blocker_id == user_id))
-    db.session.execute(delete(MessageReport).where(MessageReport.reporter_id == user_id))

@@ -48,19 +48,8 @@ class ReadMarkerSchema(ma.Schema):
                               metadata={"description": "Last message read (default: all)."})
 
 
-class MessageReportInSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
-
-
 class BlockSchema(ma.Schema):
     blocked_id = ma.fields.Integer()
-    created_at = ma.fields.AwareDateTime()
-
-
-class MessageReportSchema(ma.Schema):
-    id = ma.fields.Integer()
-    message_id = ma.fields.Integer()
-    reason = ma.fields.String()
     created_at = ma.fields.AwareDateTime()
 
 

@@ -8,8 +8,6 @@ from marketplace.conversations import blocking, services
 from marketplace.conversations.schemas import (
     BlockSchema,
     ConversationSchema,
-    MessageReportInSchema,
-    MessageReportSchema,
     MessageSchema,
     PostMessageSchema,
     ReadMarkerSchema,
@@ -92,17 +90,6 @@ def post_message(data, conversation_id):
 def read_conversation(data, conversation_id):
     """Mark the conversation read up to a message (default: the newest)."""
     return services.mark_read(conversation_id, current_user(), data.get("up_to"))
-
-
-@blp.route("/messages/<int:message_id>/reports", methods=["POST"])
-@blp.auth()
-@blp.idempotent()
-@blp.arguments(MessageReportInSchema)
-@blp.response(201, MessageReportSchema)
-@blp.errors(404, 409)
-def report_message(data, message_id):
-    """Report a message the other participant sent (admins may then read the conversation)."""
-    return services.report(message_id, current_user(), data["reason"])
 
 
 @blp.route("/users/me/blocks", methods=["GET"])

@@ -29,11 +29,13 @@ class Report(db.Model):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    subject_type: Mapped[str] = mapped_column(String(16))  # listing, user
+    subject_type: Mapped[str] = mapped_column(String(16))  # listing, user, message
     listing_id: Mapped[int | None] = mapped_column(
         ForeignKey("listings.id", ondelete="CASCADE"), default=None)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                                 default=None)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), default=None)
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=ReportStatus.OPEN.value)
     # actioned (a suspension named it) or dismissed

@@ -12,7 +12,7 @@ from marketplace.moderation.models import ReportStatus
 _ID = validate.Range(min=1, max=MAX_BIGINT)
 _REASON = validate.Length(min=3, max=2000)
 _NOTE = validate.Length(max=2000)
-SUBJECTS = ["listing", "user"]
+SUBJECTS = ["listing", "user", "message"]
 
 
 def _id(**kwargs) -> ma.fields.Integer:
@@ -20,18 +20,19 @@ def _id(**kwargs) -> ma.fields.Integer:
 
 
 class ReportCreateSchema(ma.Schema):
-    """Exactly one of ``listing_id`` and ``user_id``. (Reports of a message, ``message_id``,
-    will come with messaging.)"""
+    """Exactly one of ``listing_id``, ``user_id`` and ``message_id``."""
 
     listing_id = _id(metadata={"description": "A listing you can see (404 otherwise)"})
     user_id = _id(metadata={"description": "A user"})
+    message_id = _id(metadata={"description": "A message the other participant of one of "
+                                              "your conversations sent you"})
     reason = ma.fields.String(required=True, validate=_REASON)
 
     @validates_schema
     def _one_subject(self, data, **kwargs):
-        if ("listing_id" in data) == ("user_id" in data):
-            raise ma.ValidationError("Give exactly one of listing_id and user_id.",
-                                     "_schema")
+        if sum(k in data for k in ("listing_id", "user_id", "message_id")) != 1:
+            raise ma.ValidationError(
+                "Give exactly one of listing_id, user_id and message_id.", "_schema")
 
 
 class ReportSchema(ma.Schema):
@@ -40,6 +41,7 @@ class ReportSchema(ma.Schema):
     subject_type = ma.fields.String(metadata={"enum": SUBJECTS})
     listing_id = ma.fields.Integer(allow_none=True)
     user_id = ma.fields.Integer(allow_none=True)
+    message_id = ma.fields.Integer(allow_none=True)
     reason = ma.fields.String()
     status = ma.fields.String(metadata={"enum": [s.value for s in ReportStatus]})
     resolution = ma.fields.String(allow_none=True, metadata={"enum": ["actioned",

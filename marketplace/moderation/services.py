@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from marketplace.accounts.models import ApiToken, User
+from marketplace.conversations import services as conversations
 from marketplace.core import audit
 from marketplace.core.audit import AuditEntry
 from marketplace.core.db import db
@@ -30,8 +31,11 @@ from marketplace.moderation.models import Report, ReportStatus
 
 # ---- reports -----------------------------------------------------------------------------
 def report(reporter: User, reason: str, listing_id: int | None = None,
-           user_id: int | None = None) -> Report:
-    if listing_id is not None:
+           user_id: int | None = None, message_id: int | None = None) -> Report:
+    if message_id is not None:
+        conversations.reportable_message(message_id, reporter)  # 404 / 409
+        subject = ("message", Report.message_id, message_id)
+    elif listing_id is not None:
         listing = listings.get_visible(listing_id, reporter)  # 404 when hidden from them
         if listing.seller_id == reporter.id:
             raise InvalidInput("You cannot report your own listing.",
@@ -50,7 +54,8 @@ def report(reporter: User, reason: str, listing_id: int | None = None,
             Report.status == ReportStatus.OPEN.value)) is not None:
         raise Conflict(f"You already reported this {kind}; an admin will look at it.")
     row = Report(reporter_id=reporter.id, subject_type=kind, listing_id=listing_id,
-                 user_id=user_id, reason=reason, status=ReportStatus.OPEN.value)
+                 user_id=user_id, message_id=message_id, reason=reason,
+                 status=ReportStatus.OPEN.value)
     db.session.add(row)
     db.session.commit()
     return row

@@ -38,9 +38,9 @@ def _listing(listing):
 @blp.response(201, ReportSchema)
 @blp.errors(404, 409)
 def create_report(data):
-    """Report a listing or a user to the admins, with a reason."""
+    """Report a listing, a user or a message you received to the admins, with a reason."""
     return services.report(current_user(), data["reason"], data.get("listing_id"),
-                           data.get("user_id"))
+                           data.get("user_id"), data.get("message_id"))
 
 
 @blp.route("/reports", methods=["GET"])

@@ -65,17 +65,10 @@ def upgrade():
                   primary_key=True),
         sa.Column("created_at", TS, nullable=False),
     )
-    op.create_table(
-        "message_reports",
-        sa.Column("id", ID, primary_key=True),
-        sa.Column("message_id", ID,
-                  sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
-        _user_fk("reporter_id"),
-        sa.Column("reason", sa.String(500), nullable=False),
-        sa.Column("created_at", TS, nullable=False),
-        sa.UniqueConstraint("message_id", "reporter_id",
-                            name="uq_message_reports_message_reporter"),
-    )
+    with op.batch_alter_table("reports") as batch:  # reports of a message (moderation)
+        batch.add_column(sa.Column("message_id", ID, nullable=True))
+        batch.create_foreign_key("fk_reports_message_id_messages", "messages", ["message_id"],
+                                 ["id"], ondelete="CASCADE")
     with op.batch_alter_table("notifications") as batch:
         batch.add_column(sa.Column("event_id", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("data", sa.JSON(), nullable=True))
@@ -146,7 +139,9 @@ def downgrade():
     with op.batch_alter_table("notifications") as batch:
         batch.drop_column("data")
         batch.drop_column("event_id")
-    op.drop_table("message_reports")
+    with op.batch_alter_table("reports") as batch:
+        batch.drop_constraint("fk_reports_message_id_messages", type_="foreignkey")
+        batch.drop_column("message_id")
     op.drop_table("user_blocks")
     op.drop_table("messages")
     op.drop_table("conversations")

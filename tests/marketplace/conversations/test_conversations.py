@@ -141,15 +141,27 @@ def test_contact_details_masked_before_payment(client):
     assert plain["flagged"] is False and plain["body"].endswith("350 EUR.")
 
 
-def test_report_message(client):
+def test_report_message_goes_to_the_moderation_queue(client, app):
     seller, seller_h, buyer, buyer_h, listing = _setup(client)
     conv = _open(client, listing, buyer_h)
     msg = _post(client, conv, buyer_h, "send the money by bank transfer")
-    resp = client.post(f"/api/v1/messages/{msg['id']}/reports", json={"reason": "scam"},
+    resp = client.post("/api/v1/reports", json={"message_id": msg["id"], "reason": "scam"},
                        headers=seller_h)
-    assert resp.status_code == 201
-    assert_error_shape(client.post(f"/api/v1/messages/{msg['id']}/reports",
-                                   json={"reason": "mine"}, headers=buyer_h), 409)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["subject_type"] == "message"
+    assert resp.get_json()["message_id"] == msg["id"]
+    # One's own message: 409; a stranger cannot see it: 404; twice: 409.
+    assert_error_shape(client.post("/api/v1/reports", json={
+        "message_id": msg["id"], "reason": "mine"}, headers=buyer_h), 409)
+    _, stranger_h = factories.make_user(client, "Stranger")
+    assert_error_shape(client.post("/api/v1/reports", json={
+        "message_id": msg["id"], "reason": "nosy"}, headers=stranger_h), 404)
+    assert_error_shape(client.post("/api/v1/reports", json={
+        "message_id": msg["id"], "reason": "again"}, headers=seller_h), 409)
+    admin = factories.make_admin(client, app)
+    queue = client.get("/api/v1/admin/reports", headers=admin).get_json()
+    assert [(r["subject_type"], r["message_id"]) for r in queue["items"]] == [
+        ("message", msg["id"])]
 
 
 def test_message_rate_limit(client, app):

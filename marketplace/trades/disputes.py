@@ -32,6 +32,7 @@ from marketplace.trades import engine, refunding, services
 from marketplace.trades.models import Trade, TradeStatus
 from marketplace.trades.recourse import dispute_of
 from marketplace.trades.recourse_models import Dispute, DisputeEntry, DisputeStatus
+from marketplace.uploads import services as uploads
 
 OUTCOMES = {"release": "resolve_release", "refund": "resolve_refund",
             "partial_refund": "resolve_partial"}
@@ -93,7 +94,7 @@ def _status(value: Any) -> str:
 
 
 # ---- act ---------------------------------------------------------------------------------
-def add_entry(dispute_id: int, user: User, text: str, photo_ids: list[Any]) -> DisputeEntry:
+def add_entry(dispute_id: int, user: User, text: str, photo_ids: list[int]) -> DisputeEntry:
     """Evidence (buyer), a reply (seller) or a note (admin), while the dispute is open."""
     dispute = get(dispute_id, user)
     if dispute.status != DisputeStatus.OPEN.value:
@@ -103,6 +104,8 @@ def add_entry(dispute_id: int, user: User, text: str, photo_ids: list[Any]) -> D
     entry = DisputeEntry(dispute_id=dispute.id, author_role=role, author_id=user.id,
                          kind=ENTRY_KIND[role], text=text, photo_ids=photo_ids)
     db.session.add(entry)
+    db.session.flush()
+    uploads.attach(user.id, photo_ids, "dispute_entry", entry.id)  # 422: not theirs, or used
     db.session.commit()
     return entry
 

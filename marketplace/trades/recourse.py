@@ -25,6 +25,7 @@ from marketplace.trades.recourse_models import (
     ReturnStatus,
     TradeReturn,
 )
+from marketplace.uploads import services as uploads
 
 
 def _seconds(key: str) -> timedelta:
@@ -120,12 +121,14 @@ def open_dispute(ctx: Context) -> None:
     trade.dispute_reason = reason
     buyer_id = trade.buyer_id
     if origin == "dispute":
-        db.session.add(DisputeEntry(dispute_id=dispute.id, author_role="buyer",
-                                    author_id=buyer_id, kind="opened",
-                                    text="\n\n".join(filter(None, [
-                                        reason, details.pop("evidence_text", None)])),
-                                    photo_ids=details.pop("photo_ids", None) or [],
-                                    created_at=ctx.now))
+        photo_ids = details.pop("photo_ids", None) or []
+        entry = DisputeEntry(dispute_id=dispute.id, author_role="buyer", author_id=buyer_id,
+                             kind="opened", text="\n\n".join(filter(None, [
+                                 reason, details.pop("evidence_text", None)])),
+                             photo_ids=photo_ids, created_at=ctx.now)
+        db.session.add(entry)
+        db.session.flush()
+        uploads.attach(buyer_id, photo_ids, "dispute_entry", entry.id)  # 422: not theirs
     else:
         db.session.add(DisputeEntry(dispute_id=dispute.id, author_role="buyer",
                                     author_id=buyer_id, kind="opened",

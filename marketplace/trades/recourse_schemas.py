@@ -11,31 +11,17 @@ from marketplace.core.http.cursors import MAX_BIGINT
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 from marketplace.core.money_schemas import MoneySchema
 from marketplace.trades.recourse_models import DisputeStatus, ReturnStatus
+from marketplace.uploads import services as uploads
 
 _REASON = validate.Length(min=1, max=2000)
 
 
-class UploadRef(ma.fields.Field):
-    """An opaque upload reference: a string (1-200 characters) or a positive integer. Kept as
-    given; checked against uploads once that feature exists."""
-
-    def _deserialize(self, value: Any, attr, data, **kwargs) -> Any:
-        if isinstance(value, bool):
-            raise ma.ValidationError("An upload id: a string or a positive integer.")
-        if isinstance(value, int) and 1 <= value <= MAX_BIGINT:
-            return value
-        if isinstance(value, str) and 1 <= len(value.strip()) <= 200:
-            return value.strip()
-        raise ma.ValidationError("An upload id: a string (1-200 characters) or a positive "
-                                 "integer.")
-
-
 def photo_ids_field(**kwargs: Any) -> ma.fields.List:
-    return ma.fields.List(UploadRef(metadata={"oneOf": [
-        {"type": "string", "minLength": 1, "maxLength": 200},
-        {"type": "integer", "minimum": 1}]}), validate=validate.Length(max=20), metadata={
-        "description": "Photo evidence: upload ids (opaque strings or integers, at most 20; "
-                       "kept as given until uploads exist to check them against)"}, **kwargs)
+    return ma.fields.List(
+        ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_BIGINT)),
+        validate=validate.Length(max=20), metadata={
+            "description": "Photo evidence: ids of your own uploads (`POST /uploads`), at most "
+                           "20; each may be used once (422 otherwise)"}, **kwargs)
 
 
 class ReasonSchema(ma.Schema):
@@ -105,8 +91,16 @@ class DisputeEntrySchema(ma.Schema):
     kind = ma.fields.String(metadata={
         "enum": ["opened", "evidence", "reply", "note", "resolution"]})
     text = ma.fields.String()
-    photo_ids = ma.fields.List(ma.fields.Raw(metadata={"oneOf": [{"type": "string"},
-                                                                 {"type": "integer"}]}))
+    photo_ids = ma.fields.List(ma.fields.Integer(), metadata={"description": "Upload ids"})
+    photos = ma.fields.Method("_photos", metadata={
+        "type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "url": {"type": "string"},
+            "thumb_url": {"type": "string"}, "width": {"type": "integer"},
+            "height": {"type": "integer"}}},
+        "description": "The evidence photos (URLs to fetch them)"})
+
+    def _photos(self, entry) -> list[dict[str, Any]]:
+        return uploads.describe(entry.photo_ids or [])
     created_at = ma.fields.AwareDateTime()
 
 

@@ -147,6 +147,14 @@ def attach(owner_id: int, upload_ids: list[int], kind: str, ref_id: int,
     return [uploads[i].public() for i in upload_ids]
 
 
+def describe(upload_ids: list[int]) -> list[dict]:
+    """Public descriptions of existing uploads, in the given order (gone ones left out)."""
+    if not upload_ids:
+        return []
+    found = {u.id: u for u in db.session.scalars(select(Upload).where(Upload.id.in_(upload_ids)))}
+    return [found[i].public() for i in upload_ids if i in found]
+
+
 def purge_unreferenced(now=None, limit: int = 500) -> int:
     """The periodic job: delete uploads nothing has referred to for the configured time.
 

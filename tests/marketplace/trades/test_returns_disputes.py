@@ -16,6 +16,7 @@ from marketplace.payments.models import Payout
 from marketplace.trades.models import Trade, TradeRefund
 from marketplace.trades.recourse_models import Dispute
 from tests.factories import assert_error_shape, create_listing, make_user
+from tests.marketplace.uploads.conftest import encoded, upload
 
 
 def eur(amount: int) -> dict:
@@ -122,20 +123,33 @@ def _disputed(env, listing_id=None, **evidence) -> tuple[dict, dict]:
     return trade, _ok(env.client.get(f"/api/v1/trades/{trade['id']}/dispute", headers=env.b))
 
 
+def _photo(env, headers) -> int:
+    resp = upload(env.client, headers, encoded("JPEG"))
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
 def test_dispute_evidence_replies_queue_and_partial_refund_keeping_the_credit(env):
+    crack, box = _photo(env, env.b), _photo(env, env.b)
     trade, dispute = _disputed(env, evidence_text="Photo of the crack attached.",
-                               photo_ids=["upl_abc", 42])
+                               photo_ids=[crack, box])
     tid, did = trade["id"], dispute["id"]
     base = f"/api/v1/disputes/{did}"
     assert_error_shape(env.post(f"/disputes/{did}/entries", env.s,
                                 {"text": "x", "photo_ids": [True]}), 422)
+    # Evidence is one's own uploads, each used once: the buyer's photo is not the seller's.
+    assert "photo_ids" in assert_error_shape(env.post(f"/disputes/{did}/entries", env.s, {
+        "text": "x", "photo_ids": [crack]}), 422)["errors"]
+    wrap = _photo(env, env.s)
     reply = _ok(env.post(f"/disputes/{did}/entries", env.s,
-                         {"text": "Packed with bubble wrap", "photo_ids": [7]}), 201)
-    assert (reply["author_role"], reply["kind"], reply["photo_ids"]) == ("seller", "reply", [7])
+                         {"text": "Packed with bubble wrap", "photo_ids": [wrap]}), 201)
+    assert (reply["author_role"], reply["kind"], reply["photo_ids"]) == ("seller", "reply",
+                                                                         [wrap])
+    assert [p["id"] for p in reply["photos"]] == [wrap] and reply["photos"][0]["url"]
     _ok(env.post(f"/disputes/{did}/entries", env.b, {"text": "The box was intact"}), 201)
     timeline = _ok(env.client.get(f"{base}/entries", headers=env.s))["items"]
     assert [e["kind"] for e in timeline] == ["opened", "reply", "evidence"]
-    assert timeline[0]["photo_ids"] == ["upl_abc", 42]
+    assert timeline[0]["photo_ids"] == [crack, box]
     assert "Photo of the crack attached." in timeline[0]["text"]
 
     # Strangers see none of it; non-admins have no queue.

@@ -54,8 +54,8 @@ TRANSITIONS: tuple[Transition, ...] = (
        ["require_shipping", "require_data_wipe", "record_shipment", "start_confirm_timer",
         "track_shipment"]),
     # Local pickup: the seller submits the buyer's one-time code (handover.py).
-    _t("handover", [S.PAID], S.COMPLETED, ["seller"], ["require_pickup", "stop_timer",
-                                                        *COMPLETE]),
+    _t("handover", [S.PAID], S.COMPLETED, ["seller"],
+       ["require_pickup", "require_data_wipe", "stop_timer", *COMPLETE]),
     _t("cancel", [S.PAID], S.CANCELLED, ["buyer", "seller"],
        ["refund_full", "release_listing", "stop_timer"]),
     _t("auto_cancel", [S.PAID], S.CANCELLED, ["system"],

@@ -103,3 +103,16 @@ def test_wrong_codes_lock_out_for_a_while_then_the_new_code_works(env, monkeypat
     assert msg == "Wrong code; 2 attempts left."
     resp = env.post(url, env.s, {"code": second})
     assert resp.status_code == 200 and resp.get_json()["status"] == "completed"
+
+
+def test_a_phone_is_handed_over_only_once_declared_wiped(env):
+    env.listing = create_listing(env.client, env.s, local_pickup=True)  # a smartphone
+    trade = env.create(fulfilment="local_pickup")
+    env.deliver("payment_intent.succeeded", env.confirm_pi(trade))  # paid, no declaration
+    code = env.client.get(f"/api/v1/trades/{trade['id']}/handover-code",
+                          headers=env.b).get_json()["code"]
+    refused = env.post(f"/trades/{trade['id']}/handover", env.s, {"code": code})
+    assert "data_wipe" in assert_error_shape(refused, 409)["errors"]
+    env.declare_wipe(trade)
+    done = env.post(f"/trades/{trade['id']}/handover", env.s, {"code": code})
+    assert done.status_code == 200 and done.get_json()["status"] == "completed"

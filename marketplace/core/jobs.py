@@ -57,14 +57,19 @@ def is_inline(app=None) -> bool:
 
 def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default",
             job_id: str | None = None, retry: Retry | None = DEFAULT_RETRY,
-            timeout: int = 300) -> str | None:
+            timeout: int = 300, inline_after_commit: bool = False) -> str | None:
     """Enqueue ``func(*args)`` and return the job id, or run it now when inline.
 
-    Raises when Redis is unreachable; callers that must not fail (the outbox) catch that.
+    ``inline_after_commit``: inline, a job enqueued inside a transaction that writes (e.g. from
+    an outbox handler) runs once that transaction commits, as a worker would see it. Raises
+    when Redis is unreachable; callers that must not fail (the outbox) catch that.
     """
     app = current_app._get_current_object()
     if is_inline(app):
-        _run_inline_after_commit(app, func, args)
+        if inline_after_commit:
+            _run_inline_after_commit(app, func, args)
+        else:
+            run_inline(app, func, args)
         return None
     job = get_queue(queue, app).enqueue(
         func, *args, job_id=job_id, retry=retry, job_timeout=timeout,

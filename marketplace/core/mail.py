@@ -61,7 +61,9 @@ def queue_email(to: str, subject: str, body: str) -> OutboundEmail:
 
 
 def _enqueue_delivery(message: outbox.OutboxMessage) -> None:
-    jobs.enqueue(deliver, int(message.payload["email_id"]), queue="notifications")
+    # Inline: after the drain's commit (sending at once would wait on its SQLite write lock).
+    jobs.enqueue(deliver, int(message.payload["email_id"]), queue="notifications",
+                 inline_after_commit=True)
 
 
 def mask(address: str) -> str:

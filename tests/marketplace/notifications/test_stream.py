@@ -71,12 +71,13 @@ def test_message_and_notification_arrive_and_resume(client, app, drain_jobs, mon
         posted["at"] = time.monotonic()
         posted["msg"] = _say(client, conv, buyer_h, "Is the battery original?")
 
-    _later(buyer_writes)
+    writer = _later(buyer_writes)
     with _open(client, seller_h) as stream:
         event_id, kind, data = next(stream)
         # (1 s with real processes: test_stream_processes; here only a loose bound, the
         # in-process test runs alongside everything else)
         assert kind == "message" and time.monotonic() - posted["at"] < 3.0
+        writer.join(10)  # the frame can beat the writer's HTTP response: wait for its body
         assert data["id"] == posted["msg"]["id"] and data["body"] == "Is the battery original?"
         drain_jobs()  # (in this thread: an RQ worker sets signal handlers)
         _, kind, note = next(stream)

@@ -28,6 +28,10 @@ blp = Blueprint("impact", __name__, url_prefix="/api/v1",
 @blp.auth()
 @blp.arguments(OrgReportArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, OrgReportSchema)
+@blp.doc(responses={"200": {"description": "OK", "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/OrgReport"}},
+    "text/csv": {"schema": {"type": "string", "description": "The report as CSV (format=csv)"}},
+}}})
 @blp.errors(404, 422)
 def organisation_impact(org_id, from_, to, format):
     """Procurement impact report (members): devices bought and sold for the organisation by

@@ -1,16 +1,16 @@
 """conversations, messages, blocks, reports; notification events and settings; the real-time
 stream log; outbound webhooks; voucher expiry reminders
 
-Revision ID: 0013_h16
-Revises: 0013_h14
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-02 15:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_h16"
-down_revision = "0013_h14"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

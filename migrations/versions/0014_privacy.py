@@ -1,16 +1,16 @@
 """Privacy and the account lifecycle: profile fields, email verification and closure on
 users; email_tokens (verification, password reset), data_exports, privacy_settings
 
-Revision ID: 0013_h18
-Revises: 0013_h13
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 15:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_h18"
-down_revision = "0013_h13"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

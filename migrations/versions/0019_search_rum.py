@@ -1,8 +1,8 @@
 """Text + sort search: RUM indexes (PostgreSQL extension rum); search documents of listings in
 scripts without spaces get character and pair tokens.
 
-Revision ID: 0013_h14
-Revises: 0013_h19
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-02 15:20:00
 
 """
@@ -11,8 +11,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_h14"
-down_revision = "0013_h19"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """trades.payment_hold: a payment that does not match its trade, held for an admin
 
-Revision ID: 0013_h13
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-02 15:10:00
 
@@ -8,7 +8,7 @@ Create Date: 2026-12-02 15:10:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_h13"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None

@@ -2,8 +2,8 @@
 immutable like user_id); organisation_id on listings and trades; recycling handovers; signed
 carbon statements; leaderboard opt-in (minimal, to unify with the privacy settings)
 
-Revision ID: 0013_h19
-Revises: 0013_h17
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02 14:45:00.145448
 
 """
@@ -27,8 +27,8 @@ def _identity_trigger(cols):
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_h19'
-down_revision = "0013_h17"
+revision = '0018'
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

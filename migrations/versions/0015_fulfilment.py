@@ -1,16 +1,16 @@
 """Fulfilment (issue 15): address book, listing shipping price and local pickup, trade
 fulfilment columns, shipments and tracking events, handover codes, Connect onboardings
 
-Revision ID: 0013_h15a
-Revises: 0013_h18
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-02 15:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_h15a"
-down_revision = "0013_h18"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """Returns (trade_returns), disputes with evidence and a timeline (disputes, dispute_entries),
 reports of listings and users (reports), and user suspension (users.suspended_at, .suspension_reason)
 
-Revision ID: 0013_h15b
-Revises: 0013_h15a
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-02 14:45:35.362508
 
 """
@@ -13,8 +13,8 @@ import marketplace.core.dbtypes
 
 
 # revision identifiers, used by Alembic.
-revision = '0013_h15b'
-down_revision = '0013_h15a'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """uploads, device identities and passports, data wipes; listings.photo_uploads and device
 
-Revision ID: 0013_h17
-Revises: 0013_h15b
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-02 15:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_h17"
-down_revision = "0013_h15b"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

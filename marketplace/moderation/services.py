@@ -22,8 +22,7 @@ from marketplace.core.audit import AuditEntry
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, InvalidInput, NotFound
-from marketplace.core.http import cursors
-from marketplace.core.http.pagination import id_page
+from marketplace.core.http.pagination import id_page, value_id_page
 from marketplace.listings import services as listings
 from marketplace.listings.models import Listing
 from marketplace.moderation.models import Report, ReportStatus
@@ -82,15 +81,7 @@ def queue(status: str | None, subject_type: str | None, limit: int,
         query = query.where(Report.status == status)
     if subject_type:
         query = query.where(Report.subject_type == subject_type)
-    if cursor:
-        last_status, last_id = cursors.decode(cursor, _status)
-        query = query.where((Report.status > last_status)
-                            | ((Report.status == last_status) & (Report.id > last_id)))
-    rows = list(db.session.scalars(query.order_by(Report.status, Report.id).limit(limit + 1)))
-    items = rows[:limit]
-    more = len(rows) > limit
-    return {"items": items,
-            "next_cursor": cursors.encode(items[-1].status, items[-1].id) if more else None}
+    return value_id_page(query, Report.status, Report.id, limit, cursor, _status)
 
 
 def _status(value: Any) -> str:

@@ -25,8 +25,7 @@ from sqlalchemy import select
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.errors import Conflict, InvalidInput, NotFound
-from marketplace.core.http import cursors
-from marketplace.core.http.pagination import id_page
+from marketplace.core.http.pagination import id_page, value_id_page
 from marketplace.payments.stripe_client import PaymentRejected
 from marketplace.trades import engine, refunding, services
 from marketplace.trades.models import Trade, TradeStatus
@@ -76,15 +75,7 @@ def queue(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     query = select(Dispute)
     if status:
         query = query.where(Dispute.status == status)
-    if cursor:
-        last_status, last_id = cursors.decode(cursor, _status)
-        query = query.where((Dispute.status > last_status)
-                            | ((Dispute.status == last_status) & (Dispute.id > last_id)))
-    rows = list(db.session.scalars(query.order_by(Dispute.status, Dispute.id).limit(limit + 1)))
-    items = rows[:limit]
-    more = len(rows) > limit
-    return {"items": items,
-            "next_cursor": cursors.encode(items[-1].status, items[-1].id) if more else None}
+    return value_id_page(query, Dispute.status, Dispute.id, limit, cursor, _status)
 
 
 def _status(value: Any) -> str:

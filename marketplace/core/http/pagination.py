@@ -92,3 +92,19 @@ def id_page(query: Select, column: Any, limit: int, cursor: str | None, *,
     items = rows[:limit]
     more = len(rows) > limit
     return {"items": items, "next_cursor": encode_id(key(items[-1])) if more else None}
+
+
+def value_id_page(query: Select, value_col: Any, id_col: Any, limit: int, cursor: str | None,
+                  parse_value: Callable[[Any], Any]) -> dict[str, Any]:
+    """The page of ``query`` ordered by ``(value_col, id_col)`` ascending (e.g. a queue: open
+    before resolved, oldest first), after ``cursor``; ``parse_value`` checks the cursor's value
+    (``ValueError`` → 422). Rows are model objects with the two attributes."""
+    if cursor:
+        last_value, last_id = cursors.decode(cursor, parse_value)
+        query = query.where((value_col > last_value)
+                            | ((value_col == last_value) & (id_col > last_id)))
+    rows = list(db.session.scalars(query.order_by(value_col, id_col).limit(limit + 1)))
+    items = rows[:limit]
+    last = items[-1] if len(rows) > limit else None
+    return {"items": items, "next_cursor": None if last is None else cursors.encode(
+        getattr(last, value_col.key), getattr(last, id_col.key))}

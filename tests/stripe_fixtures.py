@@ -34,6 +34,21 @@ STRIPE_KEY = "sk_test_reloop"
 WEBHOOK_SECRET = "whsec_reloop_test"
 
 
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """Base of the small local HTTP fakes in the tests: JSON replies, no access log."""
+
+    def reply(self, status: int, body) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -174,7 +189,7 @@ class FakeTransfers:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802 (http.server API)
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in urllib.parse.parse_qs(
@@ -199,15 +214,7 @@ class FakeTransfers:
                         "metadata": {k[9:-1]: v for k, v in form.items()
                                      if k.startswith("metadata[")},
                     }
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
+                self.reply(status, body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

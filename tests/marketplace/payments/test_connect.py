@@ -11,7 +11,7 @@ import json
 import threading
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
@@ -20,7 +20,7 @@ from marketplace.payments import payouts
 from marketplace.payments.connect import PayoutOnboarding
 from marketplace.payments.models import PayoutStatus
 from tests.factories import assert_error_shape, login, register
-from tests.stripe_fixtures import sign
+from tests.stripe_fixtures import JsonHandler, sign
 
 PASSWORD = "correct horse battery"
 URL = "/api/v1/users/me/payout-account/onboarding"
@@ -32,7 +32,7 @@ class FakeConnect:
         self.accounts = 0
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):  # noqa: N802 (http.server API)
                 length = int(self.headers.get("Content-Length") or 0)
                 form = {k: v[0] for k, v in urllib.parse.parse_qs(
@@ -50,15 +50,7 @@ class FakeConnect:
                 else:
                     status, body = 404, {"error": {"type": "invalid_request_error",
                                                    "message": "not faked"}}
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
+                self.reply(status, body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

@@ -4,10 +4,9 @@ delivery starts the 3-day confirm window, and the trade auto-confirms after it."
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from marketplace.trades import services
 from marketplace.trades.shipping import tracking
 from marketplace.trades.shipping.models import Shipment
 from tests.factories import assert_error_shape, make_user
+from tests.stripe_fixtures import JsonHandler
 from workers import jobs
 
 
@@ -29,7 +29,7 @@ class FakeCarrier:
         self.requests: list[str] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self):  # noqa: N802 (http.server API)
                 fake.requests.append(self.path)
                 parts = self.path.strip("/").split("/")
@@ -40,15 +40,7 @@ class FakeCarrier:
                     status, body = 200, {"events": fake.parcels[parts[1]]}
                 else:
                     status, body = 404, {"error": "unknown parcel"}
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
+                self.reply(status, body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

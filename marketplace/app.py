@@ -36,7 +36,7 @@ from marketplace.core import (
     realtime,
     sentry,
 )
-from marketplace.core.http import cors, docs_assets, etag, guards
+from marketplace.core.http import cors, docs_assets, etag, guards, sessions
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import fail_closed, limiter
 from marketplace.devices import wiring as devices
@@ -76,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     database.init_app(app)
+    sessions.init_app(app)
     guards.init_app(app)
     outbox.init_app(app)
     jobs.init_app(app)

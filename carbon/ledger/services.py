@@ -47,31 +47,34 @@ def require_user(user_id: int) -> None:
         raise NotFound("No such user.")
 
 
-def pending_g(user_id: int) -> int:
-    """The user's shares of completed trades whose credit is not posted yet (one indexed
-    query on ``ledger_pending_credits``; a share whose credit is posted counts nothing)."""
+def _pending_query(user_id: int):
     credited = select(LedgerTransaction.id).where(
         LedgerTransaction.trade_id == PendingCredit.trade_id,
         LedgerTransaction.kind == EntryKind.CREDIT.value)
-    return int(db.session.scalar(
-        select(func.coalesce(func.sum(PendingCredit.amount_g), 0))
-        .where(PendingCredit.user_id == user_id, ~credited.exists())) or 0)
+    return (select(func.coalesce(func.sum(PendingCredit.amount_g), 0))
+            .where(PendingCredit.user_id == user_id, ~credited.exists()))
+
+
+def pending_g(user_id: int) -> int:
+    """The user's shares of completed trades whose credit is not posted yet (one indexed
+    query on ``ledger_pending_credits``; a share whose credit is posted counts nothing)."""
+    return int(db.session.scalar(_pending_query(user_id)) or 0)
 
 
 def account_view(user_id: int) -> dict[str, Any]:
-    account = account_of(user_id)
-    balance, credited = 0, 0
-    if account is not None:
-        balance = account.balance_g or 0
-        credited = db.session.scalar(
-            select(func.count(func.distinct(LedgerTransaction.trade_id)))
-            .select_from(LedgerLine).join(LedgerTransaction)
-            .where(LedgerLine.account_id == account.id,
-                   LedgerTransaction.kind == EntryKind.CREDIT.value)) or 0
-    pending = pending_g(user_id)
-    return {"user_id": user_id, "balance_g": balance, "balance_kgco2e": kg(balance),
-            "credited_trades": credited, "pending_g": pending, "pending_kgco2e": kg(pending),
-            "as_of": utcnow()}
+    """Balance, credited trades and pending credit, read in one statement (one round trip)."""
+    account = select(LedgerAccount.id).where(LedgerAccount.user_id == user_id)
+    balance = select(LedgerAccount.balance_g).where(LedgerAccount.user_id == user_id)
+    credited = (select(func.count(func.distinct(LedgerTransaction.trade_id)))
+                .select_from(LedgerLine).join(LedgerTransaction)
+                .where(LedgerLine.account_id == account.scalar_subquery(),
+                       LedgerTransaction.kind == EntryKind.CREDIT.value))
+    row = db.session.execute(select(balance.scalar_subquery(), credited.scalar_subquery(),
+                                    _pending_query(user_id).scalar_subquery())).one()
+    balance_g, credited_trades, pending = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+    return {"user_id": user_id, "balance_g": balance_g, "balance_kgco2e": kg(balance_g),
+            "credited_trades": credited_trades, "pending_g": pending,
+            "pending_kgco2e": kg(pending), "as_of": utcnow()}
 
 
 def entries(user_id: int, cursor: str | None, limit: int) -> dict[str, Any]:

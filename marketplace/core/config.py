@@ -43,6 +43,9 @@ SETTINGS: tuple[Setting, ...] = (
             "PostgreSQL connections each process keeps open (SQLAlchemy pool size)."),
     Setting("DATABASE_MAX_OVERFLOW", "DATABASE_MAX_OVERFLOW", _int(0, 1000), 10,
             "Extra PostgreSQL connections a process may open under bursts, beyond the pool."),
+    Setting("DATABASE_PING_IDLE_SECONDS", "DATABASE_PING_IDLE_SECONDS", _int(0, 86400), 10,
+            "A pooled PostgreSQL connection idle longer than this is checked (`SELECT 1`) "
+            "before use; 0 checks on every use."),
     Setting("REDIS_URL", "REDIS_URL", _redis_url, None,
             "Redis URL for RQ queues and rate-limit storage. Unset: jobs run in-process "
             "and limits are kept in memory."),
@@ -266,7 +269,9 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
     if not values.get("DEVICE_ID_SECRET"):
         values["DEVICE_ID_SECRET"] = "device-id:" + values["SECRET_KEY"]
     # hide_parameters: SQL parameters (password hashes, token hashes) never reach a log line.
-    engine_options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # No pool_pre_ping: connections idle longer than DATABASE_PING_IDLE_SECONDS are pinged
+    # before use instead (core.db.ping_when_idle), saving a round trip on busy requests.
+    engine_options: dict[str, Any] = {"hide_parameters": True}
     if is_postgres:  # SQLite's pool is per file and thread: these do not apply
         engine_options.update(pool_size=values["DATABASE_POOL_SIZE"],
                               max_overflow=values["DATABASE_MAX_OVERFLOW"])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -36,6 +38,46 @@ def init_app(app) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        ping_when_idle(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
+
+
+_LAST_USED = "reloop_last_used"
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only when it sat idle longer than
+    ``idle_seconds`` (instead of ``pool_pre_ping``'s round trip on every checkout).
+
+    A connection in steady use is known to be alive; one that sat in the pool may have been
+    closed by a PostgreSQL restart, a proxy or an idle timeout, and is pinged (one
+    ``SELECT 1`` in autocommit). A dead one is discarded and the pool tries a new connection
+    (``DisconnectionError``). A connection that dies while in use is caught as before: the
+    request fails with 503 and SQLAlchemy invalidates the pool's older connections."""
+    if getattr(engine, "reloop_ping_idle", None) is not None:
+        return
+    engine.reloop_ping_idle = idle_seconds  # type: ignore[attr-defined]
+    dialect = engine.dialect
+
+    def mark_used(dbapi_connection, connection_record) -> None:
+        connection_record.info[_LAST_USED] = time.monotonic()
+
+    def checkout(dbapi_connection, connection_record, connection_proxy) -> None:
+        if time.monotonic() - connection_record.info.get(_LAST_USED, 0.0) <= idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError("connection found dead before use") from exc
+            raise
+        connection_record.info[_LAST_USED] = time.monotonic()
+
+    event.listen(engine, "connect", mark_used)
+    event.listen(engine, "checkin", mark_used)
+    event.listen(engine, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:

@@ -159,12 +159,15 @@ def _set_photos(listing: Listing, photo_ids: list[int] | None) -> None:
     listing.photo_uploads = uploads.attach(listing.seller_id, photo_ids, "listing", listing.id)
 
 
-def can_see(listing: Listing, viewer: User | None) -> bool:
+def can_see(listing: Listing, viewer: User | None, suspended: bool | None = None) -> bool:
+    """``suspended``: whether the seller is suspended, when already known (else read)."""
     if viewer is not None and (viewer.id == listing.seller_id or viewer.is_admin):
         return True
     if listing.status not in PUBLIC_STATUSES:
         return False
-    return listing.status not in OPEN_STATUSES or not seller_suspended(listing)
+    if listing.status not in OPEN_STATUSES:
+        return True
+    return not (seller_suspended(listing) if suspended is None else suspended)
 
 
 def seller_suspended(listing: Listing) -> bool:
@@ -173,12 +176,16 @@ def seller_suspended(listing: Listing) -> bool:
 
 
 def get_visible(listing_id: int, viewer: User | None) -> Listing:
-    """The listing if ``viewer`` may see it; 404 otherwise (invisible = nonexistent)."""
-    # The search document (a tsvector, the widest column) is never shown: not loaded.
-    listing = db.session.get(Listing, listing_id, options=[defer(Listing.search_doc)])
-    if listing is None or not can_see(listing, viewer):
+    """The listing if ``viewer`` may see it; 404 otherwise (invisible = nonexistent).
+
+    One query: the listing with its seller's suspension. The search document (a tsvector,
+    the widest column) is never shown: not loaded."""
+    row = db.session.execute(
+        select(Listing, User.suspended_at).join(User, User.id == Listing.seller_id)
+        .where(Listing.id == listing_id).options(defer(Listing.search_doc))).first()
+    if row is None or not can_see(row[0], viewer, suspended=row[1] is not None):
         raise NotFound("No such listing.")
-    return listing
+    return row[0]
 
 
 def _own(listing_id: int, user: User) -> Listing:

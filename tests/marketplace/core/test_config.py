@@ -44,7 +44,7 @@ def test_readme_documents_every_variable():
 def test_pool_size_applies_to_postgres_only():
     pg = finalize({**from_env({"DATABASE_URL": "postgresql://u@h/db", "SECRET_KEY": "s",
                                "DATABASE_POOL_SIZE": "2", "DATABASE_MAX_OVERFLOW": "0"})})
-    assert pg["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "hide_parameters": True,
+    assert pg["SQLALCHEMY_ENGINE_OPTIONS"] == {"hide_parameters": True,
                                                 "pool_size": 2, "max_overflow": 0}
     lite = finalize(from_env({"DATABASE_URL": "sqlite:////tmp/x.db"}))
-    assert lite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "hide_parameters": True}
+    assert lite["SQLALCHEMY_ENGINE_OPTIONS"] == {"hide_parameters": True}

@@ -96,3 +96,48 @@ def test_connection_terminated_mid_request_is_503_then_recovers(fault_app, app_c
     assert resp.headers["Retry-After"]
     # The pool noticed (pre-ping / invalidation): the next request gets a live connection.
     assert fault_app.test_client().get("/api/v1/listings").status_code == 200
+
+
+def _app_with_ping(app_config, idle_seconds: int):
+    options = {"connect_args": {"application_name": "reloop-ping-test"}}
+    return create_app({**app_config, "TESTING": False, "PROPAGATE_EXCEPTIONS": False,
+                       "DATABASE_PING_IDLE_SECONDS": idle_seconds,
+                       "SQLALCHEMY_ENGINE_OPTIONS": options})
+
+
+def _kill_idle_pool(app_config) -> int:
+    admin = create_engine(app_config["SQLALCHEMY_DATABASE_URI"], poolclass=None)
+    with admin.connect() as conn:
+        killed = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'reloop-ping-test' AND pid <> pg_backend_pid()")).scalar()
+    admin.dispose()
+    time.sleep(0.2)  # the backends exit
+    return killed
+
+
+@pytest.mark.services
+def test_an_idle_connection_closed_by_the_server_is_replaced_before_use(app_config):
+    # Pinged when idle longer than DATABASE_PING_IDLE_SECONDS (0: every checkout).
+    pinging = _app_with_ping(app_config, 0)
+    client = pinging.test_client()
+    assert client.get("/api/v1/listings").status_code == 200
+    assert _kill_idle_pool(app_config) >= 1
+    assert client.get("/api/v1/listings").status_code == 200
+    with pinging.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.services
+def test_a_busy_connection_is_not_pinged_and_a_dead_one_costs_one_503(app_config):
+    # Used within DATABASE_PING_IDLE_SECONDS: no ping round trip. If the server closed it
+    # meanwhile, that request is a 503 (never a 500) and the pool recovers for the next one.
+    busy = _app_with_ping(app_config, 3600)
+    client = busy.test_client()
+    assert client.get("/api/v1/listings").status_code == 200
+    assert _kill_idle_pool(app_config) >= 1
+    resp = client.get("/api/v1/listings")
+    assert_error_shape(resp, 503)
+    assert client.get("/api/v1/listings").status_code == 200
+    with busy.app_context():
+        db.engine.dispose()

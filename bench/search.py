@@ -160,6 +160,7 @@ def rebuild_indexes(conn, defs) -> float:
     conn.commit()
     conn.autocommit = True
     conn.execute("VACUUM ANALYZE listings")
+    conn.execute("ANALYZE users")  # for the suspended-sellers filter (autovacuum would)
     conn.autocommit = False
     return time.perf_counter() - t
 

@@ -111,6 +111,13 @@ class Blueprint(flask_smorest.Blueprint):
                         entry.setdefault("headers", {}).update(headers)
         super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
 
+    def arguments(self, schema, *args, **kwargs) -> Callable:
+        """As flask-smorest's, with a schema class instantiated once here: webargs would
+        otherwise build a new instance (deep-copying every field) on every request."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def idempotent(self) -> Callable:
         """Honour the ``Idempotency-Key`` header (core.http.idempotency); document it and
         its 409 (in progress) and 422 (key reused for another request). Place it below

@@ -58,9 +58,10 @@ def _guard() -> None:
     streaming = request.content_length is None
     request.max_content_length = limit + 1 if streaming and limit else limit
     errors: dict[str, Any] = {}
-    _check_mapping(request.args.items(multi=True), errors.setdefault("query", {}))
-    _check_mapping((request.view_args or {}).items(), errors.setdefault("path", {}))
-    _check_mapping(request.headers.items(), errors.setdefault("headers", {}))
+    if _any_bad_text():  # the common case is one regex scan over everything
+        _check_mapping(request.args.items(multi=True), errors.setdefault("query", {}))
+        _check_mapping((request.view_args or {}).items(), errors.setdefault("path", {}))
+        _check_mapping(request.headers.items(), errors.setdefault("headers", {}))
     if request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or request.content_length:
         data = request.get_data(cache=True)  # 413 past the limit (Content-Length)
         if streaming and limit and len(data) > limit:
@@ -75,6 +76,15 @@ def _guard() -> None:
         if len(errors) == 1:
             errors = next(iter(errors.values()))
         raise InvalidInput("The request has invalid fields; see errors.", errors)
+
+
+def _any_bad_text() -> bool:
+    """Whether a query parameter, path parameter or header (name or value) has bad text."""
+    parts = [k + "\n" + v for k, v in request.args.items(multi=True)]
+    parts += [str(k) + "\n" + v for k, v in (request.view_args or {}).items()
+              if isinstance(v, str)]
+    parts += [k + "\n" + v for k, v in request.headers.items()]
+    return _BAD_TEXT.search("\n".join(parts)) is not None
 
 
 def _check_mapping(items, out: dict[str, Any]) -> None:

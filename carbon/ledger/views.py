@@ -23,6 +23,7 @@ def _with_etag(view):
 
 
 @blp.route("/carbon/account", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.conditional()
 @blp.response(200, AccountSchema, headers=ETAG_HEADER_DOC)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from flask import current_app, has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -27,7 +31,37 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+_READ_ONLY_ATTR = "_reloop_read_only"
+_AUTOCOMMIT = "reloop_autocommit_engine"
+
+
+def read_only(view: Callable) -> Callable:
+    """Mark a view that only reads: on PostgreSQL its GET/HEAD requests run their statements
+    in autocommit (one round trip each, with no ``BEGIN`` before and no ``ROLLBACK`` after).
+
+    Under READ COMMITTED every statement already reads its own snapshot, so reads see what
+    they would have seen in a transaction. A marked view must not write: in autocommit a
+    write would be committed at once, not with the request."""
+    setattr(view, _READ_ONLY_ATTR, True)
+    return view
+
+
+class Session(FlaskSession):
+    """Flask-SQLAlchemy's session, choosing the autocommit engine for read-only views."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None,
+                 **kwargs: Any) -> Any:
+        engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if bind is not None or not has_request_context() or request.method not in (
+                "GET", "HEAD"):
+            return engine
+        view = current_app.view_functions.get(request.endpoint or "")
+        if not getattr(view, _READ_ONLY_ATTR, False):
+            return engine
+        return getattr(engine, _AUTOCOMMIT, engine)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate(compare_type=True, render_as_batch=True)
 
 
@@ -42,6 +76,9 @@ def init_app(app) -> None:
         engine = db.engine
     if engine.dialect.name != "sqlite":
         ping_when_idle(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
+        # The same pool; its connections are switched to autocommit while checked out by
+        # a read-only view (psycopg sets and resets this without a round trip).
+        setattr(engine, _AUTOCOMMIT, engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 _LAST_USED = "reloop_last_used"

@@ -44,6 +44,7 @@ def create_listing(data):
 
 
 @blp.route("/listings", methods=["GET"])
+@blp.read_only()
 @blp.arguments(SearchArgsSchema, location="query")
 @blp.response(200, ListingPageSchema)
 def search_listings(args):
@@ -52,6 +53,7 @@ def search_listings(args):
 
 
 @blp.route("/listings/<int:listing_id>", methods=["GET"])
+@blp.read_only()
 @blp.doc(security=_OPTIONAL_AUTH)
 @blp.conditional()
 @blp.response(200, ListingSchema, headers=_ETAG_HEADER)

@@ -11,6 +11,7 @@ import flask_smorest
 from flask import current_app
 from flask_smorest.error_handler import ErrorSchema
 
+from marketplace.core.db import read_only as db_read_only
 from marketplace.core.errors import Forbidden
 from marketplace.core.http import etag
 from marketplace.core.http.auth import current_user, token_auth
@@ -117,6 +118,11 @@ class Blueprint(flask_smorest.Blueprint):
         if isinstance(schema, type):
             schema = schema()
         return super().arguments(schema, *args, **kwargs)
+
+    def read_only(self) -> Callable:
+        """This view only reads: on PostgreSQL its statements run in autocommit, one round
+        trip each (core.db.read_only). Anywhere among the view's decorators."""
+        return db_read_only
 
     def idempotent(self) -> Callable:
         """Honour the ``Idempotency-Key`` header (core.http.idempotency); document it and

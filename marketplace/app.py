@@ -36,7 +36,7 @@ from marketplace.core import (
     realtime,
     sentry,
 )
-from marketplace.core.http import cors, docs_assets, etag, guards, sessions
+from marketplace.core.http import cors, docs_assets, etag, guards, jsonprovider, sessions
 from marketplace.core.http.api import api
 from marketplace.core.http.limiter import fail_closed, limiter
 from marketplace.devices import wiring as devices
@@ -69,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask("marketplace", instance_path=str(config_module.INSTANCE_DIR))
     app.config.update(values)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    jsonprovider.init_app(app)
     app.url_map.converters["int"] = errors.BoundedIntConverter
     logs.configure(app.config["LOG_LEVEL"])
     if app.config["PROXY_HOPS"]:

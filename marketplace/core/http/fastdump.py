@@ -11,7 +11,7 @@ drift. Tests compare both serializations byte for byte (tests/marketplace/core).
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -21,45 +21,30 @@ Dumper = Callable[[Any], Any]
 _MISSING = object()
 
 
-def _get(obj: Any, name: str) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, _MISSING)
-    return getattr(obj, name, _MISSING)
-
-
-def _nullable(convert: Dumper) -> Dumper:
-    def dump(value: Any) -> Any:
-        return None if value is None else convert(value)
-
-    return dump
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.isoformat()
-
-
-def _compile_field(field: ma.fields.Field) -> Dumper:
+def _convert(field: ma.fields.Field, var: str, ns: dict[str, Any]) -> str:
+    """A Python expression converting ``var`` (not None) as ``field`` dumps it."""
     # Order matters: subclasses before their bases (AwareDateTime is a DateTime).
     if isinstance(field, ma.fields.Nested):
         if field.many or field.only or field.exclude:
             raise TypeError("Nested(many=, only=, exclude=) is not supported")
-        inner = compile_dumper(field.schema.__class__)
-        return _nullable(inner)
+        name = f"_nested{len(ns)}"
+        ns[name] = compile_dumper(field.schema.__class__)
+        return f"{name}({var})"
     if isinstance(field, ma.fields.List):
-        item = _compile_field(field.inner)
-        return _nullable(lambda values: [item(v) for v in values])
+        item = _convert(field.inner, "_x", ns)
+        return f"[None if _x is None else {item} for _x in {var}]"
     if isinstance(field, ma.fields.Integer):
-        return _nullable(int)
+        return f"({var} if {var}.__class__ is int else int({var}))"
     if isinstance(field, ma.fields.Float):
-        return _nullable(float)
+        return f"float({var})"
     if isinstance(field, ma.fields.AwareDateTime | ma.fields.DateTime):
         if field.format not in (None, "iso"):
             raise TypeError(f"DateTime format {field.format!r} is not supported")
-        return _nullable(_iso)
+        return f"{var}.isoformat()"
     if isinstance(field, ma.fields.String):
-        return _nullable(str)
+        return f"({var} if {var}.__class__ is str else str({var}))"
     if isinstance(field, ma.fields.Boolean):
-        return _nullable(bool)
+        return f"bool({var})"
     raise TypeError(f"{type(field).__name__} is not supported by compile_dumper")
 
 
@@ -68,11 +53,16 @@ _CACHE: dict[type, Dumper] = {}
 
 def compile_dumper(schema_cls: type[ma.Schema]) -> Dumper:
     """A function ``obj -> dict`` equal to ``schema_cls().dump(obj)`` for the supported
-    field types (attributes or dict keys; absent ones are left out, as marshmallow does)."""
+    field types (attributes or dict keys; absent ones are left out, as marshmallow does).
+
+    The function is generated as Python source, one straight-line block per field."""
     if schema_cls in _CACHE:
         return _CACHE[schema_cls]
     schema = schema_cls()
-    plan: list[tuple[str, str, Dumper]] = []
+    ns: dict[str, Any] = {"_MISSING": _MISSING, "_partial": functools.partial,
+                          "_getattr": getattr}
+    lines = ["def dump(obj):", "    out = {}",
+             "    get = obj.get if obj.__class__ is dict else _partial(_getattr, obj)"]
     for name, field in schema.dump_fields.items():
         if field.load_only:
             continue
@@ -80,18 +70,17 @@ def compile_dumper(schema_cls: type[ma.Schema]) -> Dumper:
                 or type(field)._serialize is not _base_serialize(field):
             raise TypeError(f"{schema_cls.__name__}.{name}: custom serialization is not "
                             "supported by compile_dumper")
-        plan.append((field.data_key or name, field.attribute or name, _compile_field(field)))
-
-    def dump(obj: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, attr, convert in plan:
-            value = _get(obj, attr)
-            if value is not _MISSING:
-                out[key] = convert(value)
-        return out
-
-    _CACHE[schema_cls] = dump
-    return dump
+        key, attr = field.data_key or name, field.attribute or name
+        if "." in attr:
+            raise TypeError(f"{schema_cls.__name__}.{name}: dotted attributes are not "
+                            "supported by compile_dumper")
+        lines += [f"    v = get({attr!r}, _MISSING)",
+                  "    if v is not _MISSING:",
+                  f"        out[{key!r}] = None if v is None else {_convert(field, 'v', ns)}"]
+    lines.append("    return out")
+    exec(compile("\n".join(lines), f"<dumper {schema_cls.__name__}>", "exec"), ns)  # noqa: S102
+    _CACHE[schema_cls] = ns["dump"]
+    return ns["dump"]
 
 
 _STANDARD = (ma.fields.Nested, ma.fields.List, ma.fields.Integer, ma.fields.Float,

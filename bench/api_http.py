@@ -193,7 +193,8 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update({"DATABASE_URL": f"{args.server}/{args.database}", "SECRET_KEY": "bench-http",
                 "WEB_CONCURRENCY": str(args.workers), "RATELIMIT_ENABLED": "false",
-                "LOG_LEVEL": args.log_level, "PROMETHEUS_MULTIPROC_DIR": ""})
+                "LOG_LEVEL": args.log_level,
+                "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="reloop-bench-metrics-")})
     auth = {"Authorization": f"Bearer {token}"}
     cases = {
         "healthz": ("GET", "/healthz", {}, None),

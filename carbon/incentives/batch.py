@@ -57,7 +57,7 @@ class _Batch:
         txs = {t.id: t for t in db.session.execute(
             select(LedgerTransaction.id, LedgerTransaction.trade_id,
                    LedgerTransaction.occurred_at, LedgerTransaction.meta)
-            .where(LedgerTransaction.id.in_(tx_ids)))}
+            .where(loading.any_of(LedgerTransaction.id, tx_ids)))}
         self.pairs = []
         for record in records:
             tx = txs.get(int(record.payload["ledger_transaction_id"]))
@@ -83,7 +83,8 @@ class _Batch:
         streak = any(r.type == RuleType.STREAK for r in self.rules)
         query = select(CreditEvaluation.transaction_id, CreditEvaluation.user_id,
                        CreditEvaluation.counterparty_id, CreditEvaluation.occurred_at,
-                       CreditEvaluation.eligible).where(CreditEvaluation.user_id.in_(users))
+                       CreditEvaluation.eligible).where(
+                           loading.any_of(CreditEvaluation.user_id, users))
         if not streak:
             query = query.where(CreditEvaluation.occurred_at >= lo,
                                 CreditEvaluation.occurred_at < hi)

@@ -1,15 +1,21 @@
 """Aggregated threshold rewards (both modes): one reward row per (credit, rule, user) whose
 units are the thresholds crossed; partial and full reversals; idempotent re-evaluation."""
 
+import time
+from dataclasses import replace
+
 from sqlalchemy import func, select
 
 from carbon.incentives import points
-from carbon.incentives.models import Reward
+from carbon.incentives.evaluate import TOPIC
+from carbon.incentives.models import CreditEvaluation, Reward
 from marketplace.core import outbox
 from marketplace.core.db import db
 from marketplace.core.outbox import OutboxMessage
+from marketplace.core.outbox.registry import registry
 from tests.carbon.incentives.helpers import (
     balance,
+    completion,
     held_g,
     issued,
     make_users,
@@ -121,3 +127,21 @@ def test_evaluating_again_changes_nothing(app_ctx, drain_jobs):
     assert [(x.id, x.units, x.points) for x in _rows(buyer)] == before
     assert db.session.scalar(select(func.count()).select_from(Reward)) == 4
     assert balance(buyer) == 25 and points.verify() == []
+
+
+def test_a_lingering_drain_still_evaluates_everything_once(app, app_ctx, drain_jobs,
+                                                           monkeypatch):
+    assert app.config["INCENTIVE_LINGER_MS"] == 0  # the default: no wait
+    handlers = registry(app).handlers
+    monkeypatch.setitem(handlers, TOPIC, replace(handlers[TOPIC], linger_ms=150))
+    points_rule(every_kg=1, amount=1)
+    buyer, seller = make_users(2)
+    started = time.monotonic()
+    for i in range(3):
+        completion(i + 1, buyer, seller, 2_000)
+        db.session.commit()
+    drain_jobs()
+    db.session.expire_all()
+    assert time.monotonic() - started >= 0.15
+    assert balance(buyer) == balance(seller) == 3
+    assert db.session.scalar(select(func.count()).select_from(CreditEvaluation)) == 6

@@ -11,9 +11,10 @@ batch instead of ~10 per reward:
    (records are partitioned by user), so workers on other partitions never wait for them;
 3. one query each for: evaluations already made, the users' cumulative grams, their recent
    evaluations (anti-gaming) and, with a streak rule, their eligible months;
-4. the rewards each credit earns are computed in Python, in order; then one query for the
-   keys already issued, one for the points already issued in the credits' months (caps) and
-   one reading the budgets of budgeted rules (no lock: after spending, the totals are checked
+4. the rewards each credit earns are computed in Python, in order (issuing.py: a threshold
+   rule's crossings by one credit are one reward with ``units``); then one query for the keys
+   and thresholds already issued and the points already issued in the credits' months (caps),
+   and one reading the budgets of budgeted rules (no lock: after spending, the totals are checked
    and an overspent batch is evaluated again with the budget rows locked, ``evaluate``);
 5. rewards, evaluations, points transactions, lines and balances are written in bulk
    (``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the unique keys).
@@ -21,9 +22,8 @@ batch instead of ~10 per reward:
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -34,14 +34,13 @@ from marketplace.core import events
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 
-from . import antigaming, bulk, loading, points, vouchers
+from . import antigaming, bulk, issuing, loading, points, vouchers
 from .evaluate import ActiveRule, Credit, earned, month_index, streak_months_run
 from .models import (
     CreditEvaluation,
     IncentiveRule,
     Reward,
     RewardKind,
-    RewardStatus,
     RuleType,
 )
 
@@ -58,7 +57,7 @@ class _Batch:
         txs = {t.id: t for t in db.session.execute(
             select(LedgerTransaction.id, LedgerTransaction.trade_id,
                    LedgerTransaction.occurred_at, LedgerTransaction.meta)
-            .where(LedgerTransaction.id.in_(tx_ids)))}
+            .where(loading.any_of(LedgerTransaction.id, tx_ids)))}
         self.pairs = []
         for record in records:
             tx = txs.get(int(record.payload["ledger_transaction_id"]))
@@ -84,7 +83,8 @@ class _Batch:
         streak = any(r.type == RuleType.STREAK for r in self.rules)
         query = select(CreditEvaluation.transaction_id, CreditEvaluation.user_id,
                        CreditEvaluation.counterparty_id, CreditEvaluation.occurred_at,
-                       CreditEvaluation.eligible).where(CreditEvaluation.user_id.in_(users))
+                       CreditEvaluation.eligible).where(
+                           loading.any_of(CreditEvaluation.user_id, users))
         if not streak:
             query = query.where(CreditEvaluation.occurred_at >= lo,
                                 CreditEvaluation.occurred_at < hi)
@@ -135,81 +135,9 @@ class _Batch:
         return evaluations
 
     def issue(self, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Apply keys already issued, caps and budgets in order; the reward rows to insert."""
-        cands = [(e, rule, key, amt) for e in evaluations for rule, key, amt in e["candidates"]]
-        if not cands:
-            return []
-        rule_ids = {rule.rule_id for _, rule, _, _ in cands}
-        capped = sorted({r.rule_id for _, r, _, _ in cands if r.reward["kind"] == RewardKind.POINTS
-                         and (r.caps.get("points_per_day") is not None
-                              or r.caps.get("points_per_month") is not None)})
-        # One query: the candidate keys already issued, and (capped rules) the points issued
-        # in the credits' months.
-        times = [e["credit"].occurred_at.astimezone(UTC) for e, *_ in cands]
-        lo = datetime(min(times).year, min(times).month, 1, tzinfo=UTC)
-        hi = loading.day(max(times)) + timedelta(days=32)
-        wanted = Reward.period_key.in_(sorted({k for _, _, k, _ in cands}))
-        in_caps = (Reward.rule_id.in_(capped) & (Reward.status == RewardStatus.ISSUED.value)
-                   & (Reward.occurred_at >= lo) & (Reward.occurred_at < hi))
-        issued, day_pts, month_pts = set(), defaultdict(int), defaultdict(int)
-        for rule_id, user, key, at, pts, status in db.session.execute(
-                select(Reward.rule_id, Reward.user_id, Reward.period_key, Reward.occurred_at,
-                       Reward.points, Reward.status)
-                .where(Reward.user_id.in_(self.users),  # (user_id, id) index: few rows
-                       (wanted | in_caps) if capped else wanted)):
-            if rule_id not in rule_ids:
-                continue
-            issued.add((rule_id, user, key))
-            at = at.astimezone(UTC)
-            if rule_id in capped and status == RewardStatus.ISSUED and lo <= at < hi:
-                day_pts[(rule_id, user, at.date())] += pts
-                month_pts[(rule_id, user, at.year, at.month)] += pts
-        budgeted = sorted({r.rule_id for _, r, _, _ in cands
-                           if r.caps.get("budget_points") is not None})
-        # Read without a lock (partitions spend one budget in parallel); ``write`` checks the
-        # total after adding to it and the batch is evaluated again, locked, if it overshot.
-        query = (select(IncentiveRule.id, IncentiveRule.spent_points)
-                 .where(IncentiveRule.id.in_(budgeted)).order_by(IncentiveRule.id))
-        if self.lock_budgets:
-            query = query.with_for_update()
-        self.spent = dict(db.session.execute(query).all()) if budgeted else {}
-        self.budgets = {r.rule_id: r.caps["budget_points"] for _, r, _, _ in cands
-                        if r.caps.get("budget_points") is not None}
-        self.spent_before = dict(self.spent)
-        rows, now = [], utcnow()
-        for e, rule, key, amt in cands:
-            c = e["credit"]
-            if (rule.rule_id, c.user_id, key) in issued:
-                continue
-            kind, pts = rule.reward["kind"], 0
-            at = c.occurred_at.astimezone(UTC)
-            dkey, mkey = (rule.rule_id, c.user_id, at.date()), (
-                rule.rule_id, c.user_id, at.year, at.month)
-            if kind == RewardKind.POINTS:
-                pts, caps = int(amt or 0), rule.caps
-                if caps.get("points_per_day") is not None:
-                    pts = min(pts, caps["points_per_day"] - day_pts[dkey])
-                if pts > 0 and caps.get("points_per_month") is not None:
-                    pts = min(pts, caps["points_per_month"] - month_pts[mkey])
-                pts = max(0, pts)
-                if pts and caps.get("budget_points") is not None:
-                    pts = max(0, min(pts, caps["budget_points"] - self.spent[rule.rule_id]))
-                    self.spent[rule.rule_id] += pts
-                if pts <= 0:
-                    continue
-                day_pts[dkey] += pts
-                month_pts[mkey] += pts
-            issued.add((rule.rule_id, c.user_id, key))
-            rows.append({
-                "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
-                "user_id": c.user_id, "period_key": key, "kind": kind, "points": pts,
-                "badge": rule.reward.get("badge"),
-                "certificate_id": ("TREE-" + secrets.token_hex(8).upper()
-                                   if kind == RewardKind.TREE else None),
-                "source_transaction_id": c.transaction_id, "trade_id": c.trade_id,
-                "occurred_at": c.occurred_at, "status": RewardStatus.ISSUED.value,
-                "issued_at": now, "_rule": rule, "_eval": e})
-        return rows
+        """Apply keys already issued, caps and budgets in order; the reward rows to insert
+        (issuing.py: crossings of a points or badge threshold rule aggregated per credit)."""
+        return issuing.issue(self, evaluations)
 
     def _check_budgets(self) -> None:
         """After adding this batch's points (the rule rows are now locked until commit):
@@ -249,7 +177,8 @@ class _Batch:
                                    .values(voucher_id=voucher.id))
         events.publish_many([("reward.earned", [row["user_id"]], {
             "reward_id": ids[(row["rule_id"], row["user_id"], row["period_key"])],
-            "kind": row["kind"], "points": row["points"], "badge": row["badge"],
+            "kind": row["kind"], "points": row["points"], "units": row["units"],
+            "badge": row["badge"],
             "trade_id": row["trade_id"], "reward": _describe(row)})
             for row in rows if (row["rule_id"], row["user_id"], row["period_key"]) in ids])
         changed = {k: v for k, v in self.spent.items() if v != self.spent_before.get(k)}
@@ -277,7 +206,8 @@ def _describe(row: dict[str, Any]) -> str:
     if row["kind"] == RewardKind.POINTS:
         return f"{row['points']} points"
     if row.get("badge"):
-        return f"the badge {row['badge']}"
+        times = f" ({row['units']} times)" if row.get("units", 1) > 1 else ""
+        return f"the badge {row['badge']}{times}"
     return {RewardKind.VOUCHER: "a voucher", RewardKind.TREE: "a tree planted"}.get(
         row["kind"], str(row["kind"]))
 

@@ -8,7 +8,8 @@ import itertools
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, String, any_, case, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from carbon.ledger.models import LedgerAccount, LedgerLine
@@ -20,6 +21,15 @@ from .evaluate import ActiveRule, as_active
 from .models import IncentiveRule, IncentiveRuleVersion, PointsAccount
 
 _rules_cache: dict[tuple, list[ActiveRule]] = {}
+
+
+def any_of(column, values, strings: bool = False):
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter whatever
+    the number of values (nothing per value to render, bind or parse, one plan shape)."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(String if strings else BigInteger)))
+    return column.in_(values)
 
 
 def active_rules() -> list[ActiveRule]:
@@ -49,7 +59,7 @@ def lock_accounts(users: list[int]) -> tuple[dict[int, int], int]:
     system = aliased(PointsAccount)
     sys_id = select(system.id).where(system.code == points.ISSUANCE).scalar_subquery()
     query = (select(PointsAccount.id, PointsAccount.user_id, sys_id)
-             .where(PointsAccount.user_id.in_(users)).order_by(PointsAccount.id)
+             .where(any_of(PointsAccount.user_id, users)).order_by(PointsAccount.id)
              .with_for_update(of=PointsAccount))
     rows = db.session.execute(query).all()
     if len(rows) < len(users) or not rows or rows[0][2] is None:
@@ -72,7 +82,7 @@ def cumulative(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
     rows = db.session.execute(
         select(LedgerAccount.user_id, bucket, func.sum(LedgerLine.amount_g))
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-        .where(LedgerAccount.user_id.in_(users), LedgerLine.transaction_id <= hi)
+        .where(any_of(LedgerAccount.user_id, users), LedgerLine.transaction_id <= hi)
         .group_by(LedgerAccount.user_id, bucket)).all()
     per_user: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for user, tx, g in rows:

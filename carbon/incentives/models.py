@@ -49,7 +49,12 @@ class RewardKind(enum.StrEnum):
 
 class RewardStatus(enum.StrEnum):
     ISSUED = "issued"
+    PARTLY_REVOKED = "partly_revoked"  # some of an aggregated reward's units revoked
     REVOKED = "revoked"
+
+
+# Statuses of a reward the user still holds (in whole or in part).
+HELD = (RewardStatus.ISSUED.value, RewardStatus.PARTLY_REVOKED.value)
 
 
 class VoucherStatus(enum.StrEnum):
@@ -94,11 +99,21 @@ class IncentiveRuleVersion(db.Model):
 
 
 class Reward(db.Model):
-    """A reward issued to a user by a rule for one threshold / period / trade (``period_key``).
+    """A reward issued to a user by a rule for one threshold / period / credit (``period_key``).
 
     ``(rule_id, user_id, period_key)`` is unique: a rule, whatever its version, issues a given
     threshold or period to a user at most once. Revoking a reward renames its key
     (``<key>~r<id>``) so that the same threshold, crossed again later, can be earned again.
+
+    A threshold rule that gives points or a badge issues one *aggregated* reward per credit
+    (key ``tx:<ledger transaction id>``): ``units`` thresholds crossed, at ``first_g``,
+    ``first_g + step_g``, … ``last_g`` grams of the user's cumulative emissions avoided, less
+    ``skipped_g`` (thresholds in that range the user already holds from an earlier reward, or
+    none); ``points`` is their total after caps. The set of thresholds a user holds per rule
+    is the same as with one reward per threshold. A partial reversal revokes the top units
+    whose thresholds are no longer reached (``revoked_units``, ``revoked_points``; status
+    ``partly_revoked``), a full one all of them (``revoked``). Other rewards have ``units``
+    1 (vouchers and trees stay one per threshold: a voucher or certificate each).
     """
 
     __tablename__ = "incentive_rewards"
@@ -126,6 +141,27 @@ class Reward(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=RewardStatus.ISSUED.value)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    units: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    first_g: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    last_g: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    step_g: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    skipped_g: Mapped[list[int] | None] = mapped_column(JSON, default=None)
+    revoked_units: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    revoked_points: Mapped[int] = mapped_column(BigInteger, default=0,
+                                                server_default=text("0"))
+
+    def thresholds(self) -> list[int]:
+        """An aggregated reward's thresholds (grams), ascending, revoked ones included."""
+        return thresholds(self.first_g, self.last_g, self.step_g, self.skipped_g)
+
+
+def thresholds(first_g: int | None, last_g: int | None, step_g: int | None,
+               skipped_g: list[int] | None) -> list[int]:
+    """The thresholds (grams) an aggregated reward stands for, ascending."""
+    if step_g is None or first_g is None or last_g is None:
+        return []
+    skipped = set(skipped_g or ())
+    return [g for g in range(first_g, last_g + 1, step_g) if g not in skipped]
 
 
 class PointsAccount(db.Model):

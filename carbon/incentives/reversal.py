@@ -4,7 +4,9 @@ the transaction that posts a reversal).
 For each party of the reversed credit: rewards earned by that credit and still unused are
 revoked when the credit is fully reversed; on a partial reversal, only the amount-based ones
 (thresholds, trees, amount milestones) whose amount the user's cumulative grams no longer
-reach. Runs after the credit's evaluation (otherwise it raises and the outbox retries it).
+reach: of an aggregated threshold reward (one per credit, ``units`` crossings), the units
+above the cumulative grams (``partly_revoked``; ``revoked`` if none is left). Runs after the
+credit's evaluation (otherwise it raises and the outbox retries it).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from marketplace.core.db import db
 
 from . import points, rewards
 from .evaluate import cumulative_g
-from .models import CreditEvaluation, IncentiveRuleVersion, Reward, RewardStatus
+from .models import HELD, CreditEvaluation, IncentiveRuleVersion, Reward
 from .rules import grams
 
 TOPIC = "incentives.reverse"
@@ -70,8 +72,13 @@ def reverse(credit_transaction_id: int, reversal_transaction_id: int) -> int:
         cumulative = cumulative_g(user_id, reversal_transaction_id)
         earned = db.session.scalars(select(Reward).where(
             Reward.source_transaction_id == credit.id, Reward.user_id == user_id,
-            Reward.status == RewardStatus.ISSUED.value).order_by(Reward.id)).all()
+            Reward.status.in_(HELD)).order_by(Reward.id)).all()
         for reward in earned:
+            if reward.step_g is not None and not fully:  # aggregated crossings
+                held = reward.thresholds()[:reward.units - reward.revoked_units]
+                if rewards.revoke_units(reward, sum(1 for g in held if g <= cumulative)):
+                    revoked += 1
+                continue
             needed = amount_g(reward)
             if (fully or (needed is not None and needed > cumulative)) and rewards.revoke(
                     reward):

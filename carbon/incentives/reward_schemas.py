@@ -43,6 +43,10 @@ class BadgeSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"description": "The reward's id"})
     badge = ma.fields.String()
     rule_id = ma.fields.Integer()
+    units = ma.fields.Integer(metadata={
+        "description": "How many times this reward gives the badge: the thresholds of a "
+                       "threshold rule one credit crossed (less any revoked by a partial "
+                       "refund); 1 for other rules"})
     trade_id = ma.fields.Integer(allow_none=True)
     earned_at = ma.fields.AwareDateTime()
 
@@ -70,7 +74,8 @@ class VoucherArgs(PageArgsSchema):
 
 
 class RewardCountsSchema(ma.Schema):
-    badges = ma.fields.Integer()
+    badges = ma.fields.Integer(metadata={
+        "description": "Badges held, each unit of a badge reward counted (see Badge.units)"})
     vouchers = ma.fields.Integer(metadata={"description": "Not revoked (any status)"})
     vouchers_available = ma.fields.Integer()
     certificates = ma.fields.Integer()

@@ -1,9 +1,10 @@
 """Revoking rewards, and what a user holds.
 
-Rewards are issued by evaluation, in bulk (batch.py): a reward row is unique per (rule, user,
-period key); points rewards are clipped by the rule's per-user daily and monthly caps (on the
-credit's UTC day and month) and by its budget (the rule row locked once per batch while it is
-spent), and a reward clipped to nothing is not issued.
+Rewards are issued by evaluation, in bulk (batch.py, issuing.py): a reward row is unique per
+(rule, user, period key), a threshold rule's crossings by one credit aggregated into one row
+(``units``; partly revocable, ``revoke_units``); points rewards are clipped by the rule's
+per-user daily and monthly caps (on the credit's UTC day and month) and by its budget, and a
+reward clipped to nothing is not issued.
 """
 
 from __future__ import annotations
@@ -17,31 +18,73 @@ from marketplace.core.dbtypes import utcnow
 from marketplace.core.http.pagination import id_page
 
 from . import points, vouchers
-from .models import Reward, RewardKind, RewardStatus, Voucher, VoucherStatus
+from .models import (
+    HELD,
+    IncentiveRuleVersion,
+    Reward,
+    RewardKind,
+    RewardStatus,
+    Voucher,
+    VoucherStatus,
+)
 
 
 def revoke(reward: Reward) -> bool:
-    """Revoke an issued reward that is still unused: points are taken back (the balance may
-    go negative if they were spent), an unused voucher is revoked (a used or held one keeps
-    the reward), a badge or certificate withdrawn. The key is freed so it can be earned
-    again."""
-    if reward.status != RewardStatus.ISSUED:
+    """Revoke a held reward (all its units still held) that is still unused: points are taken
+    back (the balance may go negative if they were spent), an unused voucher is revoked (a
+    used or held one keeps the reward), a badge or certificate withdrawn. The key is freed so
+    it can be earned again."""
+    if reward.status not in HELD:
         return False
     if reward.kind == RewardKind.VOUCHER and reward.voucher_id is not None \
             and not vouchers.revoke(reward.voucher_id):
         return False
-    if reward.kind == RewardKind.POINTS and reward.points:
+    taken = reward.points - reward.revoked_points
+    if reward.kind == RewardKind.POINTS and taken:
         points.post(f"reward:{reward.id}:revoke", "revocation", reward.user_id,
-                    -reward.points, {"rule_id": reward.rule_id, "reward_id": reward.id})
+                    -taken, {"rule_id": reward.rule_id, "reward_id": reward.id})
     reward.status = RewardStatus.REVOKED.value
     reward.revoked_at = utcnow()
+    reward.revoked_units, reward.revoked_points = reward.units, reward.points
     reward.period_key = f"{reward.period_key}~r{reward.id}"[:100]
     return True
 
 
+def unit_points(reward: Reward) -> list[int]:
+    """The points of each unit of an aggregated points reward, in threshold order: the rule
+    version's amount each, the caps having clipped the last (issuing.py), so they sum to
+    ``points``."""
+    if reward.kind != RewardKind.POINTS or not reward.points:
+        return [0] * reward.units
+    version = db.session.get(IncentiveRuleVersion, reward.rule_version_id)
+    amount = int((version.reward or {}).get("amount") or reward.points)
+    return [max(0, min(amount, reward.points - i * amount)) for i in range(reward.units)]
+
+
+def revoke_units(reward: Reward, keep: int) -> int:
+    """Revoke the units of an aggregated reward above the first ``keep`` (their thresholds are
+    no longer reached): their points are taken back and the reward is ``partly_revoked``, or
+    ``revoked`` when no unit is left. Return the units revoked now."""
+    held = reward.units - reward.revoked_units
+    if reward.status not in HELD or keep >= held:
+        return 0
+    if keep <= 0:
+        return held if revoke(reward) else 0
+    taken = sum(unit_points(reward)[keep:held])
+    if taken:
+        points.post(f"reward:{reward.id}:revoke:{reward.units - keep}", "revocation",
+                    reward.user_id, -taken, {"rule_id": reward.rule_id,
+                                             "reward_id": reward.id, "units": held - keep})
+    reward.status = RewardStatus.PARTLY_REVOKED.value
+    reward.revoked_at = utcnow()
+    reward.revoked_units = reward.units - keep
+    reward.revoked_points += taken
+    return held - keep
+
+
 def _issued(user_id: int, kind: RewardKind):
     return select(Reward).where(Reward.user_id == user_id, Reward.kind == kind.value,
-                                Reward.status == RewardStatus.ISSUED.value)
+                                Reward.status.in_(HELD))
 
 
 def _vouchers(user_id: int):
@@ -56,7 +99,10 @@ def _count(query) -> int:
 def summary(user_id: int) -> dict[str, Any]:
     """``GET /rewards``: the points balance and how many of each reward the user holds."""
     return {"points_balance": points.balance(user_id), "counts": {
-        "badges": _count(_issued(user_id, RewardKind.BADGE)),
+        "badges": db.session.scalar(select(func.coalesce(func.sum(
+            Reward.units - Reward.revoked_units), 0)).where(
+            Reward.user_id == user_id, Reward.kind == RewardKind.BADGE.value,
+            Reward.status.in_(HELD))) or 0,
         "vouchers": _count(_vouchers(user_id)),
         "vouchers_available": _count(_vouchers(user_id).where(
             Voucher.status == VoucherStatus.AVAILABLE.value)),
@@ -68,7 +114,8 @@ def badges(user_id: int, limit: int, cursor: str | None) -> dict[str, Any]:
     """The user's badges, newest first."""
     page = id_page(_issued(user_id, RewardKind.BADGE), Reward.id, limit, cursor)
     page["items"] = [{"id": r.id, "badge": r.badge, "rule_id": r.rule_id,
-                      "earned_at": r.issued_at, "trade_id": r.trade_id} for r in page["items"]]
+                      "units": r.units - r.revoked_units, "earned_at": r.issued_at,
+                      "trade_id": r.trade_id} for r in page["items"]]
     return page
 
 

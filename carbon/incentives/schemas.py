@@ -274,7 +274,10 @@ class SimulationSchema(ma.Schema):
     accounts = ma.fields.Integer(metadata={"description": "Accounts with credit history"})
     credits = ma.fields.Integer()
     users_rewarded = ma.fields.Integer()
-    rewards = ma.fields.Integer(metadata={"description": "Rewards that would be issued"})
+    rewards = ma.fields.Integer(metadata={
+        "description": "Rewards that would be issued, counting each threshold crossed once "
+                       "(a points or badge threshold rule issues one reward per credit "
+                       "whose units are the thresholds it crossed)"})
     points_cost = ma.fields.Integer()
     rewards_per_user = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Integer(),

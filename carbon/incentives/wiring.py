@@ -14,7 +14,8 @@ from marketplace.core.http.api import api
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
     outbox.register_handler(app, evaluate.TOPIC, batch.evaluate, queue="incentives",
-                            batch=True, partitions=app.config["INCENTIVE_PARTITIONS"])
+                            batch=True, partitions=app.config["INCENTIVE_PARTITIONS"],
+                            linger_ms=app.config["INCENTIVE_LINGER_MS"])
     outbox.register_handler(app, reversal.TOPIC, reversal.reverse_record, queue="incentives")
     verify.register_check(app, "points transactions sum to zero and balances match their lines",
                           points.check)

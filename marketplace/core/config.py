@@ -179,6 +179,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INCENTIVE_PARTITIONS", "INCENTIVE_PARTITIONS", _int(1, 1024), 16,
             "Partitions of rule evaluation (by user): each is drained by one worker at a time, "
             "so workers evaluate different users in parallel without waiting on each other."),
+    Setting("INCENTIVE_LINGER_MS", "INCENTIVE_LINGER_MS", _int(0, 5_000), 0,
+            "Milliseconds a partition's rule-evaluation drain waits before claiming, so that "
+            "under a trickle one claim takes the records of several completions (0: none)."),
     Setting("INCENTIVE_PAIR_LIMIT", "INCENTIVE_PAIR_LIMIT", _int(0, 1000), 2,
             "Trades between the same two users that can earn rewards within "
             "`INCENTIVE_PAIR_WINDOW_DAYS`; further ones are credited but earn no rewards."),

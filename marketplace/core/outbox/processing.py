@@ -89,8 +89,12 @@ def drain(queue: str, partition: int | None = None) -> int:
     topics, that partition only), a claim at a time, until none is left or ``DRAIN_SECONDS``
     have passed (then another drain is requested). Returns how many were applied. Failures
     are recorded on their records, never raised."""
-    jobs.clear_coalesced(_drain_key(queue, partition))
     topics = queue_topics(queue, partitioned=partition is not None)
+    linger = max((handlers()[t].linger_ms for t in topics), default=0) if partition is not None \
+        else 0
+    if linger:  # collect a trickle's records; drains requested meanwhile coalesce into this one
+        time.sleep(linger / 1000)
+    jobs.clear_coalesced(_drain_key(queue, partition))
     if not topics:
         return 0
     condition = _due(topics)

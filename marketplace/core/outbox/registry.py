@@ -21,6 +21,7 @@ class Handler:
     queue: str
     batch: bool = False
     partitions: int = 0  # > 0: records carry a partition key; one drain per partition
+    linger_ms: int = 0  # a partition's drain waits this long before claiming (a trickle)
 
 
 @dataclass
@@ -43,7 +44,8 @@ def registry(app: Flask | None = None) -> Registry:
 
 
 def register_handler(app: Flask, topic: str, func: Callable[[Any], None], *,
-                     queue: str = "default", batch: bool = False, partitions: int = 0) -> None:
+                     queue: str = "default", batch: bool = False, partitions: int = 0,
+                     linger_ms: int = 0) -> None:
     """Register the function that applies records of ``topic`` (inside the record's
     transaction: it must not commit). Registering a topic twice is an error.
 
@@ -55,14 +57,16 @@ def register_handler(app: Flask, topic: str, func: Callable[[Any], None], *,
     With ``partitions=N`` writers give each record a ``partition_by`` value (e.g. a user id)
     and records go to partition ``partition_by % N``; each partition is drained on its own, so
     records of one partition (one user's) are applied in order by one worker at a time while
-    other workers take other partitions.
+    other workers take other partitions. ``linger_ms``: a partition's drain first waits that
+    long, so that under a trickle it claims the records of several commits at once (commits
+    made meanwhile do not request another drain: it is still waiting).
     """
     handlers = registry(app).handlers
     if topic in handlers:
         raise ValueError(f"two handlers for outbox topic {topic!r}")
     if partitions < 0 or partitions > 1024:
         raise ValueError("partitions must be between 0 and 1024")
-    handlers[topic] = Handler(func, queue, batch, partitions)
+    handlers[topic] = Handler(func, queue, batch, partitions, max(0, int(linger_ms)))
 
 
 def declare_writes(app: Flask, *topics: str) -> None:

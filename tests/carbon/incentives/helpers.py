@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from carbon.incentives import manage, points
-from carbon.incentives.models import CreditEvaluation, Reward, RewardStatus
+from carbon.incentives.models import HELD, CreditEvaluation, Reward
 from marketplace.accounts.models import User
 from marketplace.accounts.services import Role
 from marketplace.core.db import db
@@ -41,10 +41,18 @@ def trade(drain_jobs, trade_id, buyer, seller, grams, at=T0, category="smartphon
 
 def issued(user_id, rule_id=None):
     q = select(Reward).where(Reward.user_id == user_id,
-                             Reward.status == RewardStatus.ISSUED.value).order_by(Reward.id)
+                             Reward.status.in_(HELD)).order_by(Reward.id)
     if rule_id is not None:
         q = q.where(Reward.rule_id == rule_id)
     return list(db.session.scalars(q))
+
+
+def held_g(reward):
+    """The thresholds (grams) a reward still stands for: its key's for a per-threshold one,
+    its units' (less revoked ones) for an aggregated one."""
+    if reward.step_g is not None:
+        return reward.thresholds()[:reward.units - reward.revoked_units]
+    return [int(reward.period_key.split(":")[1])]
 
 
 def balance(user_id):

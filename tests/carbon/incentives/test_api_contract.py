@@ -119,8 +119,9 @@ def test_rewards_summary_and_paged_badges_certificates_vouchers(client, app, dra
     summary = client.get(f"{API}/rewards", headers=me).get_json()
     assert summary == {"points_balance": 0, "counts": {
         "badges": 5, "vouchers": 1, "vouchers_available": 1, "certificates": 2}}
-    badges = _walk(client, f"{API}/rewards/badges", me, limit=3)
-    assert [[b["id"] for b in p] for p in badges] == [badge_ids[:3], badge_ids[3:]]
+    badges = _walk(client, f"{API}/rewards/badges", me, limit=1)
+    assert [[b["id"] for b in p] for p in badges] == [badge_ids[:1], badge_ids[1:]]
+    assert [[b["units"] for b in p] for p in badges] == [[2], [3]]
     assert {b["badge"] for p in badges for b in p} == {"every-kg"}
     certificates = _walk(client, f"{API}/rewards/certificates", me, limit=1)
     assert [[c["cumulative_g"] for c in p] for p in certificates] == [[4000], [2000]]

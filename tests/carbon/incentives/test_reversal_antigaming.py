@@ -13,6 +13,7 @@ from tests.carbon.incentives.helpers import (
     admin_headers,
     balance,
     flags,
+    held_g,
     issued,
     make_users,
     points_rule,
@@ -54,13 +55,16 @@ def test_full_reversal_revokes_unused_rewards_and_points_may_go_negative(app_ctx
 def test_partial_reversal_revokes_only_thresholds_no_longer_reached(app_ctx, drain_jobs):
     points_rule(every_kg=10, amount=100)
     buyer, seller = make_users(2)
-    trade(drain_jobs, 1, buyer, seller, 50_000)  # 25 kg each: g:10000 and g:20000
+    trade(drain_jobs, 1, buyer, seller, 50_000)  # 25 kg each: 10 and 20 kg, one reward
     _refund(drain_jobs, 1, "re_1", 3_000, 10_000)  # 30%: 17.5 kg left
-    assert [x.period_key for x in issued(buyer)] == ["g:10000"]
+    (reward,) = issued(buyer)
+    assert held_g(reward) == [10000] and reward.status == "partly_revoked"
+    assert (reward.units, reward.revoked_units, reward.revoked_points) == (2, 1, 100)
     assert balance(buyer) == 100
     trade(drain_jobs, 2, buyer, seller, 6_000)  # back to 20.5 kg: earned again
-    assert [x.period_key for x in issued(buyer)] == ["g:10000", "g:20000"]
+    assert [held_g(x) for x in issued(buyer)] == [[10000], [20000]]
     assert balance(buyer) == 200
+    assert points.verify() == []
 
 
 def test_used_voucher_reward_is_kept_on_reversal(app_ctx, drain_jobs):

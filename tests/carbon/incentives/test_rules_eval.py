@@ -13,6 +13,7 @@ from marketplace.core.outbox import OutboxMessage
 from tests.carbon.incentives.helpers import (
     T0,
     balance,
+    held_g,
     issued,
     make_users,
     points_rule,
@@ -28,10 +29,12 @@ def test_threshold_boundaries_and_several_at_once(app_ctx, drain_jobs):
     assert balance(buyer) == 0 and issued(buyer) == []
     trade(drain_jobs, 2, buyer, seller, 2)  # exactly 10,000 g
     assert balance(buyer) == 100
-    assert [x.period_key for x in issued(buyer)] == ["g:10000"]
+    assert [held_g(x) for x in issued(buyer)] == [[10000]]
     trade(drain_jobs, 3, buyer, seller, 60_000)  # 40 kg: crosses 20, 30, 40 at once
-    assert [x.period_key for x in issued(buyer, r["id"])] == [
-        "g:10000", "g:20000", "g:30000", "g:40000"]
+    rewards = issued(buyer, r["id"])  # one reward per credit, the crossings its units
+    assert [held_g(x) for x in rewards] == [[10000], [20000, 30000, 40000]]
+    assert [(x.units, x.points, x.period_key) for x in rewards] == [
+        (1, 100, "tx:2"), (3, 300, "tx:3")]
     assert balance(buyer) == balance(seller) == 400
     assert points.verify() == []
 
@@ -129,8 +132,8 @@ def test_new_version_does_not_reissue_past_rewards(app_ctx, drain_jobs):
     assert v2["version"] == 2 and len(manage.versions(r["id"], 20, None)["items"]) == 2
     trade(drain_jobs, 2, buyer, seller, 18_000)  # 12 → 21 kg: 15 and 20 under v2
     rewards = issued(buyer, r["id"])
-    assert [(x.period_key, x.points) for x in rewards] == [
-        ("g:10000", 100), ("g:15000", 30), ("g:20000", 30)]
+    assert [(held_g(x), x.points) for x in rewards] == [
+        ([10000], 100), ([15000, 20000], 60)]
     assert {x.rule_version_id for x in rewards[1:]} != {rewards[0].rule_version_id}
 
 

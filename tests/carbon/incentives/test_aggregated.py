@@ -1,0 +1,147 @@
+"""Aggregated threshold rewards (both modes): one reward row per (credit, rule, user) whose
+units are the thresholds crossed; partial and full reversals; idempotent re-evaluation."""
+
+import time
+from dataclasses import replace
+
+from sqlalchemy import func, select
+
+from carbon.incentives import points
+from carbon.incentives.evaluate import TOPIC
+from carbon.incentives.models import CreditEvaluation, Reward
+from marketplace.core import outbox
+from marketplace.core.db import db
+from marketplace.core.outbox import OutboxMessage
+from marketplace.core.outbox.registry import registry
+from tests.carbon.incentives.helpers import (
+    balance,
+    completion,
+    held_g,
+    issued,
+    make_users,
+    points_rule,
+    refund,
+    rule,
+    trade,
+)
+
+
+def _refund(drain_jobs, trade_id, refund_id, refunded, amount):
+    refund(trade_id, refund_id, refunded, amount)
+    db.session.commit()
+    drain_jobs()
+    db.session.expire_all()
+
+
+def _rows(user_id):
+    return list(db.session.scalars(select(Reward).where(Reward.user_id == user_id)
+                                   .order_by(Reward.id)))
+
+
+def test_crossings_of_one_credit_are_one_reward(app_ctx, drain_jobs):
+    r = points_rule(every_kg=5, amount=10)
+    buyer, seller = make_users(2)
+    trade(drain_jobs, 1, buyer, seller, 62_000)  # 31 kg each: 5, 10, … 30 kg
+    (reward,) = _rows(buyer)
+    assert (reward.rule_id, reward.period_key, reward.units, reward.points) == (
+        r["id"], "tx:1", 6, 60)
+    assert (reward.first_g, reward.last_g, reward.step_g, reward.skipped_g) == (
+        5_000, 30_000, 5_000, None)
+    assert reward.status == "issued" and reward.revoked_units == 0
+    assert balance(buyer) == balance(seller) == 60
+    trade(drain_jobs, 2, buyer, seller, 20_000)  # 31 → 41 kg: 35 and 40
+    assert [(x.units, x.points, held_g(x)) for x in _rows(buyer)] == [
+        (6, 60, [5_000, 10_000, 15_000, 20_000, 25_000, 30_000]), (2, 20, [35_000, 40_000])]
+    assert balance(buyer) == 80 and points.verify() == []
+
+
+def test_caps_clip_the_units_in_order(app_ctx, drain_jobs):
+    points_rule(every_kg=1, amount=10, caps={"points_per_day": 25})
+    buyer, seller = make_users(2)
+    trade(drain_jobs, 1, buyer, seller, 8_000)  # 4 kg: 10 + 10 + 5, the fourth clipped out
+    (reward,) = _rows(buyer)
+    assert (reward.units, reward.points, reward.last_g) == (3, 25, 3_000)
+    _refund(drain_jobs, 1, "re_1", 5_000, 10_000)  # half: 2 kg left, the 3 kg unit (5) goes
+    (reward,) = _rows(buyer)
+    assert (reward.status, reward.revoked_units, reward.revoked_points) == (
+        "partly_revoked", 1, 5)
+    assert balance(buyer) == 20 and points.verify() == []
+
+
+def test_partial_refunds_then_the_rest_revoke_units_then_the_reward(app_ctx, drain_jobs):
+    points_rule(every_kg=5, amount=10)
+    buyer, seller = make_users(2)
+    trade(drain_jobs, 1, buyer, seller, 60_000)  # 30 kg each: 6 units, 60 points
+    _refund(drain_jobs, 1, "re_1", 2_000, 10_000)  # 20 %: 24 kg left, 25 and 30 revoked
+    (reward,) = issued(buyer)
+    assert (reward.status, reward.units, reward.revoked_units, reward.revoked_points) == (
+        "partly_revoked", 6, 2, 20)
+    assert held_g(reward) == [5_000, 10_000, 15_000, 20_000]
+    assert balance(buyer) == balance(seller) == 40
+    _refund(drain_jobs, 1, "re_2", 8_000, 10_000)  # the rest: everything revoked
+    (reward,) = _rows(buyer)
+    assert (reward.status, reward.revoked_units, reward.revoked_points) == ("revoked", 6, 60)
+    assert issued(buyer) == [] and balance(buyer) == balance(seller) == 0
+    assert points.verify() == []
+
+
+def test_full_refund_revokes_the_aggregated_reward(app_ctx, drain_jobs):
+    points_rule(every_kg=5, amount=10)
+    rule("threshold", {"every_kg": 5}, {"kind": "badge", "badge": "five-kg"})
+    buyer, seller = make_users(2)
+    trade(drain_jobs, 1, buyer, seller, 40_000)  # 20 kg: 4 units of each rule
+    assert [(x.kind, x.units) for x in _rows(buyer)] == [("points", 4), ("badge", 4)]
+    _refund(drain_jobs, 1, "re_1", 10_000, 10_000)
+    assert [(x.status, x.revoked_units, x.revoked_points) for x in _rows(buyer)] == [
+        ("revoked", 4, 40), ("revoked", 4, 0)]
+    assert balance(buyer) == 0 and points.verify() == []
+    trade(drain_jobs, 2, buyer, seller, 12_000)  # 6 kg: 5 kg earned again
+    assert [held_g(x) for x in issued(buyer)] == [[5_000], [5_000]]
+
+
+def test_thresholds_still_held_are_not_earned_twice(app_ctx, drain_jobs):
+    points_rule(every_kg=5, amount=10)
+    buyer, seller = make_users(2)
+    trade(drain_jobs, 1, buyer, seller, 8_000)  # 4 kg: nothing
+    trade(drain_jobs, 2, buyer, seller, 16_000)  # 4 → 12 kg: 5 and 10 (trade 2's reward)
+    _refund(drain_jobs, 1, "re_1", 10_000, 10_000)  # trade 1 reversed: 8 kg, 10 kept
+    trade(drain_jobs, 3, buyer, seller, 10_000)  # 8 → 13 kg: 10 already held
+    trade(drain_jobs, 4, buyer, seller, 6_000)  # 13 → 16 kg: 15
+    assert [held_g(x) for x in issued(buyer)] == [[5_000, 10_000], [15_000]]
+    assert balance(buyer) == 30
+
+
+def test_evaluating_again_changes_nothing(app_ctx, drain_jobs):
+    points_rule(every_kg=1, amount=5)
+    rule("threshold", {"every_kg": 2}, {"kind": "badge", "badge": "two-kg"})
+    buyer, seller = make_users(2)
+    trade(drain_jobs, 1, buyer, seller, 10_000)
+    before = [(x.id, x.units, x.points) for x in _rows(buyer)]
+    assert [u for _, u, _ in before] == [5, 2]
+    ids = list(db.session.scalars(select(OutboxMessage.id)
+                                  .where(OutboxMessage.topic == "incentives.evaluate")))
+    db.session.execute(OutboxMessage.__table__.update().values(processed_at=None))
+    db.session.commit()
+    outbox.process(ids)
+    db.session.expire_all()
+    assert [(x.id, x.units, x.points) for x in _rows(buyer)] == before
+    assert db.session.scalar(select(func.count()).select_from(Reward)) == 4
+    assert balance(buyer) == 25 and points.verify() == []
+
+
+def test_a_lingering_drain_still_evaluates_everything_once(app, app_ctx, drain_jobs,
+                                                           monkeypatch):
+    assert app.config["INCENTIVE_LINGER_MS"] == 0  # the default: no wait
+    handlers = registry(app).handlers
+    monkeypatch.setitem(handlers, TOPIC, replace(handlers[TOPIC], linger_ms=150))
+    points_rule(every_kg=1, amount=1)
+    buyer, seller = make_users(2)
+    started = time.monotonic()
+    for i in range(3):
+        completion(i + 1, buyer, seller, 2_000)
+        db.session.commit()
+    drain_jobs()
+    db.session.expire_all()
+    assert time.monotonic() - started >= 0.15
+    assert balance(buyer) == balance(seller) == 3
+    assert db.session.scalar(select(func.count()).select_from(CreditEvaluation)) == 6

@@ -131,6 +131,10 @@ class Listing(db.Model):
         Index("ix_listings_active_price", "price_amount", "id",
               postgresql_include=["price_currency", "search_doc"],
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
+        # Price sorts and filters always name a currency (search.py): this is their walk.
+        Index("ix_listings_active_currency_price", "price_currency", "price_amount", "id",
+              postgresql_include=["search_doc"],
+              postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
         Index("ix_listings_active_category_price", "category", "price_amount", "id",
               postgresql_include=["price_currency", "search_doc"],
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),

@@ -13,18 +13,12 @@ character pairs as well (``textsplit``), and a query's runs of such characters b
 pairs, so "苹果手机" finds "二手苹果手机壳" as SQLite's substring match does.
 
 Text + a price or avoided-emissions sort on PostgreSQL: a b-tree walk in sort order that
-filters on the text can read most of the table before it finds a page of matches (when the
-matches sit at the far end of the order: "fairphone" by avoided emissions read 320,000 rows,
-~1 s at 1M listings), and sorting every match instead costs one heap fetch per match. So
-these queries use RUM indexes (``ix_listings_text_price`` / ``ix_listings_text_avoided``: the
-text index with the sort value attached, PostgreSQL's ``rum`` extension), which return the
-matches in sort order straight from the index (``ORDER BY value <=| origin``), at a cost
-proportional to the number of matches (~1 µs each). Before that, the first ``WALK_ROWS`` rows
-of the sort's b-tree are read index-only (the sort indexes carry the search document) and
-filtered on the text: when matches are common near the top of the order, that is the page.
-RUM orders by the value alone, so ties at the page's edge are completed by id in the same
-statement (``_text_sorted``), keeping the keyset order ``(value, id)`` exact. Left slow: a
-common word whose matches all sit far down the order (docs/benchmarks.md, "Issue 14").
+filters on the text can read most of the table before it finds a page of matches, and
+ordering every match costs one entry per match (124,000 for "iphone" at 1M listings). These
+queries go to ``search_sorted.text_sorted``: a bounded index-only walk of the sort's b-tree
+first, then the RUM index (``ix_listings_text_price`` / ``ix_listings_text_avoided``: the text
+index with the sort value attached, PostgreSQL's ``rum`` extension) ordering only the matches
+beyond a bound sampled from the table, the page completed exactly in ``(value, id)`` order.
 
 Prices are compared within one currency: price filters and price sorts need ``currency``
 (the schema enforces it), so amounts in different currencies are never mixed.
@@ -39,13 +33,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Select, and_, false, func, literal, select, tuple_
+from sqlalchemy import Select, and_, false, func, literal, select, tuple_
 from sqlalchemy.orm import defer
 
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.http import cursors
-from marketplace.listings import textsplit
+from marketplace.listings import search_sorted, textsplit
 from marketplace.listings.models import TS_CONFIG, Listing, ListingStatus
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -113,10 +107,12 @@ def _matches(document, q: str):
     return document.op("@@")(func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q)))
 
 
-def filters(args: dict[str, Any], dialect: str, text_indexed: bool = True) -> list:
-    conds: list = [Listing.status == ListingStatus.ACTIVE.value,
-                   # not a suspended seller's (few: a small hashed subplan on PostgreSQL)
-                   Listing.seller_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))]
+def filters(args: dict[str, Any], dialect: str, text_indexed: bool = True,
+            sellers: bool = True) -> list:
+    conds: list = [Listing.status == ListingStatus.ACTIVE.value]
+    if sellers:  # not a suspended seller's (few: a small hashed subplan on PostgreSQL)
+        conds.append(Listing.seller_id.not_in(
+            select(User.id).where(User.suspended_at.is_not(None))))
     if args.get("q"):
         conds.append(text_condition(args["q"], dialect, text_indexed))
     if args.get("category"):
@@ -144,7 +140,9 @@ def filters(args: dict[str, Any], dialect: str, text_indexed: bool = True) -> li
 
 # Sorts served by a RUM index when combined with text on PostgreSQL.
 _RUM_SORTS = frozenset({"price_asc", "price_desc", "avoided_desc"})
-_BIG = 2**63 - 1
+# Filters on columns that every price and avoided sort index holds (key or INCLUDE): tested
+# index-only by search_sorted's walks. Category: the category sort indexes serve it.
+_INDEXED = ("category", "currency", "min_price", "max_price", "min_avoided_kg")
 
 
 def build_query(args: dict[str, Any], dialect: str) -> Select:
@@ -155,8 +153,9 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
     conds = filters(args, dialect)
     cursor = decode_cursor(sort_name, args["cursor"]) if args.get("cursor") else None
     if dialect == "postgresql" and args.get("q") and sort_name in _RUM_SORTS:
-        return _text_sorted(spec, args["q"], conds, filters(args, dialect, text_indexed=False),
-                            filters({**args, "q": None}, dialect), limit + 1, cursor)
+        indexed = filters({k: args.get(k) for k in _INDEXED}, dialect, sellers=False)
+        return search_sorted.text_sorted(spec, args["q"], conds, filters({**args, "q": None},
+                                         dialect), indexed, limit + 1, cursor)
     if cursor is not None:
         value, last_id = cursor
         key = tuple_(spec.column, Listing.id)
@@ -168,83 +167,6 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
         order = (spec.column.asc(), Listing.id.asc())
     return (select(Listing).options(defer(Listing.search_doc)).where(*conds)
             .order_by(*order).limit(limit + 1))
-
-
-# Rows of the sort's b-tree read before the RUM index is asked instead (see _text_sorted).
-WALK_ROWS = 2000
-
-
-def _text_sorted(spec: Sort, q: str, conds: list, tie_conds: list, plain_conds: list, n: int,
-                 cursor: tuple[Any, int] | None) -> Select:
-    """Text + (price | avoided) sort on PostgreSQL, in one statement.
-
-    0. ``walk``: the first ``WALK_ROWS`` rows after the cursor in the sort's b-tree order,
-       filtered on the text. When the matches are common near the top of the order (a
-       frequent word: the RUM index would have to order all its matches) this finds the
-       page at once, exactly ordered, and the rest is not executed. Otherwise:
-    1. ``head``: the first ``n`` matches strictly beyond the cursor's value, in the order of
-       the RUM index (by value only; ties in arbitrary order);
-    2. the rows of ``head`` strictly before its last value, plus every match at that last
-       value (by id, at most ``n``: the sort's b-tree walked at that value, the text
-       tested on each row, ``tie_conds``), plus the matches at the cursor's own
-       value after its id: together they hold the next ``n`` rows in ``(value, id)`` order;
-    3. those ``n`` rows, joined back to ``listings``.
-    """
-    col, desc = spec.column, spec.descending
-    origin = cursor[0] if cursor is not None else (_BIG if desc else -_BIG)
-    at = literal(origin, BigInteger)
-    beyond = [col < at] if desc else [col > at]
-    distance = col.op("<=|" if desc else "|=>", return_type=Float)(at)
-    head = (select(Listing.id, col.label("v")).where(*conds, *(beyond if cursor else []))
-            .order_by(distance).limit(n).cte("head").prefix_with("MATERIALIZED"))
-    edge = select(func.min(head.c.v) if desc else func.max(head.c.v)).scalar_subquery()
-    by_id = Listing.id.desc() if desc else Listing.id.asc()
-    branches = [
-        select(head.c.id, head.c.v).where(head.c.v > edge if desc else head.c.v < edge),
-        select(Listing.id, col.label("v")).where(*tie_conds, col == edge)
-        .order_by(by_id).limit(n),
-    ]
-    if cursor is not None:
-        last_id = literal(cursor[1], Listing.id.type)
-        branches.append(select(Listing.id, col.label("v"))
-                        .where(*tie_conds, col == at, Listing.id < last_id if desc
-                               else Listing.id > last_id)
-                        .order_by(by_id).limit(n))
-    cand = union_all_subqueries(branches)
-    order = (cand.c.v.desc(), cand.c.id.desc()) if desc else (cand.c.v.asc(), cand.c.id.asc())
-    walk = _walk(spec, q, plain_conds, n, cursor)
-    found = select(func.count()).select_from(walk).scalar_subquery()
-    page = union_all_subqueries([
-        select(walk.c.id, walk.c.v).where(found == n),
-        select(cand.c.id, cand.c.v).where(found < n).order_by(*order).limit(n),
-    ], "page")
-    page_order = (page.c.v.desc(), page.c.id.desc()) if desc else (page.c.v.asc(),
-                                                                    page.c.id.asc())
-    return (select(Listing).options(defer(Listing.search_doc))
-            .join(page, Listing.id == page.c.id).order_by(*page_order))
-
-
-def _walk(spec: Sort, q: str, plain_conds: list, n: int, cursor: tuple[Any, int] | None):
-    col, desc = spec.column, spec.descending
-    conds = list(plain_conds)
-    if cursor is not None:
-        key = tuple_(col, Listing.id)
-        after = tuple_(literal(cursor[0], col.type), literal(cursor[1], Listing.id.type))
-        conds.append(key < after if desc else key > after)
-    order = (col.desc(), Listing.id.desc()) if desc else (col.asc(), Listing.id.asc())
-    prefix = (select(Listing.id, col.label("v"), Listing.search_doc).where(*conds)
-              .order_by(*order).limit(WALK_ROWS).subquery("prefix"))
-    by = (prefix.c.v.desc(), prefix.c.id.desc()) if desc else (prefix.c.v.asc(),
-                                                                prefix.c.id.asc())
-    return (select(prefix.c.id, prefix.c.v).where(_matches(prefix.c.search_doc, q))
-            .order_by(*by).limit(n).cte("walk").prefix_with("MATERIALIZED"))
-
-
-def union_all_subqueries(selects: list[Select], name: str = "cand"):
-    """UNION ALL of selects that each have their own ORDER BY / LIMIT (each wrapped)."""
-    parts = [select(s.subquery()) for s in selects]
-    first, *rest = parts
-    return first.union_all(*rest).subquery(name)
 
 
 def search(args: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,114 @@
+"""Text + a price or avoided sort (search_sorted on PostgreSQL) gives exactly the plain
+``ORDER BY value, id`` of the same filters, page after page, on random data full of ties:
+whichever path serves the page (the b-tree walk, the sampled bound, the unbounded RUM order)."""
+
+import random
+from datetime import UTC, datetime
+from math import comb
+
+import pytest
+from sqlalchemy import select, update
+
+from marketplace.accounts.models import User
+from marketplace.core.db import db
+from marketplace.listings import search_sorted
+from marketplace.listings.models import Listing
+from marketplace.listings.search import SORTS, document_value, filters, search
+from tests.factories import make_user
+
+WORDS = ["phone", "laptop", "cracked", "mint", "box", "charger", "dent", "oled"]
+# (WALK_ROWS, SAMPLE_PERCENT, rank): the walk alone; walk too short + bound from the whole
+# table (rank 1: often too tight, so the unbounded order takes over); a random sample.
+PATHS = [(5000, 0.2, None), (3, 100, lambda n: 1), (3, 100, lambda n: n + 2),
+         (0, 40, lambda n: 2)]
+
+
+def _listing(rng: random.Random, seller_id: int, dialect: str, n: int) -> Listing:
+    words = rng.sample(WORDS, rng.randint(1, 4))
+    text = f"item{n} " + " ".join(words)
+    avoided = rng.choice([0, 1500, 1500, 7000, 7000, 7000, 12000, 2**40])
+    return Listing(
+        seller_id=seller_id, status=rng.choice(["active"] * 9 + ["sold"]), title=text,
+        description="", category=rng.choice(["smartphone", "laptop"]), brand="Brand",
+        model="Model", condition="good", price_amount=rng.choice([500, 900, 900, 900, 4000,
+                                                                  4000, 2**35]),
+        price_currency=rng.choice(["EUR", "EUR", "GBP"]),
+        search_doc=document_value(text, dialect), embodied_low_g=1, embodied_central_g=1,
+        embodied_high_g=1, avoided_low_g=avoided, avoided_central_g=avoided,
+        avoided_high_g=avoided, footprint_method="test", methodology_version="test",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def market(client, app):
+    rng = random.Random(1414)
+    sellers = [make_user(client, name, address=False)[0]["id"] for name in ("A", "B", "C")]
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        db.session.add_all(_listing(rng, rng.choice(sellers), dialect, i) for i in range(260))
+        db.session.execute(update(User).where(User.id == sellers[2])
+                           .values(suspended_at=datetime(2026, 2, 1, tzinfo=UTC)))
+        db.session.commit()
+    return rng
+
+
+def _naive(args: dict) -> list[int]:
+    spec = SORTS[args["sort"]]
+    order = (spec.column.desc(), Listing.id.desc()) if spec.descending else (
+        spec.column.asc(), Listing.id.asc())
+    return list(db.session.scalars(select(Listing.id).where(
+        *filters(args, db.engine.dialect.name)).order_by(*order)))
+
+
+def _paged(args: dict, limit: int) -> list[int]:
+    seen, cursor = [], None
+    for _ in range(400):
+        page = search({**args, "limit": limit, **({"cursor": cursor} if cursor else {})})
+        assert len(page["items"]) <= limit
+        seen += [item.id for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
+    raise AssertionError("pages never end")
+
+
+def _cases(rng: random.Random) -> list[dict]:
+    cases = []
+    for sort in ("avoided_desc", "price_asc", "price_desc"):
+        for _ in range(5):
+            args = {"sort": sort, "q": " ".join(rng.sample(WORDS, rng.choice([1, 1, 2])))}
+            if sort.startswith("price") or rng.random() < 0.3:
+                args["currency"] = rng.choice(["EUR", "GBP"])
+            if rng.random() < 0.4:
+                args["category"] = rng.choice(["smartphone", "laptop"])
+            if "currency" in args and rng.random() < 0.4:
+                args["min_price"], args["max_price"] = 600, 5000
+            cases.append(args)
+    return cases
+
+
+@pytest.mark.parametrize("walk,percent,rank", PATHS)
+def test_pages_equal_the_plain_order(app_ctx, market, monkeypatch, walk, percent, rank):
+    monkeypatch.setattr(search_sorted, "WALK_ROWS", walk)
+    monkeypatch.setattr(search_sorted, "SAMPLE_PERCENT", percent)
+    if rank is not None:
+        monkeypatch.setattr(search_sorted, "_rank", rank)
+    for args in _cases(market):
+        expected = _naive(args)
+        for limit in (2, 9):
+            assert _paged(args, limit) == expected, (args, limit)
+
+
+def test_no_match_and_one_match(app_ctx, market, monkeypatch):
+    monkeypatch.setattr(search_sorted, "WALK_ROWS", 2)
+    assert search({"q": "nothingmatches", "sort": "avoided_desc", "limit": 5})["items"] == []
+    one = search({"q": "item7", "sort": "price_desc", "currency": "EUR", "limit": 5})["items"]
+    assert [i.id for i in one] == _naive({"q": "item7", "sort": "price_desc", "currency": "EUR"})
+
+
+def test_the_rank_makes_a_too_tight_bound_rare():
+    # the bound fails when `rank` sampled rows fall among the true first n (binomial)
+    for n in (2, 21, 51, 101):
+        p, r = search_sorted.SAMPLE_PERCENT / 100, search_sorted._rank(n)
+        failure = sum(comb(n, k) * p**k * (1 - p)**(n - k) for k in range(r, n + 1))
+        assert failure < 1e-4

@@ -3,7 +3,7 @@ price sorts and price filters walk (they always name a currency), built CONCURRE
 PostgreSQL (docs/deploy.md, "Adding an index to a live table").
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-03 08:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -176,9 +176,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Per-category price floors in euro cents below which a trade earns no carbon "
             "credit, e.g. `laptop=5000,smartphone=2000`; unset categories keep the "
             "methodology's defaults."),
-    Setting("INCENTIVE_PARTITIONS", "INCENTIVE_PARTITIONS", _int(1, 1024), 16,
+    Setting("INCENTIVE_PARTITIONS", "INCENTIVE_PARTITIONS", _int(1, 1024), 2,
             "Partitions of rule evaluation (by user): each is drained by one worker at a time, "
-            "so workers evaluate different users in parallel without waiting on each other."),
+            "so workers evaluate different users in parallel without waiting on each other. "
+            "About one per worker on the `incentives` queue: more partitions split a trickle "
+            "into more, smaller claims (docs/benchmarks.md, Credits)."),
     Setting("INCENTIVE_LINGER_MS", "INCENTIVE_LINGER_MS", _int(0, 5_000), 0,
             "Milliseconds a partition's rule-evaluation drain waits before claiming, so that "
             "under a trickle one claim takes the records of several completions (0: none)."),

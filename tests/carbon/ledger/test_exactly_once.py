@@ -221,9 +221,12 @@ def test_parallel_partitions_never_overspend_a_budget(app, app_ctx):
     for i in range(1, 201):  # 200 trades, each crossing one or two 1 kg thresholds per party
         completion(70_000 + i, users[i % 40], users[(i * 7 + 3) % 40], 2500)
     db.session.commit()
-    _finish(_worker("-m", "workers", "--burst", "--no-cron", "ledger"))  # credits first
+    # 16 partitions (the default is 2): four workers each on a partition of its own at once.
+    _finish(_worker("-m", "workers", "--burst", "--no-cron", "ledger",
+                    INCENTIVE_PARTITIONS="16"))  # credits first (they write the evaluations)
     workers = [_worker("-m", "tests.carbon.incentives.slow_eval_worker", "incentives",
-                       OUTBOX_BATCH_SIZE="20", SLOW_EVAL_SECONDS="0.3") for _ in range(4)]
+                       OUTBOX_BATCH_SIZE="20", SLOW_EVAL_SECONDS="0.3",
+                       INCENTIVE_PARTITIONS="16") for _ in range(4)]
     for proc in workers:
         _finish(proc)
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(

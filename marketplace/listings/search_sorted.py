@@ -51,7 +51,7 @@ from marketplace.listings import textsplit
 from marketplace.listings.models import TS_CONFIG, Listing
 
 WALK_ROWS = 2000  # b-tree rows read before the RUM index is asked instead
-SAMPLE_PERCENT = 0.2  # of the table's pages, for the bound
+SAMPLE_PERCENT = 0.1  # of the table's pages, for the bound
 _BIG = 2**63 - 1
 # Origin of the RUM distances without a cursor: prices (at most 10**12 minor units) and
 # avoided grams lie within 2**53 of it, where a float8 distance is exact.

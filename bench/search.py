@@ -34,16 +34,17 @@ SELLERS = 20_000
 PAGE = 20
 
 # name -> list of search arguments (cycled through on each run).
+# Price filters and price sorts always name a currency (the API requires it).
 SCENARIOS: dict[str, list[dict]] = {
     "text+category+price, price_asc": [
         {"q": "iphone", "category": "smartphone", "min_price": 20_000, "max_price": 60_000,
-         "sort": "price_asc"},
+         "sort": "price_asc", "currency": "EUR"},
         {"q": "thinkpad", "category": "laptop", "min_price": 50_000, "max_price": 120_000,
-         "sort": "price_asc"},
+         "sort": "price_asc", "currency": "EUR"},
         {"q": "galaxy 256gb", "category": "smartphone", "min_price": 10_000,
-         "max_price": 80_000, "sort": "price_asc"},
+         "max_price": 80_000, "sort": "price_asc", "currency": "EUR"},
         {"q": "macbook air", "category": "laptop", "min_price": 30_000, "max_price": 90_000,
-         "sort": "price_asc"},
+         "sort": "price_asc", "currency": "EUR"},
     ],
     "rare text, newest": [
         {"q": "fairphone cracked"}, {"q": "framework warranty"}, {"q": "switch oled dent"},
@@ -83,7 +84,7 @@ SCENARIOS: dict[str, list[dict]] = {
     "deep page 50, newest": [{"_deep": 50}],
     "deep page 50, text+category+price": [
         {"q": "iphone", "category": "smartphone", "min_price": 10_000, "max_price": 90_000,
-         "sort": "price_asc", "_deep": 50},
+         "sort": "price_asc", "currency": "EUR", "_deep": 50},
     ],
     "deep page 50, avoided_desc": [{"sort": "avoided_desc", "_deep": 50}],
 }

@@ -46,6 +46,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_PING_IDLE_SECONDS", "DATABASE_PING_IDLE_SECONDS", _int(0, 86400), 10,
             "A pooled PostgreSQL connection idle longer than this is checked (`SELECT 1`) "
             "before use; 0 checks on every use."),
+    Setting("DATABASE_PREPARED_STATEMENTS", "DATABASE_PREPARED_STATEMENTS", _bool, True,
+            "psycopg prepares a statement on the server after 5 runs on a connection. Set "
+            "`false` behind PgBouncer in transaction mode (docs/scaling.md), where the next "
+            "transaction may run on another server connection that lacks it."),
     Setting("REDIS_URL", "REDIS_URL", _redis_url, None,
             "Redis URL for RQ queues and rate-limit storage. Unset: jobs run in-process "
             "and limits are kept in memory."),
@@ -280,6 +284,8 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
     if is_postgres:  # SQLite's pool is per file and thread: these do not apply
         engine_options.update(pool_size=values["DATABASE_POOL_SIZE"],
                               max_overflow=values["DATABASE_MAX_OVERFLOW"])
+        if not values.get("DATABASE_PREPARED_STATEMENTS", True):
+            engine_options["connect_args"] = {"prepare_threshold": None}
     engine_options.update(values.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     values["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     values["RATELIMIT_STORAGE_URI"] = values.get("REDIS_URL") or "memory://"

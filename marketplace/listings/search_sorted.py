@@ -15,13 +15,13 @@ id)``), at a cost bounded by the page rather than by the table or the number of 
 3. ``head``: the first ``n`` matches in the order of the RUM index (``ORDER BY value <=|
    origin``), only among matches beyond the bound: ``value >= bound`` is an index condition
    of the RUM index (a ``bigint`` compared with a ``bigint``: another type would not use it),
-   so RUM orders a few thousand entries instead of every match (all 124,000 of "iphone" at
-   1M listings, spilling to disk: ~110 ms). It still reads every posting entry of the words
-   (~0.14 us each: ~17 ms for "iphone", the floor of this design for common words). If the
-   bound was too tight (fewer than ``n`` matches beyond it, unlikely: see ``_rank``), the
-   unbounded RUM order is used instead (exact, slower). RUM distances are float8: the origin
-   is the cursor's value or +-2**52, never +-2**63 (float8 steps of 2,048 there would tie
-   distinct prices and break the order).
+   so RUM orders a few thousand entries (~6,000 expected) instead of every match (all
+   124,000 of "iphone" at 1M listings, spilling to disk: ~110 ms). It still reads every
+   posting entry of the words (~0.14 us each: ~17 ms for "iphone", the floor of this design
+   for common words). If the bound was too tight (fewer than ``n`` matches beyond it,
+   unlikely: see ``_rank``), the unbounded RUM order is used instead (exact, slower). RUM
+   distances are float8: the origin is the cursor's value or +-2**52, never +-2**63 (float8
+   steps of 2,048 there would tie distinct prices and break the order).
 4. RUM orders by the value alone, so the page is completed exactly as ``(value, id)``: the
    rows of ``head`` strictly before its last value, every match at that value in id order
    (the sort's b-tree at one value, index-only, by id), and the matches at the cursor's own
@@ -55,7 +55,7 @@ from marketplace.listings import textsplit
 from marketplace.listings.models import TS_CONFIG, Listing
 
 WALK_ROWS = 2000  # b-tree rows read before the RUM index is asked instead
-SAMPLE_PERCENT = 0.1  # of the table's pages, for the bound
+SAMPLE_PERCENT = 0.05  # of the table's pages, for the bound
 _BIG = 2**63 - 1
 # Origin of the RUM distances without a cursor: prices (at most 10**12 minor units) and
 # avoided grams lie within 2**53 of it, where a float8 distance is exact.

@@ -8,12 +8,14 @@ its own application context and database session. With it set, jobs go to Redis 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from redis import Redis
+from redis import Redis, RedisError
+from redis.exceptions import LockError
 from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -105,6 +107,63 @@ def clear_coalesced(key: str) -> None:
     conn = redis_connection()
     if conn is not None:
         conn.delete(_coalesce_key(key))
+
+
+EXCLUSIVE_TTL_SECONDS = 30
+
+
+@contextmanager
+def exclusive(key: str, on_missed: Callable[[], None],
+              ttl: int = EXCLUSIVE_TTL_SECONDS) -> Iterator[Callable[[], None] | None]:
+    """A section run by at most one process at a time under ``key`` (a Redis lock with a
+    token, expiring after ``ttl`` seconds unless renewed, so a killed holder frees it).
+
+    Yields ``renew`` (call it between steps to keep the lock) to the process that got in, or
+    ``None`` to one that found the section taken: that one leaves a *missed* mark before
+    trying the lock, and the holder, once out of the section, calls ``on_missed()`` if it
+    finds the mark, so that work requested during its last step is not left waiting for the
+    reconciler. Without Redis (inline jobs), or with Redis unreachable, every caller gets in:
+    the section saves contention, correctness never depends on it."""
+    conn = redis_connection()
+    if conn is None:
+        yield no_renew
+        return
+    lock = conn.lock(f"reloop:exclusive:{key}", timeout=ttl, blocking=False)
+    missed = f"reloop:exclusive-missed:{key}"
+    try:
+        conn.set(missed, "1", ex=2 * ttl)
+        got = lock.acquire()
+        if got:
+            conn.delete(missed)  # the holder's own steps start after this: nothing missed
+    except RedisError:
+        log.warning("exclusive section %s: Redis unreachable, running unguarded", key)
+        yield no_renew
+        return
+    if not got:
+        yield None
+        return
+    try:
+        yield lambda: _renew(lock)
+    finally:
+        try:
+            lock.release()
+            if conn.getdel(missed):
+                on_missed()
+        except LockError:  # expired and possibly taken over: the new holder goes on
+            pass
+        except RedisError:
+            log.warning("exclusive section %s: Redis unreachable on release", key)
+
+
+def no_renew() -> None:
+    """The ``renew`` of a section that holds no lock."""
+
+
+def _renew(lock: Any) -> None:
+    try:
+        lock.reacquire()
+    except (LockError, RedisError):
+        log.warning("exclusive section: lock lost (expired or Redis unreachable)")
 
 
 def enqueue_at(when: datetime, func: Callable[..., Any], *args: Any, queue: str,

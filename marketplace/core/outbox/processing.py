@@ -5,8 +5,10 @@ concerned is requested (``request_drain``), coalesced so that at most one is wai
 however many commits ask. A drain claims up to ``OUTBOX_BATCH_SIZE`` due records of its
 queue's topics, oldest first, ``FOR UPDATE SKIP LOCKED`` (so several workers share a backlog
 without waiting on each other), applies them in one transaction and repeats until the queue is
-empty or its time budget is spent. A trickle and a backlog take the same batched path, and the
-number of jobs in flight does not set the number of transactions.
+empty or its time budget is spent. A partitioned topic's partition is drained by one worker at
+a time (``jobs.exclusive``): a drain that finds its partition taken returns at once, and the
+holder runs again if that happened during its last claim. A trickle and a backlog take the
+same batched path, and the number of jobs in flight does not set the number of transactions.
 
 Applying: consecutive records of one topic form a run; a batch topic's run goes to its handler
 in one call, other topics record by record, all in the claim's transaction, then every record
@@ -97,6 +99,18 @@ def drain(queue: str, partition: int | None = None) -> int:
     jobs.clear_coalesced(_drain_key(queue, partition))
     if not topics:
         return 0
+    if partition is None:  # unpartitioned: drains share a backlog (SKIP LOCKED)
+        return _drain(queue, None, topics, jobs.no_renew)
+    # A partition is drained by one worker at a time (its records share users' rows: two
+    # drains would wait on each other); a drain that finds it taken leaves it to the holder.
+    with jobs.exclusive(_drain_key(queue, partition),
+                        lambda: request_drain(queue, partition, force=True)) as renew:
+        if renew is None:
+            return 0
+        return _drain(queue, partition, topics, renew)
+
+
+def _drain(queue: str, partition: int | None, topics: list[str], renew: Any) -> int:
     condition = _due(topics)
     if partition is not None:
         condition = condition & (OutboxMessage.partition_key == partition)
@@ -110,6 +124,7 @@ def drain(queue: str, partition: int | None = None) -> int:
         if time.monotonic() > deadline:
             request_drain(queue, partition, force=True)
             break
+        renew()
     if failed:  # (one query saved per drain in the usual case)
         _schedule_retry(queue, partition, topics)
     return applied

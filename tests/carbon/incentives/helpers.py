@@ -11,7 +11,9 @@ from carbon.incentives import manage, points
 from carbon.incentives.models import HELD, CreditEvaluation, Reward
 from marketplace.accounts.models import User
 from marketplace.accounts.services import Role
+from marketplace.core import outbox
 from marketplace.core.db import db
+from marketplace.core.outbox import OutboxMessage
 from tests.carbon.ledger.helpers import PASSWORD, completion, make_users, refund
 from tests.factories import login
 
@@ -36,6 +38,24 @@ def trade(drain_jobs, trade_id, buyer, seller, grams, at=T0, category="smartphon
     completion(trade_id, buyer, seller, grams, category=category, completed_at=at)
     db.session.commit()
     drain_jobs()
+    db.session.expire_all()
+
+
+def refund_and_drain(drain_jobs, trade_id, refund_id, refunded, amount):
+    """Refund part of a trade (its outbox record), commit and run the jobs."""
+    refund(trade_id, refund_id, refunded, amount)
+    db.session.commit()
+    drain_jobs()
+    db.session.expire_all()
+
+
+def reevaluate_all():
+    """Apply every rule-evaluation record again (as a replay would): must change nothing."""
+    ids = list(db.session.scalars(select(OutboxMessage.id)
+                                  .where(OutboxMessage.topic == "incentives.evaluate")))
+    db.session.execute(OutboxMessage.__table__.update().values(processed_at=None))
+    db.session.commit()
+    outbox.process(ids)
     db.session.expire_all()
 
 

@@ -9,9 +9,7 @@ from sqlalchemy import func, select
 from carbon.incentives import points
 from carbon.incentives.evaluate import TOPIC
 from carbon.incentives.models import CreditEvaluation, Reward
-from marketplace.core import outbox
 from marketplace.core.db import db
-from marketplace.core.outbox import OutboxMessage
 from marketplace.core.outbox.registry import registry
 from tests.carbon.incentives.helpers import (
     balance,
@@ -20,17 +18,11 @@ from tests.carbon.incentives.helpers import (
     issued,
     make_users,
     points_rule,
-    refund,
+    reevaluate_all,
+    refund_and_drain,
     rule,
     trade,
 )
-
-
-def _refund(drain_jobs, trade_id, refund_id, refunded, amount):
-    refund(trade_id, refund_id, refunded, amount)
-    db.session.commit()
-    drain_jobs()
-    db.session.expire_all()
 
 
 def _rows(user_id):
@@ -61,7 +53,7 @@ def test_caps_clip_the_units_in_order(app_ctx, drain_jobs):
     trade(drain_jobs, 1, buyer, seller, 8_000)  # 4 kg: 10 + 10 + 5, the fourth clipped out
     (reward,) = _rows(buyer)
     assert (reward.units, reward.points, reward.last_g) == (3, 25, 3_000)
-    _refund(drain_jobs, 1, "re_1", 5_000, 10_000)  # half: 2 kg left, the 3 kg unit (5) goes
+    refund_and_drain(drain_jobs, 1, "re_1", 5_000, 10_000)  # half: 2 kg left, 3 kg unit goes
     (reward,) = _rows(buyer)
     assert (reward.status, reward.revoked_units, reward.revoked_points) == (
         "partly_revoked", 1, 5)
@@ -72,13 +64,13 @@ def test_partial_refunds_then_the_rest_revoke_units_then_the_reward(app_ctx, dra
     points_rule(every_kg=5, amount=10)
     buyer, seller = make_users(2)
     trade(drain_jobs, 1, buyer, seller, 60_000)  # 30 kg each: 6 units, 60 points
-    _refund(drain_jobs, 1, "re_1", 2_000, 10_000)  # 20 %: 24 kg left, 25 and 30 revoked
+    refund_and_drain(drain_jobs, 1, "re_1", 2_000, 10_000)  # 20 %: 24 kg left, 25 and 30 revoked
     (reward,) = issued(buyer)
     assert (reward.status, reward.units, reward.revoked_units, reward.revoked_points) == (
         "partly_revoked", 6, 2, 20)
     assert held_g(reward) == [5_000, 10_000, 15_000, 20_000]
     assert balance(buyer) == balance(seller) == 40
-    _refund(drain_jobs, 1, "re_2", 8_000, 10_000)  # the rest: everything revoked
+    refund_and_drain(drain_jobs, 1, "re_2", 8_000, 10_000)  # the rest: everything revoked
     (reward,) = _rows(buyer)
     assert (reward.status, reward.revoked_units, reward.revoked_points) == ("revoked", 6, 60)
     assert issued(buyer) == [] and balance(buyer) == balance(seller) == 0
@@ -91,7 +83,7 @@ def test_full_refund_revokes_the_aggregated_reward(app_ctx, drain_jobs):
     buyer, seller = make_users(2)
     trade(drain_jobs, 1, buyer, seller, 40_000)  # 20 kg: 4 units of each rule
     assert [(x.kind, x.units) for x in _rows(buyer)] == [("points", 4), ("badge", 4)]
-    _refund(drain_jobs, 1, "re_1", 10_000, 10_000)
+    refund_and_drain(drain_jobs, 1, "re_1", 10_000, 10_000)
     assert [(x.status, x.revoked_units, x.revoked_points) for x in _rows(buyer)] == [
         ("revoked", 4, 40), ("revoked", 4, 0)]
     assert balance(buyer) == 0 and points.verify() == []
@@ -104,7 +96,7 @@ def test_thresholds_still_held_are_not_earned_twice(app_ctx, drain_jobs):
     buyer, seller = make_users(2)
     trade(drain_jobs, 1, buyer, seller, 8_000)  # 4 kg: nothing
     trade(drain_jobs, 2, buyer, seller, 16_000)  # 4 → 12 kg: 5 and 10 (trade 2's reward)
-    _refund(drain_jobs, 1, "re_1", 10_000, 10_000)  # trade 1 reversed: 8 kg, 10 kept
+    refund_and_drain(drain_jobs, 1, "re_1", 10_000, 10_000)  # trade 1 reversed: 8 kg, 10 kept
     trade(drain_jobs, 3, buyer, seller, 10_000)  # 8 → 13 kg: 10 already held
     trade(drain_jobs, 4, buyer, seller, 6_000)  # 13 → 16 kg: 15
     assert [held_g(x) for x in issued(buyer)] == [[5_000, 10_000], [15_000]]
@@ -118,12 +110,7 @@ def test_evaluating_again_changes_nothing(app_ctx, drain_jobs):
     trade(drain_jobs, 1, buyer, seller, 10_000)
     before = [(x.id, x.units, x.points) for x in _rows(buyer)]
     assert [u for _, u, _ in before] == [5, 2]
-    ids = list(db.session.scalars(select(OutboxMessage.id)
-                                  .where(OutboxMessage.topic == "incentives.evaluate")))
-    db.session.execute(OutboxMessage.__table__.update().values(processed_at=None))
-    db.session.commit()
-    outbox.process(ids)
-    db.session.expire_all()
+    reevaluate_all()
     assert [(x.id, x.units, x.points) for x in _rows(buyer)] == before
     assert db.session.scalar(select(func.count()).select_from(Reward)) == 4
     assert balance(buyer) == 25 and points.verify() == []

@@ -17,18 +17,11 @@ from tests.carbon.incentives.helpers import (
     issued,
     make_users,
     points_rule,
-    refund,
+    refund_and_drain,
     rule,
     trade,
 )
 from tests.carbon.ledger.helpers import balance as carbon_balance
-
-
-def _refund(drain_jobs, trade_id, refund_id, refunded, amount):
-    refund(trade_id, refund_id, refunded, amount)
-    db.session.commit()
-    drain_jobs()
-    db.session.expire_all()
 
 
 def test_full_reversal_revokes_unused_rewards_and_points_may_go_negative(app_ctx, drain_jobs):
@@ -41,7 +34,7 @@ def test_full_reversal_revokes_unused_rewards_and_points_may_go_negative(app_ctx
     trade(drain_jobs, 1, buyer, seller, 40_000)  # 20 kg each: 200 points + a voucher
     assert balance(buyer) == 200
     catalog.redeem(buyer, item.id)  # spends 150
-    _refund(drain_jobs, 1, "re_1", 10_000, 10_000)
+    refund_and_drain(drain_jobs, 1, "re_1", 10_000, 10_000)
     assert balance(buyer) == -150 and balance(seller) == 0
     assert issued(buyer) == [] and issued(seller) == []
     vouchers = {v.source.split(":")[0]: v.status for v in db.session.query(Voucher)
@@ -56,7 +49,7 @@ def test_partial_reversal_revokes_only_thresholds_no_longer_reached(app_ctx, dra
     points_rule(every_kg=10, amount=100)
     buyer, seller = make_users(2)
     trade(drain_jobs, 1, buyer, seller, 50_000)  # 25 kg each: 10 and 20 kg, one reward
-    _refund(drain_jobs, 1, "re_1", 3_000, 10_000)  # 30%: 17.5 kg left
+    refund_and_drain(drain_jobs, 1, "re_1", 3_000, 10_000)  # 30%: 17.5 kg left
     (reward,) = issued(buyer)
     assert held_g(reward) == [10000] and reward.status == "partly_revoked"
     assert (reward.units, reward.revoked_units, reward.revoked_points) == (2, 1, 100)
@@ -77,7 +70,7 @@ def test_used_voucher_reward_is_kept_on_reversal(app_ctx, drain_jobs):
     vouchers.reserve_for_trade(code, buyer, 10_000, "EUR", 77)
     vouchers.confirm_for_trade(77)
     db.session.commit()
-    _refund(drain_jobs, 1, "re_1", 100, 100)
+    refund_and_drain(drain_jobs, 1, "re_1", 100, 100)
     assert [x.id for x in issued(buyer)] == [reward.id]
 
 

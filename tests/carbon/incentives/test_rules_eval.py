@@ -3,13 +3,9 @@ once, caps, budget, versions, idempotency."""
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from carbon.incentives import manage, points
 from carbon.incentives.models import CreditEvaluation, Reward, Voucher
-from marketplace.core import outbox
 from marketplace.core.db import db
-from marketplace.core.outbox import OutboxMessage
 from tests.carbon.incentives.helpers import (
     T0,
     balance,
@@ -17,6 +13,7 @@ from tests.carbon.incentives.helpers import (
     issued,
     make_users,
     points_rule,
+    reevaluate_all,
     rule,
     trade,
 )
@@ -44,12 +41,7 @@ def test_evaluating_twice_issues_nothing_more(app_ctx, drain_jobs):
     buyer, seller = make_users(2)
     trade(drain_jobs, 1, buyer, seller, 4_000)
     assert balance(buyer) == 10
-    ids = list(db.session.scalars(select(OutboxMessage.id)
-                                  .where(OutboxMessage.topic == "incentives.evaluate")))
-    db.session.execute(OutboxMessage.__table__.update().values(processed_at=None))
-    db.session.commit()
-    outbox.process(ids)
-    db.session.expire_all()
+    reevaluate_all()
     assert balance(buyer) == 10
     assert db.session.query(CreditEvaluation).count() == 2
 

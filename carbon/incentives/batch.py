@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select, update
 
 from carbon.ledger.models import LedgerTransaction
 from marketplace.core import events
-from marketplace.core.db import db
+from marketplace.core.db import any_of, db
 from marketplace.core.dbtypes import utcnow
 
 from . import antigaming, bulk, issuing, loading, points, vouchers
@@ -57,7 +57,7 @@ class _Batch:
         txs = {t.id: t for t in db.session.execute(
             select(LedgerTransaction.id, LedgerTransaction.trade_id,
                    LedgerTransaction.occurred_at, LedgerTransaction.meta)
-            .where(loading.any_of(LedgerTransaction.id, tx_ids)))}
+            .where(any_of(LedgerTransaction.id, tx_ids)))}
         self.pairs = []
         for record in records:
             tx = txs.get(int(record.payload["ledger_transaction_id"]))
@@ -84,7 +84,7 @@ class _Batch:
         query = select(CreditEvaluation.transaction_id, CreditEvaluation.user_id,
                        CreditEvaluation.counterparty_id, CreditEvaluation.occurred_at,
                        CreditEvaluation.eligible).where(
-                           loading.any_of(CreditEvaluation.user_id, users))
+                           any_of(CreditEvaluation.user_id, users))
         if not streak:
             query = query.where(CreditEvaluation.occurred_at >= lo,
                                 CreditEvaluation.occurred_at < hi)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from marketplace.core.db import db
+from marketplace.core.db import any_of, db
 from marketplace.core.dbtypes import utcnow
 
 from . import loading
@@ -67,7 +67,7 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
     hi = loading.day(max(times)) + timedelta(days=32)
     keys = {k for _, _, items in groups for k, _ in items}
     keys |= {f"tx:{e['credit'].transaction_id}" for e, r, _ in groups if aggregated(r)}
-    cond = loading.any_of(Reward.period_key, sorted(keys), strings=True)
+    cond = any_of(Reward.period_key, sorted(keys), strings=True)
     if capped:
         cond |= (Reward.rule_id.in_(capped) & Reward.status.in_(HELD)
                  & (Reward.occurred_at >= lo) & (Reward.occurred_at < hi))
@@ -82,7 +82,7 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
                    Reward.points, Reward.status, Reward.revoked_points, Reward.first_g,
                    Reward.last_g, Reward.step_g, Reward.skipped_g, Reward.units,
                    Reward.revoked_units)
-            .where(loading.any_of(Reward.user_id, batch.users), cond)):  # (user_id, id) index
+            .where(any_of(Reward.user_id, batch.users), cond)):  # (user_id, id) index
         if rule_id not in rule_ids:
             continue
         issued.add((rule_id, user, key))

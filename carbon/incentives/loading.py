@@ -8,12 +8,11 @@ import itertools
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, String, any_, case, func, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
 from carbon.ledger.models import LedgerAccount, LedgerLine
-from marketplace.core.db import db
+from marketplace.core.db import any_of, db
 from marketplace.core.dbtypes import utcnow
 
 from . import points
@@ -21,15 +20,6 @@ from .evaluate import ActiveRule, as_active
 from .models import IncentiveRule, IncentiveRuleVersion, PointsAccount
 
 _rules_cache: dict[tuple, list[ActiveRule]] = {}
-
-
-def any_of(column, values, strings: bool = False):
-    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter whatever
-    the number of values (nothing per value to render, bind or parse, one plan shape)."""
-    values = list(values)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(values, ARRAY(String if strings else BigInteger)))
-    return column.in_(values)
 
 
 def active_rules() -> list[ActiveRule]:

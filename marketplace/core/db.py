@@ -11,7 +11,8 @@ from flask import current_app, has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import MetaData, event
+from sqlalchemy import BigInteger, MetaData, String, any_, event, literal
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
@@ -124,3 +125,12 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+def any_of(column: Any, values: Any, strings: bool = False) -> Any:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter whatever
+    the number of values (nothing per value to render, bind or parse, one plan shape)."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(String if strings else BigInteger)))
+    return column.in_(values)

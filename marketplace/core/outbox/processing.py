@@ -30,12 +30,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import BigInteger, any_, event, func, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.core import jobs
-from marketplace.core.db import db
+from marketplace.core.db import any_of, db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.outbox.models import OutboxMessage
 from marketplace.core.outbox.registry import batch_size, handlers, install
@@ -136,7 +135,7 @@ def process(message_ids: list[int]) -> int:
     ids = sorted(set(message_ids))
     if not ids:
         return 0
-    _, applied = _apply_claim(_id_in(ids), len(ids), raise_errors=True)
+    _, applied = _apply_claim(any_of(OutboxMessage.id, ids), len(ids), raise_errors=True)
     return applied
 
 
@@ -144,13 +143,6 @@ def _due(topics: list[str]):
     now = utcnow()
     return (OutboxMessage.topic.in_(topics)
             & or_(OutboxMessage.available_at.is_(None), OutboxMessage.available_at <= now))
-
-
-def _id_in(ids: list[int]):
-    """``id IN (...)``; on PostgreSQL ``id = ANY(array)``: one parameter, not one per id."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return OutboxMessage.id == any_(db.literal(ids, ARRAY(BigInteger)))
-    return OutboxMessage.id.in_(ids)
 
 
 def _apply_claim(condition: Any, limit: int, *, raise_errors: bool = False) -> tuple[int, int]:
@@ -169,7 +161,7 @@ def _apply_claim(condition: Any, limit: int, *, raise_errors: bool = False) -> t
     try:
         _apply(rows)
         db.session.execute(
-            update(OutboxMessage).where(_id_in([r.id for r in rows]))
+            update(OutboxMessage).where(any_of(OutboxMessage.id, [r.id for r in rows]))
             .values(processed_at=utcnow(), attempts=OutboxMessage.attempts + 1))
         db.session.commit()
         return len(rows), len(rows)

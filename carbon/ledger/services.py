@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import column, func, select, table
+from sqlalchemy import bindparam, column, func, select, table
 
 from carbon.ledger.equivalents import equivalents
 from carbon.ledger.models import (
@@ -47,7 +47,7 @@ def require_user(user_id: int) -> None:
         raise NotFound("No such user.")
 
 
-def _pending_query(user_id: int):
+def _pending_query(user_id):
     credited = select(LedgerTransaction.id).where(
         LedgerTransaction.trade_id == PendingCredit.trade_id,
         LedgerTransaction.kind == EntryKind.CREDIT.value)
@@ -61,16 +61,26 @@ def pending_g(user_id: int) -> int:
     return int(db.session.scalar(_pending_query(user_id)) or 0)
 
 
-def account_view(user_id: int) -> dict[str, Any]:
-    """Balance, credited trades and pending credit, read in one statement (one round trip)."""
+def _account_statement():
+    """Balance, credited trades and pending credit of ``:user_id``, as one statement: built
+    once (building it per request cost more than running it)."""
+    user_id = bindparam("user_id")
     account = select(LedgerAccount.id).where(LedgerAccount.user_id == user_id)
     balance = select(LedgerAccount.balance_g).where(LedgerAccount.user_id == user_id)
     credited = (select(func.count(func.distinct(LedgerTransaction.trade_id)))
                 .select_from(LedgerLine).join(LedgerTransaction)
                 .where(LedgerLine.account_id == account.scalar_subquery(),
                        LedgerTransaction.kind == EntryKind.CREDIT.value))
-    row = db.session.execute(select(balance.scalar_subquery(), credited.scalar_subquery(),
-                                    _pending_query(user_id).scalar_subquery())).one()
+    return select(balance.scalar_subquery(), credited.scalar_subquery(),
+                  _pending_query(user_id).scalar_subquery())
+
+
+_ACCOUNT = _account_statement()
+
+
+def account_view(user_id: int) -> dict[str, Any]:
+    """Balance, credited trades and pending credit, read in one statement (one round trip)."""
+    row = db.session.execute(_ACCOUNT, {"user_id": user_id}).one()
     balance_g, credited_trades, pending = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
     return {"user_id": user_id, "balance_g": balance_g, "balance_kgco2e": kg(balance_g),
             "credited_trades": credited_trades, "pending_g": pending,

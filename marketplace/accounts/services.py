@@ -10,7 +10,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -95,17 +95,19 @@ def login(email: str, password: str) -> tuple[str, ApiToken]:
     return issue_token(check_password(email, password))
 
 
+# Built once: the statement's construction cost more than its execution on every request.
+_LIVE_TOKEN = (select(ApiToken).options(joinedload(ApiToken.user, innerjoin=True))
+               .where(ApiToken.token_hash == bindparam("hash"), ApiToken.revoked_at.is_(None),
+                      ApiToken.expires_at > bindparam("now")))
+
+
 def resolve_token(raw: str) -> ApiToken | None:
     """The live token for a bearer string, or None (unknown, revoked or expired, or its
     account closed or suspended).
 
     One round trip: the token and its user in one query (no lazy load of ``token.user``).
     Nothing is cached, so a revocation takes effect on the very next request."""
-    token = db.session.scalar(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user, innerjoin=True))
-        .where(ApiToken.token_hash == hash_token(raw), ApiToken.revoked_at.is_(None),
-               ApiToken.expires_at > utcnow()))
+    token = db.session.scalar(_LIVE_TOKEN, {"hash": hash_token(raw), "now": utcnow()})
     if token is None:
         return None
     # A token issued while the account was closing, or before a suspension committed.

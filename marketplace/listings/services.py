@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -175,14 +175,16 @@ def seller_suspended(listing: Listing) -> bool:
     return seller is not None and seller.is_suspended
 
 
+_VISIBLE = (select(Listing, User.suspended_at).join(User, User.id == Listing.seller_id)
+            .where(Listing.id == bindparam("listing_id")).options(defer(Listing.search_doc)))
+
+
 def get_visible(listing_id: int, viewer: User | None) -> Listing:
     """The listing if ``viewer`` may see it; 404 otherwise (invisible = nonexistent).
 
     One query: the listing with its seller's suspension. The search document (a tsvector,
     the widest column) is never shown: not loaded."""
-    row = db.session.execute(
-        select(Listing, User.suspended_at).join(User, User.id == Listing.seller_id)
-        .where(Listing.id == listing_id).options(defer(Listing.search_doc))).first()
+    row = db.session.execute(_VISIBLE, {"listing_id": listing_id}).first()
     if row is None or not can_see(row[0], viewer, suspended=row[1] is not None):
         raise NotFound("No such listing.")
     return row[0]

@@ -20,6 +20,7 @@ from carbon.ledger.models import (
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import InvalidInput, NotFound
+from marketplace.core.hotread import HotRead
 from marketplace.core.http.pagination import decode_id, id_page
 
 # The accounts feature's table, by name only: the ledger asks whether a user id exists and
@@ -71,17 +72,19 @@ def _account_statement():
                 .select_from(LedgerLine).join(LedgerTransaction)
                 .where(LedgerLine.account_id == account.scalar_subquery(),
                        LedgerTransaction.kind == EntryKind.CREDIT.value))
-    return select(balance.scalar_subquery(), credited.scalar_subquery(),
-                  _pending_query(user_id).scalar_subquery())
+    return select(balance.scalar_subquery().label("balance_g"),
+                  credited.scalar_subquery().label("credited_trades"),
+                  _pending_query(user_id).scalar_subquery().label("pending_g"))
 
 
-_ACCOUNT = _account_statement()
+_ACCOUNT = HotRead(_account_statement())
 
 
 def account_view(user_id: int) -> dict[str, Any]:
     """Balance, credited trades and pending credit, read in one statement (one round trip)."""
-    row = db.session.execute(_ACCOUNT, {"user_id": user_id}).one()
-    balance_g, credited_trades, pending = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+    row = _ACCOUNT.first(user_id=user_id) or {}
+    balance_g, credited_trades, pending = (int(row.get(k) or 0) for k in (
+        "balance_g", "credited_trades", "pending_g"))
     return {"user_id": user_id, "balance_g": balance_g, "balance_kgco2e": kg(balance_g),
             "credited_trades": credited_trades, "pending_g": pending,
             "pending_kgco2e": kg(pending), "as_of": utcnow()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
@@ -112,3 +113,12 @@ class DataExport(db.Model):
     archive: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+@dataclass(slots=True)
+class LiveToken:
+    """A resolved bearer token: its id and last use, and its user (an ORM entity)."""
+
+    id: int
+    user: User
+    last_used_at: datetime | None

@@ -12,10 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from marketplace.accounts.models import ApiToken, Role, User
+from marketplace.accounts.models import ApiToken, LiveToken, Role, User
 from marketplace.core import outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
@@ -96,20 +94,23 @@ def login(email: str, password: str) -> tuple[str, ApiToken]:
 
 
 # Built once: the statement's construction cost more than its execution on every request.
-_LIVE_TOKEN = (select(ApiToken).options(joinedload(ApiToken.user, innerjoin=True))
+# The user is the only entity loaded; of the token, only what is used.
+_LIVE_TOKEN = (select(User, ApiToken.id, ApiToken.last_used_at)
+               .join(ApiToken, ApiToken.user_id == User.id)
                .where(ApiToken.token_hash == bindparam("hash"), ApiToken.revoked_at.is_(None),
                       ApiToken.expires_at > bindparam("now")))
 
 
-def resolve_token(raw: str) -> ApiToken | None:
+def resolve_token(raw: str) -> LiveToken | None:
     """The live token for a bearer string, or None (unknown, revoked or expired, or its
     account closed or suspended).
 
-    One round trip: the token and its user in one query (no lazy load of ``token.user``).
-    Nothing is cached, so a revocation takes effect on the very next request."""
-    token = db.session.scalar(_LIVE_TOKEN, {"hash": hash_token(raw), "now": utcnow()})
-    if token is None:
+    One round trip: the token and its user in one query. Nothing is cached, so a revocation
+    takes effect on the very next request."""
+    row = db.session.execute(_LIVE_TOKEN, {"hash": hash_token(raw), "now": utcnow()}).first()
+    if row is None:
         return None
+    token = LiveToken(id=row[1], user=row[0], last_used_at=row[2])
     # A token issued while the account was closing, or before a suspension committed.
     if token.user.closed_at is not None or token.user.is_suspended:
         return None
@@ -122,7 +123,7 @@ def resolve_token(raw: str) -> ApiToken | None:
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def _touch(token: ApiToken) -> None:
+def _touch(token: LiveToken) -> None:
     """Record the token's use in its own short transaction (a GET never commits), when the
     stored time is older than ``LAST_USED_RESOLUTION``."""
     now = utcnow()
@@ -133,11 +134,12 @@ def _touch(token: ApiToken) -> None:
     with db.engine.begin() as conn:
         conn.execute(update(ApiToken).where(ApiToken.id == token.id, stale)
                      .values(last_used_at=now))
-    set_committed_value(token, "last_used_at", now)
+    token.last_used_at = now
 
 
-def revoke(token: ApiToken, at: datetime | None = None) -> None:
-    token.revoked_at = at or utcnow()
+def revoke(token: LiveToken, at: datetime | None = None) -> None:
+    db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                       .values(revoked_at=at or utcnow()))
     db.session.commit()
 
 

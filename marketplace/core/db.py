@@ -47,6 +47,17 @@ def read_only(view: Callable) -> Callable:
     return view
 
 
+def autocommit_engine() -> Engine | None:
+    """The autocommit engine when the current request is a read-only view's GET/HEAD on
+    PostgreSQL (what ``Session.get_bind`` picks for it), else None."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, _READ_ONLY_ATTR, False):
+        return None
+    return getattr(db.engine, _AUTOCOMMIT, None)
+
+
 class Session(FlaskSession):
     """Flask-SQLAlchemy's session, choosing the autocommit engine for read-only views."""
 

@@ -47,15 +47,18 @@ def read_only(view: Callable) -> Callable:
     return view
 
 
+def read_only_request() -> bool:
+    """Whether the current request is a GET/HEAD of a view marked ``read_only``."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, _READ_ONLY_ATTR, False)
+
+
 def autocommit_engine() -> Engine | None:
     """The autocommit engine when the current request is a read-only view's GET/HEAD on
     PostgreSQL (what ``Session.get_bind`` picks for it), else None."""
-    if not has_request_context() or request.method not in ("GET", "HEAD"):
-        return None
-    view = current_app.view_functions.get(request.endpoint or "")
-    if not getattr(view, _READ_ONLY_ATTR, False):
-        return None
-    return getattr(db.engine, _AUTOCOMMIT, None)
+    return getattr(db.engine, _AUTOCOMMIT, None) if read_only_request() else None
 
 
 class Session(FlaskSession):

@@ -90,6 +90,14 @@ class HotRead:
                 for name, process, value in zip(plan.names, plan.processors, row, strict=True)}
 
 
+class _CursorContext:
+    """Stands in for SQLAlchemy's execution context in the cursor events: listeners (Sentry's
+    SQL spans) read its dialect and keep their state on it between the two events."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+
 def _fetchone(conn: Connection, sql: str, args: Any,
               describe: bool) -> tuple[tuple | None, Any]:
     dialect = conn.dialect
@@ -97,12 +105,13 @@ def _fetchone(conn: Connection, sql: str, args: Any,
     cursor = proxied.cursor()
     # Engine listeners (statement counters, tracing) see the statement as any other.
     events = conn._has_events or conn.engine._has_events
+    context = _CursorContext(dialect) if events else None
     try:
         if events:
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, args, None, False)
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, args, context, False)
         cursor.execute(sql, args)
         if events:
-            conn.dispatch.after_cursor_execute(conn, cursor, sql, args, None, False)
+            conn.dispatch.after_cursor_execute(conn, cursor, sql, args, context, False)
         return cursor.fetchone(), cursor.description if describe else None
     except dialect.loaded_dbapi.Error as exc:
         # SQLAlchemy's own handling, as for any statement: wrapped as DBAPIError (the API's

@@ -182,8 +182,10 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
     dialect = db.engine.dialect.name
     limit = args.get("limit") or 20
     # Listings as plain rows (the common query) or entities (search_sorted's statement).
-    rows = [row[0] if isinstance(row[0], Listing) else ListingRow(row._mapping)
-            for row in db.session.execute(build_query(args, dialect))]
+    result = db.session.execute(build_query(args, dialect))
+    keys = tuple(result.keys())
+    rows = [row[0] if isinstance(row[0], Listing) else ListingRow(dict(zip(keys, row, strict=True)))
+            for row in result]
     items, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(args.get("sort") or "newest", items[-1]) if more else None
     return {"items": items, "next_cursor": next_cursor}

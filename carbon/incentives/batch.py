@@ -113,7 +113,7 @@ class _Batch:
     def evaluate(self) -> list[dict[str, Any]]:
         """The evaluation rows, each with the candidate rewards of its credit (``groups``:
         issuing.issue)."""
-        evaluations = []
+        evaluations, limits = [], antigaming.limits()
         for tx, user in self.pairs:
             if (tx.id, user) in self.done:
                 continue
@@ -132,7 +132,7 @@ class _Batch:
                        self.cumulative[(user, tx.id)], tx.occurred_at,
                        str(meta.get("category") or "other"),
                        "recycling" if meta.get("credit_kind") == "recycling" else "trade")
-            flag = antigaming.check_against(c, self.recent[user])
+            flag = antigaming.check_against(c, self.recent[user], limits)
             self.recent[user].append((c.counterparty_id, c.occurred_at, flag is None))
             groups: list[tuple[ActiveRule, Any]] = []
             if flag is None:

@@ -23,15 +23,20 @@ from marketplace.core.dbtypes import utcnow
 from .models import Reward
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
 def document(rows: list[dict[str, Any]] | list[list[Any]]) -> str:
-    """``rows`` as one JSON document (datetimes in ISO 8601)."""
-    return json.dumps(rows, default=_default, separators=(",", ":"))
+    """``rows`` as one JSON document (datetimes in ISO 8601, each distinct one formatted
+    once: a batch's rows share their credits' times and one issue time)."""
+    seen: dict[datetime, str] = {}
+
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            iso = seen.get(value)
+            if iso is None:
+                iso = seen[value] = value.isoformat()
+            return iso
+        raise TypeError(f"cannot serialise {type(value).__name__}")
+
+    return json.dumps(rows, default=default, separators=(",", ":"))
 
 
 def source(table: Table, param: str = "doc") -> str:

@@ -83,13 +83,14 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
         if rule_id not in rules:
             continue
         issued.add((rule_id, user, key))
-        if rule_id in batch.agg and key.startswith("g:"):
+        threshold_key = rule_id in batch.agg and key.startswith("g:") and key[2:].isdigit()
+        if threshold_key:  # (not a revoked one's renamed key, ``g:<grams>~r<id>``)
             legacy[(rule_id, user)].add(_key_g(key))
         if rule_id in batch.agg and status in HELD:
             if step is not None:
                 covered[(rule_id, user)].update(
                     thresholds(first, last, step, skipped)[:units - revoked])
-            elif key.startswith("g:"):
+            elif threshold_key:
                 covered[(rule_id, user)].add(_key_g(key))
         at = at.astimezone(UTC)
         if rule_id in capped and status in HELD and lo <= at < hi:

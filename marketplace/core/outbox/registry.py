@@ -142,8 +142,11 @@ def write_many(topic: str, payloads: list[dict[str, Any]],
         return []
     if partition_by is not None and len(partition_by) != len(payloads):
         raise ValueError("one partition_by value per payload")
-    keys = [_partition(h, topic, None if partition_by is None else partition_by[i])
-            for i in range(len(payloads))]
+    if partition_by is None and not h.partitions:
+        keys: list[int | None] = [None] * len(payloads)
+    else:
+        keys = [_partition(h, topic, None if partition_by is None else partition_by[i])
+                for i in range(len(payloads))]
     now = utcnow()
     if db.session.get_bind().dialect.name == "postgresql":
         rows = db.session.execute(_PG_WRITE_MANY, {

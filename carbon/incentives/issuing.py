@@ -56,7 +56,10 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
     # per-threshold rewards of aggregated rules (``g:<grams>``: a superset of the candidates'
     # keys, which only membership is asked of), and (capped rules) the points issued in the
     # credits' months.
-    times = [e["credit"].occurred_at.astimezone(UTC) for e in evaluations if e["groups"]]
+    for e in evaluations:
+        if e["groups"]:
+            e["at_utc"] = e["credit"].occurred_at.astimezone(UTC)
+    times = [e["at_utc"] for e in evaluations if e["groups"]]
     lo = datetime(min(times).year, min(times).month, 1, tzinfo=UTC)
     hi = loading.day(max(times)) + timedelta(days=32)
     keys = {f"tx:{e['credit'].transaction_id}" if rule.rule_id in batch.agg else items[0][0]
@@ -125,14 +128,12 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
         month_pts[mkey] += pts
         return pts
 
-    rows, now, step_of = [], utcnow(), {}
+    rows, now, step_of, issued_status = [], utcnow(), {}, RewardStatus.ISSUED.value
     for e, rule, items in groups:
-        c, kind, rid, user = e["credit"], rule.reward["kind"], rule.rule_id, e["credit"].user_id
-        at = e.get("at_utc") or c.occurred_at.astimezone(UTC)
-        e["at_utc"] = at
+        c, kind, rid = e["credit"], rule.reward["kind"], rule.rule_id
+        user, at = c.user_id, e["at_utc"]
         dkey, mkey = (rid, user, at.date()), (rid, user, at.year, at.month)
-        extra: dict[str, Any] = {"units": 1, "first_g": None, "last_g": None, "step_g": None,
-                                 "skipped_g": None}
+        units, first_g, last_g, step_g, skipped = 1, None, None, None, None
         if rid in batch.agg:
             key = f"tx:{c.transaction_id}"
             if (rid, user, key) in issued:
@@ -154,12 +155,10 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
             cov.update(taken)
             if rid not in step_of:
                 step_of[rid] = grams(rule.params["every_kg"])
-            skipped = None  # thresholds between the first and last taken, not taken
-            if (taken[-1] - taken[0]) // step_of[rid] + 1 != len(taken):
+            units, first_g, last_g, step_g = len(taken), taken[0], taken[-1], step_of[rid]
+            if (last_g - first_g) // step_g + 1 != units:  # thresholds in between not taken
                 held = set(taken)
-                skipped = [g for g in items if taken[0] < g < taken[-1] and g not in held]
-            extra = {"units": len(taken), "first_g": taken[0], "last_g": taken[-1],
-                     "step_g": step_of[rid], "skipped_g": skipped or None}
+                skipped = [g for g in items if first_g < g < last_g and g not in held] or None
         else:
             key, amt = items[0]
             if (rid, user, key) in issued:
@@ -177,7 +176,8 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
             "certificate_id": ("TREE-" + secrets.token_hex(8).upper()
                                if kind == RewardKind.TREE else None),
             "source_transaction_id": c.transaction_id, "trade_id": c.trade_id,
-            "occurred_at": c.occurred_at, "status": RewardStatus.ISSUED.value,
-            "issued_at": now, **extra, "revoked_units": 0, "revoked_points": 0})
+            "occurred_at": c.occurred_at, "status": issued_status, "issued_at": now,
+            "units": units, "first_g": first_g, "last_g": last_g, "step_g": step_g,
+            "skipped_g": skipped, "revoked_units": 0, "revoked_points": 0})
         batch.row_meta.append((rule, e))
     return rows

@@ -8,7 +8,7 @@ import itertools
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import BigInteger, case, func, select, text
 from sqlalchemy.orm import aliased
 
 from carbon.ledger.models import LedgerAccount, LedgerLine
@@ -91,13 +91,14 @@ def cumulative(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
     lo, hi = min(t for _, t in pairs), max(t for _, t in pairs)
     bucket = case((LedgerLine.transaction_id < lo, 0), else_=LedgerLine.transaction_id)
     rows = db.session.execute(
-        select(LedgerAccount.user_id, bucket, func.sum(LedgerLine.amount_g))
+        select(LedgerAccount.user_id, bucket,
+               func.sum(LedgerLine.amount_g).cast(BigInteger))  # (not numeric: no Decimal)
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
         .where(any_of(LedgerAccount.user_id, users), LedgerLine.transaction_id <= hi)
         .group_by(LedgerAccount.user_id, bucket)).all()
     per_user: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for user, tx, g in rows:
-        per_user[user].append((int(tx), int(g or 0)))
+        per_user[user].append((tx, g or 0))
     prefix: dict[int, tuple[list[int], list[int]]] = {}
     for user, sums in per_user.items():
         sums.sort()

@@ -68,7 +68,7 @@ def _guard() -> None:
             raise RequestEntityTooLarge()
         if data and request.is_json:
             body = _parse(data)
-            found = _bad_strings(body)
+            found = _bad_strings(body) if _SUSPECT_JSON.search(data) else None
             if found is not None:  # a bare JSON string body: a schema-level error
                 errors["json"] = found if isinstance(found, dict) else {"_schema": found}
     errors = {location: found for location, found in errors.items() if found}
@@ -83,6 +83,11 @@ def _guard() -> None:
 # anything); a percent-escape of NUL or of 0xED (the UTF-8 lead byte of the surrogates).
 # Only when it matches are the parsed query, path and headers checked one by one.
 _SUSPECT = re.compile(r"[\x00\x80-\U0010ffff]|%(?:00|[eE][dD])")
+
+
+# The same for a JSON body: only an escape (\u0000, \ud800-\udfff) or raw bytes (NUL,
+# UTF-8-encoded surrogates, which the parser passes through) can make a bad string.
+_SUSPECT_JSON = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\x00|\xed[\xa0-\xbf]")
 
 
 def _raw_text(environ: dict[str, Any]) -> str:
@@ -120,7 +125,8 @@ def _parse(data: bytes) -> Any:
         raise _too_deep() from None
     except ValueError:
         return None  # not JSON: the schema's parser answers 400 with its own message
-    if _depth(body) > MAX_JSON_DEPTH:
+    # Fewer brackets than the limit cannot nest deeper than it (the common case: no walk).
+    if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and _depth(body) > MAX_JSON_DEPTH:
         raise _too_deep()
     return body
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import BigInteger, MetaData, String, any_, event, literal
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
@@ -59,6 +60,20 @@ def autocommit_engine() -> Engine | None:
     """The autocommit engine when the current request is a read-only view's GET/HEAD on
     PostgreSQL (what ``Session.get_bind`` picks for it), else None."""
     return getattr(db.engine, _AUTOCOMMIT, None) if read_only_request() else None
+
+
+@contextmanager
+def read_connection() -> Iterator[Connection]:
+    """The connection for a read: the session's, in its transaction, once it has one; for a
+    read-only view's reads before that, a pooled connection of the autocommit engine of its
+    own (no session state set up and torn down per request)."""
+    if not db.session().in_transaction():
+        engine = autocommit_engine()
+        if engine is not None:
+            with engine.connect() as conn:
+                yield conn
+            return
+    yield db.session.connection()
 
 
 class Session(FlaskSession):

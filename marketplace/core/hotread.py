@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.engine import Connection, Dialect
 
-from marketplace.core.db import autocommit_engine, db
+from marketplace.core.db import read_connection
 
 
 class _Plan:
@@ -63,12 +63,8 @@ class HotRead:
     def first(self, **params: Any) -> dict[str, Any] | None:
         """In the session's transaction when it has one; a read-only view's first read runs
         on a connection of its own in autocommit (no session state to set up and tear down)."""
-        if not db.session().in_transaction():
-            engine = autocommit_engine()
-            if engine is not None:
-                with engine.connect() as conn:
-                    return self._first(conn, params)
-        return self._first(db.session.connection(), params)
+        with read_connection() as conn:
+            return self._first(conn, params)
 
     def _first(self, conn: Connection, params: dict[str, Any]) -> dict[str, Any] | None:
         plan = self._plan(conn.dialect)

@@ -181,9 +181,9 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
 def search(args: dict[str, Any]) -> dict[str, Any]:
     dialect = db.engine.dialect.name
     limit = args.get("limit") or 20
-    # Listings as plain rows (the common query) or entities (search_sorted's statement).
     result = db.session.execute(build_query(args, dialect))
     keys = tuple(result.keys())
+    # Listings as plain rows (the common query) or entities (search_sorted's statement).
     rows = [row[0] if isinstance(row[0], Listing) else ListingRow(dict(zip(keys, row, strict=True)))
             for row in result]
     items, more = rows[:limit], len(rows) > limit

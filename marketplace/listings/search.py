@@ -145,6 +145,13 @@ _RUM_SORTS = frozenset({"price_asc", "price_desc", "avoided_desc"})
 _INDEXED = ("category", "currency", "min_price", "max_price", "min_avoided_kg")
 
 
+def _bound_key(sort_name: str, currency: str | None) -> str | None:
+    """The ``search_term_bounds`` key of a sort (migration 0024's trigger writes them)."""
+    if sort_name == "avoided_desc":
+        return "avoided"
+    return f"price:{currency}" if currency else None
+
+
 def build_query(args: dict[str, Any], dialect: str) -> Select:
     """The page query (``limit + 1`` rows, to know whether another page follows)."""
     sort_name = args.get("sort") or "newest"
@@ -155,7 +162,8 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
     if dialect == "postgresql" and args.get("q") and sort_name in _RUM_SORTS:
         indexed = filters({k: args.get(k) for k in _INDEXED}, dialect, sellers=False)
         return search_sorted.text_sorted(spec, args["q"], conds, filters({**args, "q": None},
-                                         dialect), indexed, limit + 1, cursor)
+                                         dialect), indexed, limit + 1, cursor,
+                                         _bound_key(sort_name, args.get("currency")))
     if cursor is not None:
         value, last_id = cursor
         key = tuple_(spec.column, Listing.id)

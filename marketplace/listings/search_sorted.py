@@ -38,11 +38,13 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Select,
+    Text,
     case,
     cast,
     func,
     inspect,
     literal,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -52,7 +54,7 @@ from sqlalchemy.orm import aliased, defer
 from sqlalchemy.sql.util import ClauseAdapter
 
 from marketplace.listings import textsplit
-from marketplace.listings.models import TS_CONFIG, Listing
+from marketplace.listings.models import TS_CONFIG, Listing, SearchTermBound
 
 WALK_ROWS = 2000  # b-tree rows read before the RUM index is asked instead
 SAMPLE_PERCENT = 0.05  # of the table's pages, for the bound
@@ -68,8 +70,34 @@ def _rank(n: int) -> int:
     return 3 + math.floor(10 * n * SAMPLE_PERCENT / 100)
 
 
+def _tsquery(q: str):
+    return func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q))
+
+
 def _matches(document, q: str):
-    return document.op("@@")(func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q)))
+    return document.op("@@")(_tsquery(q))
+
+
+# A lexeme in a tsquery's text form: quoted, quotes inside doubled.
+_LEXEME = "'((?:[^']|'')*)'"
+
+
+def anchor(q: str, key: str | None, desc: bool):
+    """Where the walk may start: no active listing matching ``q`` has a sort value beyond it
+    (``search_term_bounds``: the lowest ``hi`` of the query's words when descending, the
+    highest ``lo`` ascending), or NULL. Only for a query that is a conjunction of its words
+    (``&`` and phrases: a match has every word); with ``|`` or ``!`` (``or``, ``-word``) NULL.
+    A word no active listing has bounds nothing (no row) and the query has no match anyway."""
+    if key is None:
+        return None
+    text_form = cast(_tsquery(q), Text)
+    words = select(func.replace(literal_column("m[1]"), "''", "'")).select_from(
+        func.regexp_matches(text_form, _LEXEME, "g").alias("m"))
+    operators = func.regexp_replace(text_form, _LEXEME, "", "g")
+    edge = func.min(SearchTermBound.hi) if desc else func.max(SearchTermBound.lo)
+    return (select(edge).where(SearchTermBound.sort_key == key, SearchTermBound.term.in_(words),
+                               ~operators.op("~")("[|!]"))
+            .scalar_subquery())
 
 
 def _big(value: Any):
@@ -115,17 +143,23 @@ def _index_walk(spec, q: str, indexed: list, plain: list, n: int, *, rows: int |
 
 
 def text_sorted(spec, q: str, conds: list, plain: list, indexed: list, n: int,
-                cursor: tuple[Any, int] | None) -> Select:
+                cursor: tuple[Any, int] | None, bound_key: str | None = None) -> Select:
     """The page (``n`` rows) of text ``q`` in ``spec``'s order: ``conds`` every filter with
     the text, ``plain`` every filter but the text, ``indexed`` the filters the sort's b-tree
-    can test (see the module's docstring)."""
+    can test, ``bound_key`` the ``search_term_bounds`` key of the sort (see the module's
+    docstring)."""
     col, desc = spec.column, spec.descending
+    start = anchor(q, bound_key, desc)
 
     def keyset(c, i) -> list:
-        if cursor is None:
-            return []
-        key, after = tuple_(c, i), tuple_(_big(cursor[0]), _big(cursor[1]))
-        return [key < after if desc else key > after]
+        conds = []
+        if start is not None:
+            edge = cast(func.coalesce(start, _big(_BIG if desc else -_BIG)), BigInteger)
+            conds.append(c <= edge if desc else c >= edge)
+        if cursor is not None:
+            key, after = tuple_(c, i), tuple_(_big(cursor[0]), _big(cursor[1]))
+            conds.append(key < after if desc else key > after)
+        return conds
 
     walk = _index_walk(spec, q, indexed, plain, n, rows=WALK_ROWS, extra=keyset,
                        order_by_value=True, index_text=True).cte("walk").prefix_with(

@@ -1,0 +1,84 @@
+"""search_term_bounds: per search-document word and sort key, an interval holding the sort
+value of every active listing with that word, kept by a trigger on PostgreSQL (the start of
+the b-tree walk of text + sort searches: marketplace/listings/search_sorted.py)
+
+Revision ID: 0024
+Revises: 0022
+Create Date: 2026-12-03 14:00:00
+
+Chained on 0022 (0023 is written in parallel; re-chained at merge). On PostgreSQL the upgrade
+fills the table from the active listings while the trigger already runs, in one transaction
+(writes to listings wait for it: ~1 min at 1M listings).
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0024"
+down_revision = "0022"
+branch_labels = None
+depends_on = None
+
+# The pairs (sort key, value) a listing row contributes; the same expression in the trigger
+# (NEW.) and the backfill (l.). Price keys name the currency: price sorts always do.
+_KEYS = ("LATERAL (VALUES ('avoided', {r}.avoided_central_g), "
+         "('price:' || {r}.price_currency, {r}.price_amount))")
+
+# Intervals only ever grow (a sold or edited listing leaves its word's interval as wide as it
+# was: still a valid bound, just a looser one), so a writer that finds the interval already
+# covering its value writes nothing and takes no lock: only new extremes upsert.
+FUNCTION = f"""
+CREATE FUNCTION listings_term_bounds() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO search_term_bounds AS b (sort_key, term, lo, hi)
+    SELECT k.key, t.term, k.value, k.value
+    FROM unnest(tsvector_to_array(NEW.search_doc)) AS t(term),
+         {_KEYS.format(r="NEW")} AS k(key, value)
+    WHERE k.value IS NOT NULL AND k.key IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM search_term_bounds c
+        WHERE c.sort_key = k.key AND c.term = t.term AND c.lo <= k.value AND c.hi >= k.value)
+    ON CONFLICT (sort_key, term) DO UPDATE
+        SET lo = least(b.lo, excluded.lo), hi = greatest(b.hi, excluded.hi);
+    RETURN NULL;
+END;
+$$
+"""
+TRIGGERS = {
+    "listings_term_bounds_insert": "AFTER INSERT ON listings",
+    "listings_term_bounds_update": ("AFTER UPDATE OF status, search_doc, price_amount, "
+                                    "price_currency, avoided_central_g ON listings"),
+}
+BACKFILL = f"""
+INSERT INTO search_term_bounds (sort_key, term, lo, hi)
+SELECT k.key, t.term, min(k.value), max(k.value)
+FROM listings l, unnest(tsvector_to_array(l.search_doc)) AS t(term),
+     {_KEYS.format(r="l")} AS k(key, value)
+WHERE l.status = 'active' AND k.value IS NOT NULL AND k.key IS NOT NULL
+GROUP BY k.key, t.term
+"""
+
+
+def upgrade():
+    op.create_table(
+        "search_term_bounds",
+        sa.Column("sort_key", sa.String(length=16), nullable=False),
+        sa.Column("term", sa.Text(), nullable=False),
+        sa.Column("lo", sa.BigInteger(), nullable=False),
+        sa.Column("hi", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("sort_key", "term", name=op.f("pk_search_term_bounds")),
+    )
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(FUNCTION)
+    for name, when in TRIGGERS.items():
+        op.execute(f"CREATE TRIGGER {name} {when} FOR EACH ROW "
+                   "WHEN (NEW.status = 'active') EXECUTE FUNCTION listings_term_bounds()")
+    op.execute("SET LOCAL work_mem = '256MB'")
+    op.execute(BACKFILL)
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        for name in TRIGGERS:
+            op.execute(f"DROP TRIGGER {name} ON listings")
+        op.execute("DROP FUNCTION listings_term_bounds()")
+    op.drop_table("search_term_bounds")

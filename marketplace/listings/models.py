@@ -210,14 +210,15 @@ class Listing(db.Model):
 
 
 class SearchTermBound(db.Model):
-    """For a word of the search documents and a sort key (``avoided``, ``price:<currency>``):
-    an interval holding the sort value of every active listing whose document has the word.
-    Kept by a trigger on PostgreSQL (migration 0024), only ever widened; where a text + sort
-    search's b-tree walk starts (search_sorted). Empty and unused on SQLite."""
+    """For a word of the search documents and a sort key (``avoided``, ``avoided:<category>``,
+    ``price:<currency>``, ``price:<currency>:<category>``): an interval holding the sort value
+    of every active listing whose document has the word. Kept by a trigger on PostgreSQL
+    (migration 0024), only ever widened; where a text + sort search's b-tree walk starts
+    (search_sorted). Empty and unused on SQLite."""
 
     __tablename__ = "search_term_bounds"
 
-    sort_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sort_key: Mapped[str] = mapped_column(String(48), primary_key=True)
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     lo: Mapped[int] = mapped_column(BigInteger)
     hi: Mapped[int] = mapped_column(BigInteger)

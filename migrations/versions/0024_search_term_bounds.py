@@ -19,9 +19,12 @@ branch_labels = None
 depends_on = None
 
 # The pairs (sort key, value) a listing row contributes; the same expression in the trigger
-# (NEW.) and the backfill (l.). Price keys name the currency: price sorts always do.
+# (NEW.) and the backfill (l.). Price keys name the currency (price sorts always do); each
+# sort has a key per category too (tighter, for searches within a category).
 _KEYS = ("LATERAL (VALUES ('avoided', {r}.avoided_central_g), "
-         "('price:' || {r}.price_currency, {r}.price_amount))")
+         "('avoided:' || {r}.category, {r}.avoided_central_g), "
+         "('price:' || {r}.price_currency, {r}.price_amount), "
+         "('price:' || {r}.price_currency || ':' || {r}.category, {r}.price_amount))")
 
 # Intervals only ever grow (a sold or edited listing leaves its word's interval as wide as it
 # was: still a valid bound, just a looser one), so a writer that finds the interval already
@@ -42,10 +45,12 @@ BEGIN
 END;
 $$
 """
+# Every column the keys and values read: category, currency, price, avoided, the document.
 TRIGGERS = {
     "listings_term_bounds_insert": "AFTER INSERT ON listings",
-    "listings_term_bounds_update": ("AFTER UPDATE OF status, search_doc, price_amount, "
-                                    "price_currency, avoided_central_g ON listings"),
+    "listings_term_bounds_update": ("AFTER UPDATE OF status, search_doc, category, "
+                                    "price_amount, price_currency, avoided_central_g "
+                                    "ON listings"),
 }
 BACKFILL = f"""
 INSERT INTO search_term_bounds (sort_key, term, lo, hi)
@@ -60,7 +65,7 @@ GROUP BY k.key, t.term
 def upgrade():
     op.create_table(
         "search_term_bounds",
-        sa.Column("sort_key", sa.String(length=16), nullable=False),
+        sa.Column("sort_key", sa.String(length=48), nullable=False),
         sa.Column("term", sa.Text(), nullable=False),
         sa.Column("lo", sa.BigInteger(), nullable=False),
         sa.Column("hi", sa.BigInteger(), nullable=False),

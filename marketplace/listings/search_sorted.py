@@ -45,6 +45,7 @@ from sqlalchemy import (
     Float,
     Select,
     Text,
+    any_,
     case,
     cast,
     func,
@@ -109,8 +110,8 @@ def anchor(q: str, key: str | None, desc: bool):
     return (select(case((~conjunction, None), (func.count() < n_words, _big(-_BIG if desc
                                                                           else _BIG)),
                         else_=edge))
-            .where(SearchTermBound.sort_key == key,
-                   SearchTermBound.term.in_(select(words.c[0])))
+            .where(SearchTermBound.sort_key == key,  # (key, term) lookups in the primary key
+                   SearchTermBound.term == any_(func.array(select(words.c[0]).scalar_subquery())))
             .scalar_subquery())
 
 

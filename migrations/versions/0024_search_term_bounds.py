@@ -9,6 +9,11 @@ Create Date: 2026-12-03 14:00:00
 Chained on 0022 (0023 is written in parallel; re-chained at merge). On PostgreSQL the upgrade
 fills the table from the active listings while the trigger already runs, in one transaction
 (writes to listings wait for it: ~1 min at 1M listings).
+
+Also drops ``ix_listings_active_price`` (active listings by price, id): price sorts and filters
+always name a currency and walk ``ix_listings_active_currency_price`` (0022); no plan of the
+search benchmark used it (0 scans in ``pg_stat_user_indexes`` after a full run at 1M
+listings), and it cost ~280 MB and a b-tree insert per listing write.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -62,7 +67,13 @@ GROUP BY k.key, t.term
 """
 
 
+_PRICE = "ix_listings_active_price"
+_ACTIVE = "status = 'active'"
+
+
 def upgrade():
+    op.drop_index(_PRICE, table_name="listings", postgresql_where=sa.text(_ACTIVE),
+                  sqlite_where=sa.text(_ACTIVE))
     op.create_table(
         "search_term_bounds",
         sa.Column("sort_key", sa.String(length=48), nullable=False),
@@ -87,3 +98,10 @@ def downgrade():
             op.execute(f"DROP TRIGGER {name} ON listings")
         op.execute("DROP FUNCTION listings_term_bounds()")
     op.drop_table("search_term_bounds")
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index(_PRICE, "listings", ["price_amount", "id"], unique=False,
+                        postgresql_include=["price_currency", "search_doc"],
+                        postgresql_where=sa.text(_ACTIVE))
+    else:
+        op.create_index(_PRICE, "listings", ["price_amount", "id"], unique=False,
+                        sqlite_where=sa.text(_ACTIVE))

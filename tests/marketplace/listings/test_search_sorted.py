@@ -188,3 +188,24 @@ def test_the_rank_makes_a_too_tight_bound_rare():
         p, r = search_sorted.SAMPLE_PERCENT / 100, search_sorted._rank(n)
         failure = sum(comb(n, k) * p**k * (1 - p)**(n - k) for k in range(r, n + 1))
         assert failure < 1e-4
+
+
+@pytest.mark.services
+def test_search_bounds_command_makes_the_bounds_exact_again(app, app_ctx, market):
+    listing = db.session.scalars(select(Listing).where(Listing.status == "active")).first()
+    listing.price_amount, price = 2**50, listing.price_amount
+    db.session.commit()
+
+    def highest() -> int:
+        return db.session.scalar(select(func.max(SearchTermBound.hi)).where(
+            SearchTermBound.sort_key == f"price:{listing.price_currency}"))
+
+    assert highest() == 2**50
+    listing.price_amount = price
+    db.session.commit()
+    assert highest() == 2**50  # the trigger only widens
+    result = app.test_cli_runner().invoke(args=["search-bounds"])
+    assert result.exit_code == 0 and "word bound(s)" in result.output
+    db.session.expire_all()
+    assert highest() < 2**50
+    assert _uncovered() == []

@@ -92,13 +92,14 @@ def _matches(document, q: str):
 _LEXEME = "'((?:[^']|'')*)'"
 
 
-def anchor(q: str, key: str | None, desc: bool):
+def anchor(q: str, key: str | None, desc: bool, end: bool = False):
     """Where the walk may start: no active listing matching ``q`` has a sort value beyond it
     (``search_term_bounds``: the lowest ``hi`` of the query's words when descending, the
-    highest ``lo`` ascending), or NULL. Only for a query that is a conjunction of its words
-    (``&`` and phrases: a match has every word); with ``|`` or ``!`` (``or``, ``-word``) NULL.
-    If a word has no row, no active listing has it: no match, and the anchor lies beyond every
-    value (the walk reads nothing)."""
+    highest ``lo`` ascending), or NULL; with ``end``, where it may stop (the highest ``lo``
+    descending, the lowest ``hi`` ascending: no match lies past it either). Only for a query
+    that is a conjunction of its words (``&`` and phrases: a match has every word); with
+    ``|`` or ``!`` (``or``, ``-word``) NULL. If a word has no row, no active listing has it:
+    no match, and both lie beyond every value (the walk reads nothing)."""
     if key is None:
         return None
     text_form = cast(_tsquery(q), Text)
@@ -106,9 +107,11 @@ def anchor(q: str, key: str | None, desc: bool):
         func.regexp_matches(text_form, _LEXEME, "g").alias("m")).subquery("words")
     n_words = select(func.count(func.distinct(words.c[0]))).scalar_subquery()
     conjunction = ~func.regexp_replace(text_form, _LEXEME, "", "g").op("~")("[|!]")
-    edge = func.min(SearchTermBound.hi) if desc else func.max(SearchTermBound.lo)
-    return (select(case((~conjunction, None), (func.count() < n_words, _big(-_BIG if desc
-                                                                          else _BIG)),
+    if desc != end:
+        edge, nowhere = func.min(SearchTermBound.hi), -_BIG
+    else:
+        edge, nowhere = func.max(SearchTermBound.lo), _BIG
+    return (select(case((~conjunction, None), (func.count() < n_words, _big(nowhere)),
                         else_=edge))
             .where(SearchTermBound.sort_key == key,  # (key, term) lookups in the primary key
                    SearchTermBound.term == any_(func.array(select(words.c[0]).scalar_subquery())))
@@ -173,13 +176,14 @@ def text_sorted(spec, q: str, conds: list, plain: list, indexed: list, n: int,
     can test, ``bound_key`` the ``search_term_bounds`` key of the sort (see the module's
     docstring)."""
     col, desc = spec.column, spec.descending
-    start = anchor(q, bound_key, desc)
+    start, stop = anchor(q, bound_key, desc), anchor(q, bound_key, desc, end=True)
 
     def keyset(c, i) -> list:
         conds = []
         if start is not None:
-            edge = cast(func.coalesce(start, _big(_BIG if desc else -_BIG)), BigInteger)
-            conds.append(c <= edge if desc else c >= edge)
+            first = cast(func.coalesce(start, _big(_BIG if desc else -_BIG)), BigInteger)
+            last = cast(func.coalesce(stop, _big(-_BIG if desc else _BIG)), BigInteger)
+            conds += [c <= first, c >= last] if desc else [c >= first, c <= last]
         if cursor is not None:
             key, after = tuple_(c, i), tuple_(_big(cursor[0]), _big(cursor[1]))
             conds.append(key < after if desc else key > after)

@@ -44,14 +44,11 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Select,
-    Text,
-    any_,
     case,
     cast,
     func,
     inspect,
     literal,
-    literal_column,
     or_,
     select,
     tuple_,
@@ -61,7 +58,7 @@ from sqlalchemy.orm import aliased, defer
 from sqlalchemy.sql.util import ClauseAdapter
 
 from marketplace.listings import textsplit
-from marketplace.listings.models import TS_CONFIG, Listing, SearchTermBound
+from marketplace.listings.models import TS_CONFIG, Listing
 
 WALK_ROWS = 2000  # b-tree rows read before the RUM index is asked instead
 # ... when the walk starts at the words' bounds (``anchor``): past them, matches are dense
@@ -88,10 +85,6 @@ def _matches(document, q: str):
     return document.op("@@")(_tsquery(q))
 
 
-# A lexeme in a tsquery's text form: quoted, quotes inside doubled.
-_LEXEME = "'((?:[^']|'')*)'"
-
-
 def anchor(q: str, key: str | None, desc: bool, end: bool = False):
     """Where the walk may start: no active listing matching ``q`` has a sort value beyond it
     (``search_term_bounds``: the lowest ``hi`` of the query's words when descending, the
@@ -99,23 +92,12 @@ def anchor(q: str, key: str | None, desc: bool, end: bool = False):
     descending, the lowest ``hi`` ascending: no match lies past it either). Only for a query
     that is a conjunction of its words (``&`` and phrases: a match has every word); with
     ``|`` or ``!`` (``or``, ``-word``) NULL. If a word has no row, no active listing has it:
-    no match, and both lie beyond every value (the walk reads nothing)."""
+    no match, and both lie beyond every value (the walk reads nothing). Computed by the SQL
+    function ``search_term_bound`` (migration 0024), once per statement."""
     if key is None:
         return None
-    text_form = cast(_tsquery(q), Text)
-    words = select(func.replace(literal_column("m[1]"), "''", "'")).select_from(
-        func.regexp_matches(text_form, _LEXEME, "g").alias("m")).subquery("words")
-    n_words = select(func.count(func.distinct(words.c[0]))).scalar_subquery()
-    conjunction = ~func.regexp_replace(text_form, _LEXEME, "", "g").op("~")("[|!]")
-    if desc != end:
-        edge, nowhere = func.min(SearchTermBound.hi), -_BIG
-    else:
-        edge, nowhere = func.max(SearchTermBound.lo), _BIG
-    return (select(case((~conjunction, None), (func.count() < n_words, _big(nowhere)),
-                        else_=edge))
-            .where(SearchTermBound.sort_key == key,  # (key, term) lookups in the primary key
-                   SearchTermBound.term == any_(func.array(select(words.c[0]).scalar_subquery())))
-            .scalar_subquery())
+    return select(func.search_term_bound(_tsquery(q), key, desc != end,
+                                         type_=BigInteger)).scalar_subquery()
 
 
 def conjunction(q: str) -> bool:

@@ -51,6 +51,38 @@ END;
 $$
 """
 # Every column the keys and values read: category, currency, price, avoided, the document.
+# Where the matches of a text query can lie in a sort key's order (search_sorted.anchor):
+# for a conjunction of words (a tsquery of ``&`` and phrases only: a match has every word),
+# the lowest ``hi`` of its words (``upper``) or the highest ``lo``; NULL for a query with ``|``
+# or ``!``, or without words; beyond every value (+-(2**63 - 1)) if a word has no row (no
+# active listing has it: no match). The words are read from the tsquery's text: quoted
+# lexemes, inner quotes doubled.
+BOUND_FUNCTION = r"""
+CREATE FUNCTION search_term_bound(q tsquery, key text, upper boolean) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    form text := q::text;
+    words text[];
+    found integer;
+    edge bigint;
+BEGIN
+    IF regexp_replace(form, '''(?:[^'']|'''')*''', '', 'g') ~ '[|!]' THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(DISTINCT replace(m[1], '''''', '''')) INTO words
+    FROM regexp_matches(form, '''((?:[^'']|'''')*)''', 'g') AS m;
+    IF words IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT count(*), CASE WHEN upper THEN min(b.hi) ELSE max(b.lo) END INTO found, edge
+    FROM search_term_bounds b WHERE b.sort_key = key AND b.term = ANY(words);
+    IF found < cardinality(words) THEN
+        RETURN CASE WHEN upper THEN -9223372036854775807 ELSE 9223372036854775807 END;
+    END IF;
+    RETURN edge;
+END;
+$$
+"""
 TRIGGERS = {
     "listings_term_bounds_insert": "AFTER INSERT ON listings",
     "listings_term_bounds_update": ("AFTER UPDATE OF status, search_doc, category, "
@@ -85,6 +117,7 @@ def upgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(FUNCTION)
+    op.execute(BOUND_FUNCTION)
     for name, when in TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {when} FOR EACH ROW "
                    "WHEN (NEW.status = 'active') EXECUTE FUNCTION listings_term_bounds()")
@@ -97,6 +130,7 @@ def downgrade():
         for name in TRIGGERS:
             op.execute(f"DROP TRIGGER {name} ON listings")
         op.execute("DROP FUNCTION listings_term_bounds()")
+        op.execute("DROP FUNCTION search_term_bound(tsquery, text, boolean)")
     op.drop_table("search_term_bounds")
     if op.get_bind().dialect.name == "postgresql":
         op.create_index(_PRICE, "listings", ["price_amount", "id"], unique=False,

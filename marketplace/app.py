@@ -38,6 +38,7 @@ from marketplace.core import (
 )
 from marketplace.core.http import cors, docs_assets, etag, guards, jsonprovider, sessions
 from marketplace.core.http.api import api
+from marketplace.core.http.flaskapp import App
 from marketplace.core.http.limiter import fail_closed, limiter
 from marketplace.devices import wiring as devices
 from marketplace.impact import wiring as impact
@@ -66,7 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     values.update(config or {})
     values = config_module.finalize(values)
 
-    app = Flask("marketplace", instance_path=str(config_module.INSTANCE_DIR))
+    app = App("marketplace", instance_path=str(config_module.INSTANCE_DIR))
     app.config.update(values)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     jsonprovider.init_app(app)

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from marketplace.app import create_app
 from marketplace.core.config import _database_url
 from marketplace.core.db import db
+from marketplace.core.http import fastdump
 from marketplace.core.http.limiter import limiter
 from marketplace.core.jobs import QUEUES, redis_connection
 from tests import factories
@@ -31,6 +32,9 @@ _skipped: list[str] = []
 
 
 def pytest_configure(config):
+    # Every response dumped by a compiled dumper is also dumped by marshmallow and compared,
+    # in every test that makes a request.
+    fastdump.VERIFY = True
     if REQUIRE_SERVICES and not SERVICES:
         raise pytest.UsageError("RELOOP_REQUIRE_SERVICES=1 needs DATABASE_URL and REDIS_URL")
 

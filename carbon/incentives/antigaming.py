@@ -53,22 +53,30 @@ def _day(at: datetime) -> datetime:
     return datetime(at.year, at.month, at.day, tzinfo=UTC)
 
 
-def check_against(c: Credit, prior: list[tuple[int, datetime, bool]]) -> str | None:
-    """``check`` given the user's other evaluations ``(counterparty, occurred_at, eligible)``
-    (at least those within the pair window and the credit's UTC day)."""
+def limits() -> tuple[timedelta, int, int]:
+    """(pair window, pair limit, rewarded trades per day) from the configuration."""
     config = current_app.config
+    return (timedelta(days=config["INCENTIVE_PAIR_WINDOW_DAYS"]),
+            config["INCENTIVE_PAIR_LIMIT"], config["INCENTIVE_REWARDED_TRADES_PER_DAY"])
+
+
+def check_against(c: Credit, prior: list[tuple[int, datetime, bool]],
+                  limits_: tuple[timedelta, int, int] | None = None) -> str | None:
+    """``check`` given the user's other evaluations ``(counterparty, occurred_at, eligible)``
+    (at least those within the pair window and the credit's UTC day); ``limits_``:
+    ``limits()``, read once by a caller checking many credits."""
     if c.user_id == c.counterparty_id:
         return SELF_TRADE
-    window = timedelta(days=config["INCENTIVE_PAIR_WINDOW_DAYS"])
+    window, pair_limit, per_day = limits_ or limits()
     lo = c.occurred_at - window
     pair = sum(1 for cp, at, _ in prior
                if cp == c.counterparty_id and lo < at <= c.occurred_at)
-    if pair >= config["INCENTIVE_PAIR_LIMIT"]:
+    if pair >= pair_limit:
         return PAIR_LIMIT
     day = _day(c.occurred_at)
     end = day + timedelta(days=1)
     today = sum(1 for _, at, ok in prior if ok and day <= at < end)
-    if today >= config["INCENTIVE_REWARDED_TRADES_PER_DAY"]:
+    if today >= per_day:
         return DAILY_CAP
     return None
 

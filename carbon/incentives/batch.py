@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 
 from carbon.ledger.models import LedgerTransaction
 from marketplace.core import events
@@ -35,7 +35,15 @@ from marketplace.core.db import any_of, db
 from marketplace.core.dbtypes import utcnow
 
 from . import antigaming, bulk, issuing, loading, points, vouchers
-from .evaluate import ActiveRule, Credit, earned, month_index, streak_months_run
+from .evaluate import (
+    ActiveRule,
+    Credit,
+    credit_kinds,
+    crossed_g,
+    earned,
+    month_index,
+    streak_months_run,
+)
 from .models import (
     CreditEvaluation,
     IncentiveRule,
@@ -66,6 +74,8 @@ class _Batch:
             self.pairs += [(tx, int(u)) for u in sorted(set(record.payload.get("user_ids")
                                                               or ()))]
         self.users = sorted({u for _, u in self.pairs})
+        self.agg = {r.rule_id for r in rules if issuing.aggregated(r)}
+        self.kinds = {r.rule_id: credit_kinds(r.type, r.params) for r in rules}
         self.tx_ids = tx_ids
         self.spent: dict[int, int] = {}
         self.spent_before: dict[int, int] = {}
@@ -101,8 +111,9 @@ class _Batch:
                 self.months[user].add(month_index(at))
 
     def evaluate(self) -> list[dict[str, Any]]:
-        """The evaluation rows, each with the candidate rewards of its credit."""
-        evaluations = []
+        """The evaluation rows, each with the candidate rewards of its credit (``groups``:
+        issuing.issue)."""
+        evaluations, limits = [], antigaming.limits()
         for tx, user in self.pairs:
             if (tx.id, user) in self.done:
                 continue
@@ -121,17 +132,24 @@ class _Batch:
                        self.cumulative[(user, tx.id)], tx.occurred_at,
                        str(meta.get("category") or "other"),
                        "recycling" if meta.get("credit_kind") == "recycling" else "trade")
-            flag = antigaming.check_against(c, self.recent[user])
+            flag = antigaming.check_against(c, self.recent[user], limits)
             self.recent[user].append((c.counterparty_id, c.occurred_at, flag is None))
-            candidates = []
+            groups: list[tuple[ActiveRule, Any]] = []
             if flag is None:
                 month = month_index(c.occurred_at)
                 run = streak_months_run(self.months[user], month)
                 self.months[user].add(month)
-                candidates = [(rule, key, amt) for rule in self.rules
-                              if rule.in_window(c.occurred_at)
-                              for key, amt in earned(rule, c, run)]
-            evaluations.append({"credit": c, "flag": flag, "candidates": candidates})
+                for rule in self.rules:
+                    if not rule.in_window(c.occurred_at):
+                        continue
+                    if rule.rule_id in self.agg:  # the thresholds crossed, as one group
+                        if c.kind in self.kinds[rule.rule_id]:
+                            grid = crossed_g(rule, c)
+                            if grid:
+                                groups.append((rule, grid))
+                    else:
+                        groups += [(rule, [item]) for item in earned(rule, c, run)]
+            evaluations.append({"credit": c, "flag": flag, "groups": groups})
         return evaluations
 
     def issue(self, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -149,26 +167,24 @@ class _Batch:
             raise BudgetRace("budget spent concurrently")
 
     def write(self, evaluations: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
-        plain = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
         pg = db.session.get_bind().dialect.name == "postgresql"
         if pg and rows:  # one statement: rewards, points, balances, budgets
             ids = {(r[1], r[2], r[3]): r[0] for r in bulk.issue(
-                plain, self.accounts, self.issuance, sorted(self.spent))}
+                rows, self.accounts, self.issuance, sorted(self.spent))}
             if self.spent and not self.lock_budgets:
                 self._check_budgets()
         else:
             ids = {(r[1], r[2], r[3]): r[0] for r in points.insert_returning(
-                Reward.__table__, plain, ["rule_id", "user_id", "period_key"],
+                Reward.__table__, rows, ["rule_id", "user_id", "period_key"],
                 ["id", "rule_id", "user_id", "period_key"])}
         postings, count = [], defaultdict(int)
-        for row in rows:
+        for row, (rule, e) in zip(rows, self.row_meta, strict=True):
             reward_id = ids.get((row["rule_id"], row["user_id"], row["period_key"]))
             if reward_id is None:  # issued concurrently: give the budget back
                 if row["rule_id"] in self.spent:
                     self.spent[row["rule_id"]] -= row["points"]
                 continue
-            count[id(row["_eval"])] += 1
-            rule = row["_rule"]
+            count[id(e)] += 1
             if row["kind"] == RewardKind.POINTS and not pg:  # (on PostgreSQL: posted)
                 postings.append((reward_id, row, rule))
             elif row["kind"] == RewardKind.VOUCHER:
@@ -191,15 +207,26 @@ class _Batch:
             "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
             "period_key": row["period_key"], "trade_id": row["trade_id"]})
             for rid, row, rule in postings], self.issuance)
-        now = utcnow()
         if evaluations:
-            db.session.execute(CreditEvaluation.__table__.insert(), [{
-                "transaction_id": e["credit"].transaction_id, "trade_id": e["credit"].trade_id,
-                "user_id": e["credit"].user_id, "counterparty_id": e["credit"].counterparty_id,
-                "occurred_at": e["credit"].occurred_at, "amount_g": e["credit"].amount_g,
-                "eligible": e["flag"] is None, "flag": e["flag"], "rewards": count[id(e)],
-                "evaluated_at": now} for e in evaluations])
+            _insert_evaluations(evaluations, count, pg)
         return sum(count.values())
+
+
+def _insert_evaluations(evaluations: list[dict[str, Any]], count: dict[int, int],
+                        pg: bool) -> None:
+    """The evaluation rows (one statement; on PostgreSQL one JSON document)."""
+    now, table = utcnow(), CreditEvaluation.__table__
+    rows = [{"transaction_id": c.transaction_id, "trade_id": c.trade_id, "user_id": c.user_id,
+             "counterparty_id": c.counterparty_id, "occurred_at": c.occurred_at,
+             "amount_g": c.amount_g, "eligible": e["flag"] is None, "flag": e["flag"],
+             "rewards": count[id(e)], "evaluated_at": now}
+            for e in evaluations for c in (e["credit"],)]
+    if pg:
+        cols = ", ".join(rows[0])
+        db.session.execute(text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM "
+                                f"{bulk.source(table)}"), {"doc": bulk.document(rows)})
+    else:
+        db.session.execute(table.insert(), rows)
 
 
 def _describe(row: dict[str, Any]) -> str:

@@ -83,17 +83,12 @@ def earned(rule: ActiveRule, c: Credit, run: int = 0) -> list[tuple[str, int | N
     """(period key, points or None) pairs a credit earns under a rule, before caps and
     before the uniqueness of keys already issued. ``run``: the credit's streak run
     (``streak_months_run``)."""
-    before = c.cum_after_g - c.amount_g
     if c.kind not in credit_kinds(rule.type, rule.params):
         return []
     if rule.type in (RuleType.THRESHOLD, RuleType.TREE):
-        every = grams(rule.params["every_kg"])
-        if c.amount_g <= 0:
-            return []
-        first, last = before // every + 1, c.cum_after_g // every
-        prefix = "g" if rule.type == RuleType.THRESHOLD else "tree"
-        return [(f"{prefix}:{k * every}", rule.reward.get("amount"))
-                for k in range(max(first, 1), last + 1)]
+        prefix, amount = "g" if rule.type == RuleType.THRESHOLD else "tree", rule.reward.get(
+            "amount")
+        return [(f"{prefix}:{g}", amount) for g in crossed_g(rule, c)]
     if rule.type == RuleType.MILESTONE:
         if "at_kg" in rule.params and c.cum_after_g < grams(rule.params["at_kg"]):
             return []
@@ -108,6 +103,16 @@ def earned(rule: ActiveRule, c: Credit, run: int = 0) -> list[tuple[str, int | N
         if run and run % int(rule.params["months"]) == 0:
             return [(f"streak:{month // 12}-{month % 12 + 1:02d}", rule.reward.get("amount"))]
     return []
+
+
+def crossed_g(rule: ActiveRule, c: Credit) -> range:
+    """The thresholds (grams, ascending) a credit crosses under a threshold or tree rule
+    (whose kinds it counts): the keys ``earned`` gives, as numbers."""
+    every = grams(rule.params["every_kg"])
+    if c.amount_g <= 0:
+        return range(0)
+    first, last = (c.cum_after_g - c.amount_g) // every + 1, c.cum_after_g // every
+    return range(max(first, 1) * every, last * every + 1, every)
 
 
 def credit_kinds(rule_type: str, params: dict[str, Any]) -> tuple[str, ...]:

@@ -36,46 +36,46 @@ def _key_g(key: str) -> int:
     return int(key.split(":", 1)[1])
 
 
-def _groups(evaluations: list[dict[str, Any]]) -> list[tuple[dict, ActiveRule, list]]:
-    """(evaluation, rule, [(key, amount), …]) in order: an aggregated rule's crossings of one
-    credit together, every other candidate alone."""
-    groups: list[tuple[dict, ActiveRule, list]] = []
-    for e in evaluations:
-        for rule, key, amt in e["candidates"]:
-            if aggregated(rule) and groups and groups[-1][0] is e and groups[-1][1] is rule:
-                groups[-1][2].append((key, amt))
-            else:
-                groups.append((e, rule, [(key, amt)]))
-    return groups
-
-
 def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The reward rows to insert; sets ``batch.spent``, ``spent_before`` and ``budgets``."""
-    groups = _groups(evaluations)
+    """The reward rows to insert (columns only: each row's rule and evaluation are in
+    ``batch.row_meta``, same order); sets ``batch.spent``, ``spent_before`` and ``budgets``.
+
+    ``evaluation["groups"]``: ``(rule, items)`` in order, ``items`` an aggregated rule's
+    thresholds crossed (grams, ascending) or one ``(key, amount)`` of any other rule."""
+    batch.row_meta = []
+    groups = [(e, rule, items) for e in evaluations for rule, items in e["groups"]]
     if not groups:
         return []
-    rule_ids = {rule.rule_id for _, rule, _ in groups}
-    capped = sorted({r.rule_id for _, r, _ in groups if r.reward["kind"] == RewardKind.POINTS
-                     and (r.caps.get("points_per_day") is not None
-                          or r.caps.get("points_per_month") is not None)})
-    agg = sorted({r.rule_id for _, r, _ in groups if aggregated(r)})
-    # One query: the candidate keys already issued (``tx:<id>`` of aggregated rules and the
-    # per-threshold keys of older rewards), the aggregated rewards held that may cover the
-    # crossings, and (capped rules) the points issued in the credits' months.
-    times = [e["credit"].occurred_at.astimezone(UTC) for e, _, _ in groups]
+    rules = {rule.rule_id: rule for _, rule, _ in groups}
+    capped = sorted(rid for rid, r in rules.items() if r.reward["kind"] == RewardKind.POINTS
+                    and (r.caps.get("points_per_day") is not None
+                         or r.caps.get("points_per_month") is not None))
+    agg = sorted(rid for rid, r in rules.items() if aggregated(r))
+    # One query: the candidate keys already issued (``tx:<id>`` of aggregated rules, the keys
+    # of other rules), the aggregated rewards held that may cover the crossings, the older
+    # per-threshold rewards of aggregated rules (``g:<grams>``: a superset of the candidates'
+    # keys, which only membership is asked of), and (capped rules) the points issued in the
+    # credits' months.
+    for e in evaluations:
+        if e["groups"]:
+            e["at_utc"] = e["credit"].occurred_at.astimezone(UTC)
+    times = [e["at_utc"] for e in evaluations if e["groups"]]
     lo = datetime(min(times).year, min(times).month, 1, tzinfo=UTC)
     hi = loading.day(max(times)) + timedelta(days=32)
-    keys = {k for _, _, items in groups for k, _ in items}
-    keys |= {f"tx:{e['credit'].transaction_id}" for e, r, _ in groups if aggregated(r)}
+    keys = {f"tx:{e['credit'].transaction_id}" if rule.rule_id in batch.agg else items[0][0]
+            for e, rule, items in groups}
     cond = any_of(Reward.period_key, sorted(keys), strings=True)
     if capped:
         cond |= (Reward.rule_id.in_(capped) & Reward.status.in_(HELD)
                  & (Reward.occurred_at >= lo) & (Reward.occurred_at < hi))
     if agg:
-        min_g = min(_key_g(k) for _, r, items in groups if aggregated(r) for k, _ in items)
+        min_g = min(items[0] for _, r, items in groups if r.rule_id in batch.agg)
         cond |= (Reward.rule_id.in_(agg) & Reward.status.in_(HELD) & (Reward.last_g >= min_g))
+        cond |= (Reward.rule_id.in_(agg) & Reward.step_g.is_(None)
+                 & Reward.period_key.like("g:%"))
     issued, day_pts, month_pts = set(), defaultdict(int), defaultdict(int)
     covered: dict[tuple[int, int], set[int]] = defaultdict(set)
+    legacy: dict[tuple[int, int], set[int]] = defaultdict(set)  # ``g:<grams>`` keys issued
     for (rule_id, user, key, at, pts, status, revoked_pts, first, last, step, skipped, units,
          revoked) in db.session.execute(
             select(Reward.rule_id, Reward.user_id, Reward.period_key, Reward.occurred_at,
@@ -83,21 +83,23 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
                    Reward.last_g, Reward.step_g, Reward.skipped_g, Reward.units,
                    Reward.revoked_units)
             .where(any_of(Reward.user_id, batch.users), cond)):  # (user_id, id) index
-        if rule_id not in rule_ids:
+        if rule_id not in rules:
             continue
         issued.add((rule_id, user, key))
-        if rule_id in agg and status in HELD:
+        threshold_key = rule_id in batch.agg and key.startswith("g:") and key[2:].isdigit()
+        if threshold_key:  # (not a revoked one's renamed key, ``g:<grams>~r<id>``)
+            legacy[(rule_id, user)].add(_key_g(key))
+        if rule_id in batch.agg and status in HELD:
             if step is not None:
                 covered[(rule_id, user)].update(
                     thresholds(first, last, step, skipped)[:units - revoked])
-            elif key.startswith("g:"):
+            elif threshold_key:
                 covered[(rule_id, user)].add(_key_g(key))
         at = at.astimezone(UTC)
         if rule_id in capped and status in HELD and lo <= at < hi:
             day_pts[(rule_id, user, at.date())] += pts - revoked_pts
             month_pts[(rule_id, user, at.year, at.month)] += pts - revoked_pts
-    budgeted = sorted({r.rule_id for _, r, _ in groups
-                       if r.caps.get("budget_points") is not None})
+    budgeted = sorted(rid for rid, r in rules.items() if r.caps.get("budget_points") is not None)
     # Read without a lock (partitions spend one budget in parallel); ``write`` checks the
     # total after adding to it and the batch is evaluated again, locked, if it overshot.
     query = (select(IncentiveRule.id, IncentiveRule.spent_points)
@@ -105,15 +107,14 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
     if batch.lock_budgets:
         query = query.with_for_update()
     batch.spent = dict(db.session.execute(query).all()) if budgeted else {}
-    batch.budgets = {r.rule_id: r.caps["budget_points"] for _, r, _ in groups
+    batch.budgets = {rid: r.caps["budget_points"] for rid, r in rules.items()
                      if r.caps.get("budget_points") is not None}
     batch.spent_before = dict(batch.spent)
+    spent = batch.spent
 
-    def clip(rule: ActiveRule, c: Any, amt: int | None) -> int:
+    def clip(rule: ActiveRule, dkey: tuple, mkey: tuple, amt: int | None) -> int:
         """Points left of ``amt`` after caps and budget, taken from them."""
-        at, caps = c.occurred_at.astimezone(UTC), rule.caps
-        dkey = (rule.rule_id, c.user_id, at.date())
-        mkey = (rule.rule_id, c.user_id, at.year, at.month)
+        caps = rule.caps
         pts = int(amt or 0)
         if caps.get("points_per_day") is not None:
             pts = min(pts, caps["points_per_day"] - day_pts[dkey])
@@ -121,56 +122,62 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
             pts = min(pts, caps["points_per_month"] - month_pts[mkey])
         pts = max(0, pts)
         if pts and caps.get("budget_points") is not None:
-            pts = max(0, min(pts, caps["budget_points"] - batch.spent[rule.rule_id]))
-            batch.spent[rule.rule_id] += pts
+            pts = max(0, min(pts, caps["budget_points"] - spent[rule.rule_id]))
+            spent[rule.rule_id] += pts
         day_pts[dkey] += pts
         month_pts[mkey] += pts
         return pts
 
-    rows, now = [], utcnow()
+    rows, now, step_of, issued_status = [], utcnow(), {}, RewardStatus.ISSUED.value
     for e, rule, items in groups:
-        c, kind = e["credit"], rule.reward["kind"]
-        extra: dict[str, Any] = {"units": 1, "first_g": None, "last_g": None, "step_g": None,
-                                 "skipped_g": None}
-        if aggregated(rule):
+        c, kind, rid = e["credit"], rule.reward["kind"], rule.rule_id
+        user, at = c.user_id, e["at_utc"]
+        dkey, mkey = (rid, user, at.date()), (rid, user, at.year, at.month)
+        units, first_g, last_g, step_g, skipped = 1, None, None, None, None
+        if rid in batch.agg:
             key = f"tx:{c.transaction_id}"
-            if (rule.rule_id, c.user_id, key) in issued:
+            if (rid, user, key) in issued:
                 continue
-            cov, taken, pts = covered[(rule.rule_id, c.user_id)], [], 0
-            grid = [_key_g(k) for k, _ in items]
-            for g, (k, amt) in zip(grid, items, strict=True):
-                if g in cov or (rule.rule_id, c.user_id, k) in issued:
+            cov, old = covered[(rid, user)], legacy.get((rid, user), ())
+            taken, pts, amt = [], 0, rule.reward.get("amount")
+            points_kind = kind == RewardKind.POINTS
+            for g in items:
+                if g in cov or g in old:
                     continue
-                unit = clip(rule, c, amt) if kind == RewardKind.POINTS else 0
-                if kind == RewardKind.POINTS and unit <= 0:
-                    break
+                if points_kind:
+                    unit = clip(rule, dkey, mkey, amt)
+                    if unit <= 0:
+                        break
+                    pts += unit
                 taken.append(g)
-                pts += unit
             if not taken:
                 continue
             cov.update(taken)
-            extra = {"units": len(taken), "first_g": taken[0], "last_g": taken[-1],
-                     "step_g": grams(rule.params["every_kg"]),
-                     "skipped_g": [g for g in grid if taken[0] < g < taken[-1]
-                                   and g not in taken] or None}
+            if rid not in step_of:
+                step_of[rid] = grams(rule.params["every_kg"])
+            units, first_g, last_g, step_g = len(taken), taken[0], taken[-1], step_of[rid]
+            if (last_g - first_g) // step_g + 1 != units:  # thresholds in between not taken
+                held = set(taken)
+                skipped = [g for g in items if first_g < g < last_g and g not in held] or None
         else:
             key, amt = items[0]
-            if (rule.rule_id, c.user_id, key) in issued:
+            if (rid, user, key) in issued:
                 continue
             pts = 0
             if kind == RewardKind.POINTS:
-                pts = clip(rule, c, amt)
+                pts = clip(rule, dkey, mkey, amt)
                 if pts <= 0:
                     continue
-        issued.add((rule.rule_id, c.user_id, key))
+        issued.add((rid, user, key))
         rows.append({
-            "rule_id": rule.rule_id, "rule_version_id": rule.version_id,
-            "user_id": c.user_id, "period_key": key, "kind": kind, "points": pts,
+            "rule_id": rid, "rule_version_id": rule.version_id,
+            "user_id": user, "period_key": key, "kind": kind, "points": pts,
             "badge": rule.reward.get("badge"),
             "certificate_id": ("TREE-" + secrets.token_hex(8).upper()
                                if kind == RewardKind.TREE else None),
             "source_transaction_id": c.transaction_id, "trade_id": c.trade_id,
-            "occurred_at": c.occurred_at, "status": RewardStatus.ISSUED.value,
-            "issued_at": now, **extra, "revoked_units": 0, "revoked_points": 0,
-            "_rule": rule, "_eval": e})
+            "occurred_at": c.occurred_at, "status": issued_status, "issued_at": now,
+            "units": units, "first_g": first_g, "last_g": last_g, "step_g": step_g,
+            "skipped_g": skipped, "revoked_units": 0, "revoked_points": 0})
+        batch.row_meta.append((rule, e))
     return rows

@@ -8,7 +8,7 @@ import itertools
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, case, func, select, text
 from sqlalchemy.orm import aliased
 
 from carbon.ledger.models import LedgerAccount, LedgerLine
@@ -53,14 +53,35 @@ def lock_accounts(users: list[int]) -> tuple[dict[int, int], int]:
              .with_for_update(of=PointsAccount))
     rows = db.session.execute(query).all()
     if len(rows) < len(users) or not rows or rows[0][2] is None:
-        now = utcnow()
-        db.session.execute(points._insert(PointsAccount).values(
-            [{"code": f"user:{u}", "user_id": u, "balance": 0, "created_at": now}
-             for u in users] + [{"code": points.ISSUANCE, "user_id": None, "balance": 0,
-                                 "created_at": now}])
-            .on_conflict_do_nothing(index_elements=["code"]))
+        have = {r[1] for r in rows}
+        create(sorted(set(users) - have), issuance=not rows or rows[0][2] is None)
         rows = db.session.execute(query).all()
     return {r[1]: r[0] for r in rows}, rows[0][2]
+
+
+_PG_CREATE = text("""
+    INSERT INTO points_accounts (code, user_id, balance, created_at)
+    SELECT 'user:' || u, u, 0, CAST(:now AS TIMESTAMPTZ) FROM unnest(CAST(:users AS BIGINT[])) AS u
+    UNION ALL SELECT CAST(:issuance AS VARCHAR), NULL, 0, CAST(:now AS TIMESTAMPTZ)
+    WHERE CAST(:with_issuance AS BOOLEAN)
+    ON CONFLICT (code) DO NOTHING""")
+
+
+def create(users: list[int], issuance: bool) -> None:
+    """Create the points accounts of ``users`` (and with ``issuance``, the issuance account)
+    unless they exist: on PostgreSQL one statement with one array parameter."""
+    now = utcnow()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_PG_CREATE, {"now": now, "users": users, "issuance": points.ISSUANCE,
+                                        "with_issuance": issuance})
+        return
+    rows = [{"code": f"user:{u}", "user_id": u, "balance": 0, "created_at": now}
+            for u in users]
+    if issuance:
+        rows.append({"code": points.ISSUANCE, "user_id": None, "balance": 0, "created_at": now})
+    if rows:
+        db.session.execute(points._insert(PointsAccount).values(rows)
+                           .on_conflict_do_nothing(index_elements=["code"]))
 
 
 def cumulative(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
@@ -70,13 +91,14 @@ def cumulative(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], int]:
     lo, hi = min(t for _, t in pairs), max(t for _, t in pairs)
     bucket = case((LedgerLine.transaction_id < lo, 0), else_=LedgerLine.transaction_id)
     rows = db.session.execute(
-        select(LedgerAccount.user_id, bucket, func.sum(LedgerLine.amount_g))
+        select(LedgerAccount.user_id, bucket,
+               func.sum(LedgerLine.amount_g).cast(BigInteger))  # (not numeric: no Decimal)
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
         .where(any_of(LedgerAccount.user_id, users), LedgerLine.transaction_id <= hi)
         .group_by(LedgerAccount.user_id, bucket)).all()
     per_user: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for user, tx, g in rows:
-        per_user[user].append((int(tx), int(g or 0)))
+        per_user[user].append((tx, g or 0))
     prefix: dict[int, tuple[list[int], list[int]]] = {}
     for user, sums in per_user.items():
         sums.sort()

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 
-from .bulk import arrays
+from .bulk import document, source
 from .models import PointsAccount, PointsLine, PointsTransaction
 
 ISSUANCE = "system:points-issuance"
@@ -33,8 +33,8 @@ def _insert(model):
 def insert_returning(table: Table, rows: list[dict[str, Any]], conflict: list[str],
                      returning: list[str]) -> list[Any]:
     """``INSERT … ON CONFLICT (conflict) DO NOTHING RETURNING`` of many rows (same keys): on
-    PostgreSQL one statement with a typed array per column (``SELECT * FROM unnest(…)``: a
-    few parameters whatever the row count, nothing per row to render or parse); elsewhere an
+    PostgreSQL one statement with the rows as one JSON document (``bulk.source``: one
+    parameter whatever the row count, nothing per row to render); elsewhere an
     executemany. The inserted rows only, in no guaranteed order."""
     if not rows:
         return []
@@ -43,11 +43,10 @@ def insert_returning(table: Table, rows: list[dict[str, Any]], conflict: list[st
         return db.session.execute(
             _insert(table).on_conflict_do_nothing(index_elements=conflict)
             .returning(*(table.c[c] for c in returning)), rows).all()
-    cols, params, casts = arrays(table, rows)
-    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest("
-           f"{casts}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
+    sql = (f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM "
+           f"{source(table)} ON CONFLICT ({', '.join(conflict)}) DO NOTHING "
            f"RETURNING {', '.join(returning)}")
-    return db.session.execute(text(sql), params).all()
+    return db.session.execute(text(sql), {"doc": document(rows)}).all()
 
 
 def _ensure(code: str, user_id: int | None) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from marketplace.accounts.lifecycle import revoke_tokens
-from marketplace.accounts.models import ApiToken, User
+from marketplace.accounts.models import ApiToken, LiveToken, User
 from marketplace.accounts.services import hash_password, password_matches
 from marketplace.core import audit, privacy
 from marketplace.core.db import db
@@ -37,7 +37,7 @@ def check_password(user: User, password: str, field: str = "password") -> None:
         raise InvalidInput(WRONG_PASSWORD, {field: [WRONG_PASSWORD]})
 
 
-def change_password(user: User, token: ApiToken, old: str, new: str) -> None:
+def change_password(user: User, token: LiveToken, old: str, new: str) -> None:
     """Change the password; every other session (token) is revoked, this one stays."""
     check_password(user, old, "old_password")
     user.password_hash = hash_password(new)
@@ -51,7 +51,7 @@ def _live(user_id: int):
                                   ApiToken.expires_at > utcnow())
 
 
-def sessions(user: User, current: ApiToken, limit: int, cursor: str | None) -> dict[str, Any]:
+def sessions(user: User, current: LiveToken, limit: int, cursor: str | None) -> dict[str, Any]:
     """The user's live tokens, newest first, each marked ``current`` or not."""
     page = pagination.id_page(_live(user.id), ApiToken.id, limit, cursor)
     page["items"] = [{"id": t.id, "created_at": t.created_at, "expires_at": t.expires_at,
@@ -68,7 +68,7 @@ def revoke_session(user: User, session_id: int) -> None:
     db.session.commit()
 
 
-def revoke_other_sessions(user: User, current: ApiToken) -> int:
+def revoke_other_sessions(user: User, current: LiveToken) -> int:
     count = revoke_tokens(user.id, keep=current.id)
     db.session.commit()
     return count

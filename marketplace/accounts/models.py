@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -112,3 +114,30 @@ class DataExport(db.Model):
     archive: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+@dataclass(slots=True)
+class LiveToken:
+    """A resolved bearer token: its id and last use, and its user (an ORM entity)."""
+
+    id: int
+    user: User | UserRow
+    last_used_at: datetime | None
+
+
+class UserRow:
+    """The caller as read-only views see it (``accounts.services.resolve_token`` on a
+    read-only request): the columns authorization needs, no ORM entity, nothing personal
+    beyond the display name."""
+
+    COLUMNS = ("id", "role", "display_name", "email_verified_at", "closed_at", "suspended_at")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    is_suspended = property(User.is_suspended.fget)
+    is_admin = property(User.is_admin.fget)
+    is_verified = property(User.is_verified.fget)
+
+    def __repr__(self) -> str:
+        return f"<UserRow {self.id}>"

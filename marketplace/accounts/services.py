@@ -10,16 +10,15 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from marketplace.accounts.models import ApiToken, Role, User
+from marketplace.accounts.models import ApiToken, LiveToken, Role, User, UserRow
 from marketplace.core import outbox
-from marketplace.core.db import db
+from marketplace.core.db import db, read_only_request
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, Unauthorized
+from marketplace.core.hotread import HotRead
 from marketplace.core.http import pagination
 
 _hasher = PasswordHasher()
@@ -95,19 +94,38 @@ def login(email: str, password: str) -> tuple[str, ApiToken]:
     return issue_token(check_password(email, password))
 
 
-def resolve_token(raw: str) -> ApiToken | None:
+# Built once: the statement's construction cost more than its execution on every request.
+# The user is the only entity loaded; of the token, only what is used.
+_LIVE = (ApiToken.token_hash == bindparam("hash"), ApiToken.revoked_at.is_(None),
+         ApiToken.expires_at > bindparam("now"))
+_LIVE_TOKEN = (select(User, ApiToken.id, ApiToken.last_used_at)
+               .join(ApiToken, ApiToken.user_id == User.id).where(*_LIVE))
+# Read-only views (search, a listing's detail, the carbon account) get the same token, same
+# checks, with the user as a row (core.hotread): no ORM entity to build on every request.
+_LIVE_TOKEN_ROW = HotRead(
+    select(ApiToken.id.label("token_id"), ApiToken.last_used_at,
+           *(getattr(User, c) for c in UserRow.COLUMNS))
+    .join(User, ApiToken.user_id == User.id).where(*_LIVE))
+
+
+def resolve_token(raw: str) -> LiveToken | None:
     """The live token for a bearer string, or None (unknown, revoked or expired, or its
     account closed or suspended).
 
-    One round trip: the token and its user in one query (no lazy load of ``token.user``).
-    Nothing is cached, so a revocation takes effect on the very next request."""
-    token = db.session.scalar(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user, innerjoin=True))
-        .where(ApiToken.token_hash == hash_token(raw), ApiToken.revoked_at.is_(None),
-               ApiToken.expires_at > utcnow()))
-    if token is None:
-        return None
+    One round trip: the token and its user in one query. Nothing is cached, so a revocation
+    takes effect on the very next request."""
+    params = {"hash": hash_token(raw), "now": utcnow()}
+    if read_only_request():
+        values = _LIVE_TOKEN_ROW.first(**params)
+        if values is None:
+            return None
+        token = LiveToken(id=values.pop("token_id"), last_used_at=values.pop("last_used_at"),
+                          user=UserRow(values))
+    else:
+        row = db.session.execute(_LIVE_TOKEN, params).first()
+        if row is None:
+            return None
+        token = LiveToken(id=row[1], user=row[0], last_used_at=row[2])
     # A token issued while the account was closing, or before a suspension committed.
     if token.user.closed_at is not None or token.user.is_suspended:
         return None
@@ -120,7 +138,7 @@ def resolve_token(raw: str) -> ApiToken | None:
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def _touch(token: ApiToken) -> None:
+def _touch(token: LiveToken) -> None:
     """Record the token's use in its own short transaction (a GET never commits), when the
     stored time is older than ``LAST_USED_RESOLUTION``."""
     now = utcnow()
@@ -131,11 +149,12 @@ def _touch(token: ApiToken) -> None:
     with db.engine.begin() as conn:
         conn.execute(update(ApiToken).where(ApiToken.id == token.id, stale)
                      .values(last_used_at=now))
-    set_committed_value(token, "last_used_at", now)
+    token.last_used_at = now
 
 
-def revoke(token: ApiToken, at: datetime | None = None) -> None:
-    token.revoked_at = at or utcnow()
+def revoke(token: LiveToken, at: datetime | None = None) -> None:
+    db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
+                       .values(revoked_at=at or utcnow()))
     db.session.commit()
 
 

@@ -32,6 +32,7 @@ from marketplace.core.config_parsers import (
     _url,
     _words,
 )
+from marketplace.core.dbtypes import json_loads
 
 INSTANCE_DIR = Path(__file__).resolve().parents[2] / "instance"
 
@@ -280,7 +281,7 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
     # hide_parameters: SQL parameters (password hashes, token hashes) never reach a log line.
     # No pool_pre_ping: connections idle longer than DATABASE_PING_IDLE_SECONDS are pinged
     # before use instead (core.db.ping_when_idle), saving a round trip on busy requests.
-    engine_options: dict[str, Any] = {"hide_parameters": True}
+    engine_options: dict[str, Any] = {"hide_parameters": True, "json_deserializer": json_loads}
     if is_postgres:  # SQLite's pool is per file and thread: these do not apply
         engine_options.update(pool_size=values["DATABASE_POOL_SIZE"],
                               max_overflow=values["DATABASE_MAX_OVERFLOW"])

@@ -47,6 +47,20 @@ def read_only(view: Callable) -> Callable:
     return view
 
 
+def read_only_request() -> bool:
+    """Whether the current request is a GET/HEAD of a view marked ``read_only``."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, _READ_ONLY_ATTR, False)
+
+
+def autocommit_engine() -> Engine | None:
+    """The autocommit engine when the current request is a read-only view's GET/HEAD on
+    PostgreSQL (what ``Session.get_bind`` picks for it), else None."""
+    return getattr(db.engine, _AUTOCOMMIT, None) if read_only_request() else None
+
+
 class Session(FlaskSession):
     """Flask-SQLAlchemy's session, choosing the autocommit engine for read-only views."""
 

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_B = re.compile(rb"\d{19}")
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns are decoded with orjson (psycopg and SQLite both call the engine's
+    ``json_deserializer``): ~5x faster than the standard library on a search page's ~70 JSON
+    values. Same values as ``json.loads``: a text with 19 digits in a row (which may be an
+    integer beyond 64 bits, that orjson would turn into a float) and anything orjson refuses
+    (NaN...) go to the standard library."""
+    if (_LONG_DIGITS if isinstance(text, str) else _LONG_DIGITS_B).search(text):
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def utcnow() -> datetime:

@@ -40,7 +40,7 @@ def configure(level: str) -> None:
 def init_app(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
+        incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
 
@@ -50,9 +50,10 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-ID"] = request_id
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-        access_log.info("request", extra={
-            "method": request.method, "path": request.path, "status": response.status_code,
-            "duration_ms": duration_ms, "request_id": request_id,
-            "remote_addr": request.remote_addr,
-        })
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("request", extra={
+                "method": request.method, "path": request.path,
+                "status": response.status_code, "duration_ms": duration_ms,
+                "request_id": request_id, "remote_addr": request.remote_addr,
+            })
         return response

@@ -35,13 +35,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, false, func, literal, select, tuple_
-from sqlalchemy.orm import defer
 
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.http import cursors
 from marketplace.listings import search_sorted, textsplit
-from marketplace.listings.models import TS_CONFIG, Listing, ListingStatus
+from marketplace.listings.models import (
+    PUBLIC_COLUMNS,
+    TS_CONFIG,
+    Listing,
+    ListingRow,
+    ListingStatus,
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -108,12 +113,17 @@ def _matches(document, q: str):
     return document.op("@@")(func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q)))
 
 
+# Built once (expressions are immutable; building them costs more than compiling from cache).
+_ACTIVE = Listing.status == ListingStatus.ACTIVE.value
+# Not a suspended seller's (few: a small hashed subplan on PostgreSQL).
+_NOT_SUSPENDED = Listing.seller_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))
+
+
 def filters(args: dict[str, Any], dialect: str, text_indexed: bool = True,
             sellers: bool = True) -> list:
-    conds: list = [Listing.status == ListingStatus.ACTIVE.value]
-    if sellers:  # not a suspended seller's (few: a small hashed subplan on PostgreSQL)
-        conds.append(Listing.seller_id.not_in(
-            select(User.id).where(User.suspended_at.is_not(None))))
+    conds: list = [_ACTIVE]
+    if sellers:
+        conds.append(_NOT_SUSPENDED)
     if args.get("q"):
         conds.append(text_condition(args["q"], dialect, text_indexed))
     if args.get("category"):
@@ -179,14 +189,17 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
         order = (spec.column.desc(), Listing.id.desc())
     else:
         order = (spec.column.asc(), Listing.id.asc())
-    return (select(Listing).options(defer(Listing.search_doc)).where(*conds)
-            .order_by(*order).limit(limit + 1))
+    return select(*PUBLIC_COLUMNS).where(*conds).order_by(*order).limit(limit + 1)
 
 
 def search(args: dict[str, Any]) -> dict[str, Any]:
     dialect = db.engine.dialect.name
     limit = args.get("limit") or 20
-    rows = list(db.session.scalars(build_query(args, dialect)))
+    # Listings as plain rows (the common query) or entities (search_sorted's statement).
+    result = db.session.execute(build_query(args, dialect))
+    keys = tuple(result.keys())
+    rows = [row[0] if isinstance(row[0], Listing) else ListingRow(dict(zip(keys, row, strict=True)))
+            for row in result]
     items, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(args.get("sort") or "newest", items[-1]) if more else None
     return {"items": items, "next_cursor": next_cursor}

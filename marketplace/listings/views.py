@@ -60,7 +60,7 @@ def search_listings(args):
 @blp.errors(404)
 def get_listing(listing_id):
     """A listing: public unless withdrawn or suspended (then its seller and admins only)."""
-    return _with_etag(services.get_visible(listing_id, optional_user()))
+    return _with_etag(services.get_public(listing_id, optional_user()))
 
 
 @blp.route("/listings/<int:listing_id>/passport", methods=["GET"])

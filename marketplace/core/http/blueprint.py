@@ -10,11 +10,13 @@ from collections.abc import Callable
 import flask_smorest
 from flask import current_app
 from flask_smorest.error_handler import ErrorSchema
+from flask_smorest.utils import resolve_schema_instance
 
 from marketplace.core.db import read_only as db_read_only
 from marketplace.core.errors import Forbidden
 from marketplace.core.http import etag
 from marketplace.core.http.auth import current_user, token_auth
+from marketplace.core.http.fastdump import fast_schema
 from marketplace.core.http.idempotency import idempotent
 
 _DESCRIPTIONS = {
@@ -118,6 +120,14 @@ class Blueprint(flask_smorest.Blueprint):
         if isinstance(schema, type):
             schema = schema()
         return super().arguments(schema, *args, **kwargs)
+
+    def response(self, status_code, schema=None, **kwargs) -> Callable:
+        """As flask-smorest's, with the response schema dumped by a compiled function where
+        its fields allow (core.http.fastdump: the same output, a fraction of marshmallow's
+        per-field cost)."""
+        if schema is not None:
+            schema = fast_schema(resolve_schema_instance(schema))
+        return super().response(status_code, schema, **kwargs)
 
     def read_only(self) -> Callable:
         """This view only reads: on PostgreSQL its statements run in autocommit, one round

@@ -59,13 +59,20 @@ def compile_dumper(schema_cls: type[ma.Schema]) -> Dumper:
     if schema_cls in _CACHE:
         return _CACHE[schema_cls]
     schema = schema_cls()
+    if any("dump" in tag for tag, hooks in schema_cls._hooks.items() if hooks):
+        raise TypeError(f"{schema_cls.__name__}: pre_dump / post_dump hooks are not supported "
+                        "by compile_dumper")
     ns: dict[str, Any] = {"_MISSING": _MISSING, "_partial": functools.partial,
-                          "_getattr": getattr}
+                          "_getattr": getattr, "_item_getter": _item_getter}
     lines = ["def dump(obj):", "    out = {}",
-             "    get = obj.get if obj.__class__ is dict else _partial(_getattr, obj)"]
+             "    get = (obj.get if obj.__class__ is dict else _item_getter(obj)"
+             " if hasattr(obj, '__getitem__') else _partial(_getattr, obj))"]
     for name, field in schema.dump_fields.items():
         if field.load_only:
             continue
+        if field.dump_default is not ma.missing or getattr(field, "as_string", False):
+            raise TypeError(f"{schema_cls.__name__}.{name}: dump_default / as_string are not "
+                            "supported by compile_dumper")
         if type(field).serialize is not ma.fields.Field.serialize \
                 or type(field)._serialize is not _base_serialize(field):
             raise TypeError(f"{schema_cls.__name__}.{name}: custom serialization is not "
@@ -81,6 +88,56 @@ def compile_dumper(schema_cls: type[ma.Schema]) -> Dumper:
     exec(compile("\n".join(lines), f"<dumper {schema_cls.__name__}>", "exec"), ns)  # noqa: S102
     _CACHE[schema_cls] = ns["dump"]
     return ns["dump"]
+
+
+def _item_getter(obj: Any) -> Callable[[str, Any], Any]:
+    """Marshmallow's lookup for objects with ``__getitem__`` that are not plain dicts: the
+    item, else the attribute."""
+
+    def get(key: str, default: Any) -> Any:
+        try:
+            return obj[key]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return getattr(obj, key, default)
+
+    return get
+
+
+# Response schemas dumped by compiled functions (``fast_schema``). With ``VERIFY`` on (the
+# test suite turns it on), every such dump is also made by marshmallow and compared: any
+# difference fails the request.
+VERIFY = False
+
+
+def fast_schema(schema: ma.Schema) -> ma.Schema:
+    """``schema`` with its ``dump`` replaced by the compiled dumper when the schema's fields
+    allow it (plain instances, ``many`` or not); unchanged otherwise. The instance still
+    documents the response (apispec reads its fields, not ``dump``)."""
+    if schema.only or schema.exclude or getattr(schema, "context", None):
+        return schema
+    try:
+        one = compile_dumper(type(schema))
+    except TypeError:
+        return schema
+    slow = schema.dump
+    if schema.many:
+        def compiled(obj: Any, *, many: bool | None = None) -> Any:
+            return [one(item) for item in obj] if many is not False else one(obj)
+    else:
+        def compiled(obj: Any, *, many: bool | None = None) -> Any:
+            return [one(item) for item in obj] if many else one(obj)
+
+    def dump(obj: Any, *, many: bool | None = None) -> Any:
+        out = compiled(obj, many=many)
+        if VERIFY:
+            expected = slow(obj, many=many)
+            if out != expected or repr(out) != repr(expected):
+                raise AssertionError(f"compiled dump of {type(schema).__name__} differs: "
+                                     f"{out!r} != {expected!r}")
+        return out
+
+    schema.dump = dump  # type: ignore[method-assign]
+    return schema
 
 
 _STANDARD = (ma.fields.Nested, ma.fields.List, ma.fields.Integer, ma.fields.Float,

@@ -58,7 +58,7 @@ def _guard() -> None:
     streaming = request.content_length is None
     request.max_content_length = limit + 1 if streaming and limit else limit
     errors: dict[str, Any] = {}
-    if _any_bad_text():  # the common case is one regex scan over everything
+    if _SUSPECT.search(_raw_text(request.environ)) and _any_bad_text():
         _check_mapping(request.args.items(multi=True), errors.setdefault("query", {}))
         _check_mapping((request.view_args or {}).items(), errors.setdefault("path", {}))
         _check_mapping(request.headers.items(), errors.setdefault("headers", {}))
@@ -76,6 +76,20 @@ def _guard() -> None:
         if len(errors) == 1:
             errors = next(iter(errors.values()))
         raise InvalidInput("The request has invalid fields; see errors.", errors)
+
+
+# A superset of what can decode to bad text, searched in the raw WSGI strings (the common
+# case: one scan, nothing parsed): a NUL; any non-ASCII character (raw bytes, which decode to
+# anything); a percent-escape of NUL or of 0xED (the UTF-8 lead byte of the surrogates).
+# Only when it matches are the parsed query, path and headers checked one by one.
+_SUSPECT = re.compile(r"[\x00\x80-\U0010ffff]|%(?:00|[eE][dD])")
+
+
+def _raw_text(environ: dict[str, Any]) -> str:
+    parts = [environ.get("QUERY_STRING", ""), environ.get("PATH_INFO", "")]
+    parts += [k + "\n" + v for k, v in environ.items()
+              if k.startswith("HTTP_") and isinstance(v, str)]
+    return "\n".join(parts)
 
 
 def _any_bad_text() -> bool:

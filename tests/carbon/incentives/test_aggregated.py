@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 
 from carbon.incentives import points
 from carbon.incentives.evaluate import TOPIC
-from carbon.incentives.models import CreditEvaluation, Reward
+from carbon.incentives.models import CreditEvaluation, IncentiveRuleVersion, Reward
 from marketplace.core.db import db
 from marketplace.core.outbox.registry import registry
 from tests.carbon.incentives.helpers import (
+    T0,
     balance,
     completion,
     held_g,
@@ -132,3 +133,26 @@ def test_a_lingering_drain_still_evaluates_everything_once(app, app_ctx, drain_j
     assert time.monotonic() - started >= 0.15
     assert balance(buyer) == balance(seller) == 3
     assert db.session.scalar(select(func.count()).select_from(CreditEvaluation)) == 6
+
+
+def _legacy(r, user, key, status="issued"):
+    """A per-threshold reward as issued before aggregation (``g:<grams>``, no ``step_g``)."""
+    version = db.session.scalar(select(IncentiveRuleVersion.id).where(
+        IncentiveRuleVersion.rule_id == r["id"]))
+    db.session.add(Reward(rule_id=r["id"], rule_version_id=version, user_id=user,
+                          period_key=key, kind="points", points=10, status=status,
+                          source_transaction_id=0, occurred_at=T0))
+    db.session.commit()
+
+
+def test_older_per_threshold_rewards_are_not_earned_again(app_ctx, drain_jobs):
+    r = points_rule(every_kg=5, amount=10)
+    buyer, seller = make_users(2)
+    _legacy(r, buyer, "g:5000")
+    _legacy(r, buyer, "g:10000~r1", status="revoked")  # revoked: earned again
+    _legacy(r, seller, "g:10000")
+    trade(drain_jobs, 1, buyer, seller, 32_000)  # 16 kg each: 5, 10 and 15 crossed
+    new = [x for x in issued(buyer) + issued(seller) if x.step_g is not None]
+    assert [(x.user_id, x.units, x.points, x.first_g, x.last_g, x.skipped_g) for x in new] == [
+        (buyer, 2, 20, 10_000, 15_000, None), (seller, 2, 20, 5_000, 15_000, [10_000])]
+    assert balance(buyer) == balance(seller) == 20

@@ -246,7 +246,7 @@ def test_token_and_user_come_in_one_query_and_revocation_is_immediate(client, ap
         event.remove(engine, "before_cursor_execute", record)
     touching = [s for s in statements if "api_tokens" in s or "FROM users" in s]
     assert len(touching) == 1, statements  # the token joined with its user, nothing lazy
-    assert "JOIN users" in touching[0]
+    assert "JOIN api_tokens" in touching[0] and "FROM users" in touching[0]
     # No cache: a revoked token is refused on the very next request.
     assert client.delete("/api/v1/auth/tokens/current", headers=headers).status_code == 204
     assert client.get("/api/v1/users/me", headers=headers).status_code == 401

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from marketplace.core.config import SETTINGS, ConfigError, finalize, from_env
+from marketplace.core.dbtypes import json_loads
 
 
 def test_defaults_without_environment():
@@ -45,6 +46,8 @@ def test_pool_size_applies_to_postgres_only():
     pg = finalize({**from_env({"DATABASE_URL": "postgresql://u@h/db", "SECRET_KEY": "s",
                                "DATABASE_POOL_SIZE": "2", "DATABASE_MAX_OVERFLOW": "0"})})
     assert pg["SQLALCHEMY_ENGINE_OPTIONS"] == {"hide_parameters": True,
+                                                "json_deserializer": json_loads,
                                                 "pool_size": 2, "max_overflow": 0}
     lite = finalize(from_env({"DATABASE_URL": "sqlite:////tmp/x.db"}))
-    assert lite["SQLALCHEMY_ENGINE_OPTIONS"] == {"hide_parameters": True}
+    assert lite["SQLALCHEMY_ENGINE_OPTIONS"] == {"hide_parameters": True,
+                                                  "json_deserializer": json_loads}

@@ -141,3 +141,20 @@ def test_a_busy_connection_is_not_pinged_and_a_dead_one_costs_one_503(app_config
     assert client.get("/api/v1/listings").status_code == 200
     with busy.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.services
+def test_a_dead_connection_under_a_hot_read_costs_one_503(app_config):
+    # The listing detail and the carbon account read through core.hotread (the DBAPI cursor):
+    # a connection the server closed is a 503 there too, and the pool recovers.
+    busy = _app_with_ping(app_config, 3600)
+    client = busy.test_client()
+    user = factories.register(client)
+    headers = factories.login(client, user["email"])
+    for path, auth in (("/api/v1/carbon/account", headers), ("/api/v1/listings/1", {})):
+        assert client.get(path, headers=auth).status_code in (200, 404)
+        assert _kill_idle_pool(app_config) >= 1
+        assert_error_shape(client.get(path, headers=auth), 503)
+        assert client.get(path, headers=auth).status_code in (200, 404)
+    with busy.app_context():
+        db.engine.dispose()

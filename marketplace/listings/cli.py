@@ -1,4 +1,5 @@
-"""``flask carbon reestimate``: re-estimate active listings after a methodology change."""
+"""``flask carbon reestimate``: re-estimate active listings after a methodology change;
+``flask search-bounds``: recompute the words' sort bounds of text + sort searches."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import click
 from flask import current_app
 
 from marketplace.core import jobs
-from marketplace.listings import services
+from marketplace.listings import services, term_bounds
 
 
 def enqueue_reestimation(include_current: bool = False, batch_size: int | None = None
@@ -33,3 +34,9 @@ def reestimate(include_current: bool, batch_size: int | None) -> None:
     """Re-estimate active listings in background jobs, in batches."""
     count, job_count = enqueue_reestimation(include_current, batch_size)
     click.echo(f"enqueued {count} listing(s) in {job_count} job(s)")
+
+
+@click.command("search-bounds")
+def search_bounds() -> None:
+    """Recompute search_term_bounds exactly (they only widen between runs; e.g. weekly)."""
+    click.echo(f"{term_bounds.rebuild_now()} word bound(s)")

@@ -16,9 +16,10 @@ Text + a price or avoided-emissions sort on PostgreSQL: a b-tree walk in sort or
 filters on the text can read most of the table before it finds a page of matches, and
 ordering every match costs one entry per match (124,000 for "iphone" at 1M listings). These
 queries go to ``search_sorted.text_sorted``: a bounded index-only walk of the sort's b-tree
-first, then the RUM index (``ix_listings_text_price`` / ``ix_listings_text_avoided``: the text
-index with the sort value attached, PostgreSQL's ``rum`` extension) ordering only the matches
-beyond a bound sampled from the table, the page completed exactly in ``(value, id)`` order.
+first, from where the query's words can first match (``search_term_bounds``), then the RUM
+index (``ix_listings_text_price`` / ``ix_listings_text_avoided``: the text index with the
+sort value attached, PostgreSQL's ``rum`` extension) ordering only the matches beyond a
+bound sampled from the table, the page completed exactly in ``(value, id)`` order.
 
 Prices are compared within one currency: price filters and price sorts need ``currency``
 (the schema enforces it), so amounts in different currencies are never mixed.
@@ -155,6 +156,17 @@ _RUM_SORTS = frozenset({"price_asc", "price_desc", "avoided_desc"})
 _INDEXED = ("category", "currency", "min_price", "max_price", "min_avoided_kg")
 
 
+def _bound_key(sort_name: str, currency: str | None, category: str | None) -> str | None:
+    """The ``search_term_bounds`` key of a sort (migration 0024's trigger writes them)."""
+    if sort_name == "avoided_desc":
+        key = "avoided"
+    elif currency:
+        key = f"price:{currency}"
+    else:
+        return None
+    return f"{key}:{category}" if category else key
+
+
 def build_query(args: dict[str, Any], dialect: str) -> Select:
     """The page query (``limit + 1`` rows, to know whether another page follows)."""
     sort_name = args.get("sort") or "newest"
@@ -165,7 +177,9 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
     if dialect == "postgresql" and args.get("q") and sort_name in _RUM_SORTS:
         indexed = filters({k: args.get(k) for k in _INDEXED}, dialect, sellers=False)
         return search_sorted.text_sorted(spec, args["q"], conds, filters({**args, "q": None},
-                                         dialect), indexed, limit + 1, cursor)
+                                         dialect), indexed, limit + 1, cursor,
+                                         _bound_key(sort_name, args.get("currency"),
+                                                    args.get("category")))
     if cursor is not None:
         value, last_id = cursor
         key = tuple_(spec.column, Listing.id)

@@ -1,4 +1,4 @@
-"""Wiring of listings and search: the API and ``flask carbon reestimate``."""
+"""Wiring of listings and search: the API, ``flask carbon reestimate``, ``flask search-bounds``."""
 
 from __future__ import annotations
 
@@ -13,5 +13,6 @@ from marketplace.listings import cli, personal_data, views
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
     carbon_cli.add_command(cli.reestimate)
+    app.cli.add_command(cli.search_bounds)
     registry.register_exporter(app, "listings", personal_data.export)
     registry.register_eraser(app, "listings", personal_data.erase)

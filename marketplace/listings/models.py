@@ -129,7 +129,7 @@ class Listing(db.Model):
         # columns, so that text + sort queries walk them index-only (search._walk and the
         # ties at a page's edge): bigger (~260 MB each at 1M listings), no heap fetch per row.
         # Price sorts and filters always name a currency (search.py): this is their walk (the
-        # (price, id) index without the currency went in migration 0024: never used).
+        # (price, id) index without the currency went in migration 0023: never used).
         Index("ix_listings_active_currency_price", "price_currency", "price_amount", "id",
               postgresql_include=["search_doc"],
               postgresql_where=text(_ACTIVE), sqlite_where=text(_ACTIVE)),
@@ -230,7 +230,7 @@ class SearchTermBound(db.Model):
     """For a word of the search documents and a sort key (``avoided``, ``avoided:<category>``,
     ``price:<currency>``, ``price:<currency>:<category>``): an interval holding the sort value
     of every active listing whose document has the word. Kept by a trigger on PostgreSQL
-    (migration 0024), only ever widened; where a text + sort search's b-tree walk starts
+    (migration 0023), only ever widened; where a text + sort search's b-tree walk starts
     (search_sorted). Empty and unused on SQLite."""
 
     __tablename__ = "search_term_bounds"

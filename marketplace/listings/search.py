@@ -157,7 +157,7 @@ _INDEXED = ("category", "currency", "min_price", "max_price", "min_avoided_kg")
 
 
 def _bound_key(sort_name: str, currency: str | None, category: str | None) -> str | None:
-    """The ``search_term_bounds`` key of a sort (migration 0024's trigger writes them)."""
+    """The ``search_term_bounds`` key of a sort (migration 0023's trigger writes them)."""
     if sort_name == "avoided_desc":
         key = "avoided"
     elif currency:

@@ -93,7 +93,7 @@ def anchor(q: str, key: str | None, desc: bool, end: bool = False):
     that is a conjunction of its words (``&`` and phrases: a match has every word); with
     ``|`` or ``!`` (``or``, ``-word``) NULL. If a word has no row, no active listing has it:
     no match, and both lie beyond every value (the walk reads nothing). Computed by the SQL
-    function ``search_term_bound`` (migration 0024), once per statement."""
+    function ``search_term_bound`` (migration 0023), once per statement."""
     if key is None:
         return None
     return select(func.search_term_bound(_tsquery(q), key, desc != end,

@@ -1,6 +1,6 @@
 """``search_term_bounds`` rebuilt from the active listings (PostgreSQL).
 
-The trigger of migration 0024 only ever widens a word's interval, so after many sales and
+The trigger of migration 0023 only ever widens a word's interval, so after many sales and
 edits the intervals are looser than they need be (still correct). ``rebuild`` recomputes them
 exactly, writers to ``listings`` waiting meanwhile (``SHARE`` lock: searches go on, reading
 the old rows until the commit); also after a bulk load with the trigger disabled (the

@@ -2,11 +2,11 @@
 value of every active listing with that word, kept by a trigger on PostgreSQL (the start of
 the b-tree walk of text + sort searches: marketplace/listings/search_sorted.py)
 
-Revision ID: 0024
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-03 14:00:00
 
-Chained on 0022 (0023 is written in parallel; re-chained at merge). On PostgreSQL the upgrade
+On PostgreSQL the upgrade
 fills the table from the active listings while the trigger already runs, in one transaction
 (writes to listings wait for it: ~1 min at 1M listings).
 
@@ -18,7 +18,7 @@ listings), and it cost ~280 MB and a b-tree insert per listing write.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
+revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None

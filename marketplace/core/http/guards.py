@@ -66,9 +66,13 @@ def _guard() -> None:
         data = request.get_data(cache=True)  # 413 past the limit (Content-Length)
         if streaming and limit and len(data) > limit:
             raise RequestEntityTooLarge()
-        if data and request.is_json:
-            body = _parse(data)
-            found = _bad_strings(body) if _SUSPECT_JSON.search(data) else None
+        # Parsed here only when it could nest too deep (more brackets than the limit) or
+        # hold a bad string (the raw bytes say): the common body is parsed once, by its schema.
+        deep = data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH
+        suspect = _SUSPECT_JSON.search(data) is not None
+        if data and request.is_json and (deep or suspect):
+            body = _parse(data, deep)
+            found = _bad_strings(body) if suspect else None
             if found is not None:  # a bare JSON string body: a schema-level error
                 errors["json"] = found if isinstance(found, dict) else {"_schema": found}
     errors = {location: found for location, found in errors.items() if found}
@@ -118,15 +122,14 @@ def _printable(key: str) -> str:
     return _BAD_TEXT.sub("\ufffd", key)
 
 
-def _parse(data: bytes) -> Any:
+def _parse(data: bytes, deep: bool) -> Any:
     try:
         body = json.loads(data)
     except RecursionError:
         raise _too_deep() from None
     except ValueError:
         return None  # not JSON: the schema's parser answers 400 with its own message
-    # Fewer brackets than the limit cannot nest deeper than it (the common case: no walk).
-    if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and _depth(body) > MAX_JSON_DEPTH:
+    if deep and _depth(body) > MAX_JSON_DEPTH:
         raise _too_deep()
     return body
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from marketplace.accounts import services as auth_services
 from marketplace.accounts.models import User
@@ -107,3 +109,20 @@ def create_listing(client, headers, **overrides) -> dict:
     resp = client.post("/api/v1/listings", json=listing_body(**overrides), headers=headers)
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
+
+
+@contextmanager
+def recorded_statements(app) -> Iterator[list[str]]:
+    """The SQL statements the app's engine sends while the block runs."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -1,13 +1,13 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from marketplace.accounts.models import ApiToken, User
 from marketplace.accounts.services import hash_token
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from tests.factories import assert_error_shape, login, register
+from tests.factories import assert_error_shape, login, recorded_statements, register
 
 
 def test_register_accepts_and_the_account_starts_unverified(client):
@@ -232,18 +232,8 @@ def test_token_and_user_come_in_one_query_and_revocation_is_immediate(client, ap
     register(client, "onequery@example.org")
     headers = login(client, "onequery@example.org")
     assert client.get("/api/v1/users/me", headers=headers).status_code == 200
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(app) as statements:
         assert client.get("/api/v1/users/me", headers=headers).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     touching = [s for s in statements if "api_tokens" in s or "FROM users" in s]
     assert len(touching) == 1, statements  # the token joined with its user, nothing lazy
     assert "JOIN api_tokens" in touching[0] and "FROM users" in touching[0]

@@ -7,13 +7,13 @@ import json
 from datetime import UTC
 
 import pytest
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, select, update
 
 from marketplace.core.db import db
 from marketplace.core.hotread import HotRead
 from marketplace.listings.models import PUBLIC_COLUMNS, Listing
 from marketplace.listings.schemas import ListingSchema
-from tests.factories import create_listing, make_user
+from tests.factories import create_listing, make_user, recorded_statements
 
 _BY_ID = HotRead(select(*PUBLIC_COLUMNS).where(Listing.id == bindparam("listing_id")))
 
@@ -71,16 +71,6 @@ def test_parameters_are_checked(app):
 def test_engine_listeners_see_the_statement(client, app):
     _, headers = make_user(client)
     made = create_listing(client, headers)
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(app) as seen:
         assert client.get(f"/api/v1/listings/{made['id']}").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert len([s for s in seen if "FROM listings" in s]) == 1, seen

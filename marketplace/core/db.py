@@ -56,19 +56,13 @@ def read_only_request() -> bool:
     return getattr(view, _READ_ONLY_ATTR, False)
 
 
-def autocommit_engine() -> Engine | None:
-    """The autocommit engine when the current request is a read-only view's GET/HEAD on
-    PostgreSQL (what ``Session.get_bind`` picks for it), else None."""
-    return getattr(db.engine, _AUTOCOMMIT, None) if read_only_request() else None
-
-
 @contextmanager
 def read_connection() -> Iterator[Connection]:
     """The connection for a read: the session's, in its transaction, once it has one; for a
     read-only view's reads before that, a pooled connection of the autocommit engine of its
     own (no session state set up and torn down per request)."""
-    if not db.session().in_transaction():
-        engine = autocommit_engine()
+    if not db.session().in_transaction() and read_only_request():
+        engine = getattr(db.engine, _AUTOCOMMIT, None)  # PostgreSQL only
         if engine is not None:
             with engine.connect() as conn:
                 yield conn
@@ -82,11 +76,7 @@ class Session(FlaskSession):
     def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None,
                  **kwargs: Any) -> Any:
         engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
-        if bind is not None or not has_request_context() or request.method not in (
-                "GET", "HEAD"):
-            return engine
-        view = current_app.view_functions.get(request.endpoint or "")
-        if not getattr(view, _READ_ONLY_ATTR, False):
+        if bind is not None or not read_only_request():
             return engine
         return getattr(engine, _AUTOCOMMIT, engine)
 

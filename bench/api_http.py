@@ -16,6 +16,11 @@ client (one keep-alive-less connection per request, like wrk against sync worker
 req/s, p50 and p99 and the ratio of req/s to the hello-world's. ``--json`` prints the figures
 as JSON as well. The load generator shares the machine: on 2 cores it takes a share of the CPU
 that would otherwise serve requests, the same for the baseline and the endpoints.
+
+"listing detail" and "text search" repeat one request (one listing, ``q=iphone``): the case
+most favourable to caches. "detail, 2,000 ids" spreads the load over 2,000 active listings
+picked at random, and "search, mixed" over every query of bench/search.py's scenarios (text,
+category, price range, the four sorts), each request picking one at random.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -33,6 +39,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,19 +47,28 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import psycopg
 from flask_migrate import upgrade
-from search import listing_indexes, load, load_users, make_app, rebuild_indexes, recreate_database
+from search import (
+    SCENARIOS,
+    listing_indexes,
+    load,
+    load_users,
+    make_app,
+    rebuild_indexes,
+    recreate_database,
+)
 
 from marketplace.accounts import services as accounts
 from marketplace.core.db import db
 
 TARGETS = {"healthz": None, "listing detail": 0.5, "text search": 0.3, "estimate": 0.6,
-           "carbon account": 0.5}
+           "carbon account": 0.5, "detail, 2,000 ids": 0.5, "search, mixed": 0.3}
+SPREAD = 2000  # listing ids of the "detail, 2,000 ids" case
 ESTIMATE = {"category": "smartphone", "brand": "Apple", "model": "iPhone 13",
             "storage_gb": 128, "condition": "good", "age_years": 3}
 
 
-def seed(server: str, database: str, listings: int) -> tuple[str, int]:
-    """The bearer token of a seeded user and an active listing id."""
+def seed(server: str, database: str, listings: int) -> str:
+    """The bearer token of a seeded user."""
     recreate_database(f"{server}/postgres", database)
     app = make_app(f"{server}/{database}".replace("postgresql://", "postgresql+psycopg://"))
     with app.app_context():
@@ -67,27 +83,35 @@ def seed(server: str, database: str, listings: int) -> tuple[str, int]:
     rebuild_indexes(conn, defs)
     conn.execute("SELECT setval(pg_get_serial_sequence('listings', 'id'), %s)", (listings,))
     conn.commit()
-    listing_id = conn.execute("SELECT id FROM listings WHERE status = 'active' "
-                              "ORDER BY id LIMIT 1").fetchone()[0]
     conn.close()
     with app.app_context():
         user = accounts.register("bench-http@reloop.test", "bench-http-password", "Bench")
         token, _ = accounts.issue_token(user)
         db.session.remove()
-    return token, listing_id
+    return token
 
 
-def reuse(server: str, database: str) -> tuple[str, int]:
-    """The dataset of an earlier run (``--reuse``): a new token for its user, its listing."""
+def reuse(server: str, database: str) -> str:
+    """The dataset of an earlier run (``--reuse``): a new token for its user."""
     app = make_app(f"{server}/{database}".replace("postgresql://", "postgresql+psycopg://"))
-    with psycopg.connect(f"{server}/{database}") as conn:
-        listing_id = conn.execute("SELECT id FROM listings WHERE status = 'active' "
-                                  "ORDER BY id LIMIT 1").fetchone()[0]
     with app.app_context():
         user = accounts.check_password("bench-http@reloop.test", "bench-http-password")
         token, _ = accounts.issue_token(user)
         db.session.remove()
-    return token, listing_id
+    return token
+
+
+def listing_ids(server: str, database: str) -> list[int]:
+    """The first active listing (the single-id case: always in PostgreSQL's cache) followed by
+    ``SPREAD`` active listings picked at random with a fixed seed (the spread case)."""
+    with psycopg.connect(f"{server}/{database}") as conn:
+        first = conn.execute("SELECT id FROM listings WHERE status = 'active' "
+                             "ORDER BY id LIMIT 1").fetchone()[0]
+        conn.execute("SELECT setseed(0.42)")
+        spread = [r[0] for r in conn.execute(
+            "SELECT id FROM listings WHERE status = 'active' ORDER BY random() LIMIT %s",
+            (SPREAD,))]
+    return [first, *spread]
 
 
 def free_port() -> int:
@@ -126,10 +150,22 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def run_wrk(port: int, method: str, path: str, headers: dict, body: str | None,
+def mixed_searches() -> list[str]:
+    """Every variant of bench/search.py's scenarios as a search URL (text, filters, sorts)."""
+    return ["/api/v1/listings?" + urlencode(v) for variants in SCENARIOS.values()
+            for v in variants]
+
+
+def run_wrk(port: int, method: str, path: str | list[str], headers: dict, body: str | None,
             connections: int, seconds: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(f"wrk.method = {json.dumps(method)}\n")
+        if isinstance(path, list):  # each request takes one of the paths at random
+            fh.write("paths = {" + ", ".join(json.dumps(p) for p in path) + "}\n"
+                     "request = function()\n"
+                     "  return wrk.format(nil, paths[math.random(#paths)])\n"
+                     "end\n")
+            path = path[0]
         if body is not None:
             fh.write(f"wrk.body = {json.dumps(body)}\n")
         for k, v in headers.items():
@@ -154,8 +190,9 @@ def run_wrk(port: int, method: str, path: str, headers: dict, body: str | None,
             "errors": int(errors.group(1)) if errors else 0}
 
 
-def run_python(port: int, method: str, path: str, headers: dict, body: str | None,
-               connections: int, seconds: int) -> dict:
+def run_python(port: int, method: str, path: str | list[str], headers: dict,
+               body: str | None, connections: int, seconds: int) -> dict:
+    paths = path if isinstance(path, list) else [path]
     samples: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -166,7 +203,7 @@ def run_python(port: int, method: str, path: str, headers: dict, body: str | Non
         while time.perf_counter() < stop_at:
             t = time.perf_counter()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request(method, path, body=body, headers=headers)
+            conn.request(method, random.choice(paths), body=body, headers=headers)
             resp = conn.getresponse()
             resp.read()
             conn.close()
@@ -206,8 +243,9 @@ def main() -> None:
     args = ap.parse_args()
     runner = run_python if args.python_client or not shutil.which("wrk") else run_wrk
 
-    token, listing_id = (reuse(args.server, args.database) if args.reuse
-                         else seed(args.server, args.database, args.listings))
+    token = (reuse(args.server, args.database) if args.reuse
+             else seed(args.server, args.database, args.listings))
+    listing_id, *spread = listing_ids(args.server, args.database)
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update({"DATABASE_URL": f"{args.server}/{args.database}", "SECRET_KEY": "bench-http",
                 "WEB_CONCURRENCY": str(args.workers), "RATELIMIT_ENABLED": "false",
@@ -217,7 +255,9 @@ def main() -> None:
     cases = {
         "healthz": ("GET", "/healthz", {}, None),
         "listing detail": ("GET", f"/api/v1/listings/{listing_id}", {}, None),
+        "detail, 2,000 ids": ("GET", [f"/api/v1/listings/{i}" for i in spread], {}, None),
         "text search": ("GET", "/api/v1/listings?q=iphone", {}, None),
+        "search, mixed": ("GET", mixed_searches(), {}, None),
         "estimate": ("POST", "/api/v1/footprints/estimate",
                      {"Content-Type": "application/json"}, json.dumps(ESTIMATE)),
         "carbon account": ("GET", "/api/v1/carbon/account", auth, None),

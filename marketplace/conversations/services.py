@@ -24,7 +24,7 @@ from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, InvalidInput, NotFound
 from marketplace.core.http import cursors
 from marketplace.core.http.pagination import id_page
-from marketplace.listings import services as listings
+from marketplace.listings import visibility as listing_visibility
 from marketplace.listings.models import Listing
 
 
@@ -35,7 +35,7 @@ def _find(listing_id: int, buyer_id: int) -> Conversation | None:
 
 def open_conversation(listing_id: int, buyer: User) -> tuple[Conversation, bool]:
     """The buyer's conversation about the listing, created if needed; ``(it, created)``."""
-    listing = listings.get_visible(listing_id, buyer)
+    listing = listing_visibility.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot open a conversation about your own listing.")
     existing = _find(listing.id, buyer.id)

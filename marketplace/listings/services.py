@@ -1,11 +1,13 @@
-"""Listings: creation, visibility, edits (with If-Match), status changes, re-estimation."""
+"""Listings: creation, edits (with If-Match), withdrawal, re-estimation, device passport.
+
+Who may see a listing: visibility.py; status changes made by moderation and trades:
+status.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import defer
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from carbon import Device, estimate
@@ -13,25 +15,22 @@ from carbon.estimator import DEFAULT_CHANNEL, METHODOLOGY_VERSION, InvalidDevice
 from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from marketplace.core.hotread import HotRead
+from marketplace.core.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from marketplace.devices import passport
 from marketplace.listings import device_ids, floors, hooks
 from marketplace.listings.models import (
     DEVICE_FIELDS,
     FROZEN_FIELDS,
     MAX_PHOTOS,
-    PUBLIC_COLUMNS,
     Listing,
-    ListingRow,
     ListingStatus,
 )
 from marketplace.listings.search import document_value
+from marketplace.listings.visibility import get_visible
 from marketplace.organisations import services as organisations
 from marketplace.uploads import services as uploads
 
 S = ListingStatus
-PUBLIC_STATUSES = frozenset({S.ACTIVE.value, S.RESERVED.value, S.SOLD.value})
 TEXT_FIELDS = ("title", "description", "brand", "model")
 
 
@@ -149,8 +148,6 @@ def create(seller: User, data: dict[str, Any]) -> Listing:
     return listing
 
 
-# A suspended seller's open listings are hidden from everyone else (sold ones stay public).
-OPEN_STATUSES = frozenset({S.ACTIVE.value, S.RESERVED.value})
 def _set_photos(listing: Listing, photo_ids: list[int] | None) -> None:
     """Attach the seller's uploads as the listing's photos (None: leave them as they are)."""
     if photo_ids is None:
@@ -160,55 +157,6 @@ def _set_photos(listing: Listing, photo_ids: list[int] | None) -> None:
         raise InvalidInput(msg, {"photo_ids": [msg]})
     db.session.flush()  # the listing's id
     listing.photo_uploads = uploads.attach(listing.seller_id, photo_ids, "listing", listing.id)
-
-
-def can_see(listing: Listing, viewer: User | None, suspended: bool | None = None) -> bool:
-    """``suspended``: whether the seller is suspended, when already known (else read)."""
-    if viewer is not None and (viewer.id == listing.seller_id or viewer.is_admin):
-        return True
-    if listing.status not in PUBLIC_STATUSES:
-        return False
-    if listing.status not in OPEN_STATUSES:
-        return True
-    return not (seller_suspended(listing) if suspended is None else suspended)
-
-
-def seller_suspended(listing: Listing) -> bool:
-    seller = db.session.get(User, listing.seller_id)
-    return seller is not None and seller.is_suspended
-
-
-_VISIBLE = (select(Listing, User.suspended_at).join(User, User.id == Listing.seller_id)
-            .where(Listing.id == bindparam("listing_id")).options(defer(Listing.search_doc)))
-
-
-def get_visible(listing_id: int, viewer: User | None) -> Listing:
-    """The listing if ``viewer`` may see it; 404 otherwise (invisible = nonexistent).
-
-    One query: the listing with its seller's suspension. The search document (a tsvector,
-    the widest column) is never shown: not loaded."""
-    row = db.session.execute(_VISIBLE, {"listing_id": listing_id}).first()
-    if row is None or not can_see(row[0], viewer, suspended=row[1] is not None):
-        raise NotFound("No such listing.")
-    return row[0]
-
-
-# The public detail's read: every column the response shows, and the seller's suspension.
-_PUBLIC = HotRead(
-    select(*PUBLIC_COLUMNS, User.suspended_at.label("seller_suspended_at"))
-    .join(User, User.id == Listing.seller_id).where(Listing.id == bindparam("listing_id")))
-
-
-def get_public(listing_id: int, viewer: User | None) -> ListingRow:
-    """``get_visible`` for a view that only shows the listing: the same rule, read as a row
-    (one round trip, no ORM entity)."""
-    values = _PUBLIC.first(listing_id=listing_id)
-    if values is None:
-        raise NotFound("No such listing.")
-    row = ListingRow(values)
-    if not can_see(row, viewer, suspended=values["seller_suspended_at"] is not None):
-        raise NotFound("No such listing.")
-    return row
 
 
 def _own(listing_id: int, user: User) -> Listing:
@@ -291,60 +239,6 @@ def withdraw(listing_id: int, user: User) -> None:
     listing.updated_at = utcnow()
     hooks.closed(listing.id)
     _commit_versioned()
-
-
-# ---- moderation (the moderation feature records the audit entry and commits) ------------
-def suspend(listing: Listing, reason: str) -> None:
-    """active -> suspended: hidden from everyone but its seller and admins. A reserved
-    listing is not suspended under its trade (the trade would have nothing to sell or
-    release): settle or cancel the trade first."""
-    if listing.status != S.ACTIVE.value:
-        detail = (": a trade is in flight; settle or cancel it first"
-                  if listing.status == S.RESERVED.value else "")
-        raise Conflict(f"A {listing.status} listing cannot be suspended{detail}.",
-                       {"status": [listing.status]})
-    _transition(listing, S.ACTIVE.value, S.SUSPENDED.value,
-                "The listing changed meanwhile; try again.", suspension_reason=reason)
-
-
-def unsuspend(listing: Listing) -> None:
-    """suspended -> active."""
-    if listing.status != S.SUSPENDED.value:
-        raise Conflict(f"A {listing.status} listing is not suspended.",
-                       {"status": [listing.status]})
-    _transition(listing, S.SUSPENDED.value, S.ACTIVE.value,
-                "The listing changed meanwhile; try again.", suspension_reason=None)
-
-
-# ---- status helpers for trades (conditional updates; the caller commits) -----------------
-def _transition(listing: Listing, frm: str, to: str, message: str, **values) -> None:
-    result = db.session.execute(
-        update(Listing)
-        .where(Listing.id == listing.id, Listing.status == frm)
-        .values(status=to, version=Listing.version + 1, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise Conflict(message)
-    db.session.refresh(listing)
-
-
-def reserve(listing: Listing) -> None:
-    """active -> reserved, atomically: of two concurrent buyers only one wins."""
-    _transition(listing, S.ACTIVE.value, S.RESERVED.value,
-                "The listing is not available: it is already reserved, sold or withdrawn.")
-
-
-def release(listing: Listing) -> None:
-    """reserved -> active (the pending trade was cancelled)."""
-    _transition(listing, S.RESERVED.value, S.ACTIVE.value, "The listing is not reserved.")
-
-
-def mark_sold(listing: Listing) -> None:
-    """reserved -> sold; features told of closed listings react (offers expire)."""
-    _transition(listing, S.RESERVED.value, S.SOLD.value, "The listing is not reserved.",
-                sold_at=utcnow())
-    hooks.closed(listing.id)
 
 
 # ---- re-estimation -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ from flask import jsonify, request
 
 from marketplace.core.http.auth import current_user, optional_user
 from marketplace.core.http.blueprint import Blueprint
-from marketplace.listings import search, services
+from marketplace.listings import search, services, visibility
 from marketplace.listings.schemas import (
     ListingInputSchema,
     ListingPageSchema,
@@ -60,7 +60,7 @@ def search_listings(args):
 @blp.errors(404)
 def get_listing(listing_id):
     """A listing: public unless withdrawn or suspended (then its seller and admins only)."""
-    return _with_etag(services.get_public(listing_id, optional_user()))
+    return _with_etag(visibility.get_public(listing_id, optional_user()))
 
 
 @blp.route("/listings/<int:listing_id>/passport", methods=["GET"])

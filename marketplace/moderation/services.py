@@ -23,7 +23,8 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, InvalidInput, NotFound
 from marketplace.core.http.pagination import id_page, value_id_page
-from marketplace.listings import services as listings
+from marketplace.listings import status as listing_status
+from marketplace.listings import visibility as listing_visibility
 from marketplace.listings.models import Listing
 from marketplace.moderation.models import Report, ReportStatus
 
@@ -35,7 +36,7 @@ def report(reporter: User, reason: str, listing_id: int | None = None,
         conversations.reportable_message(message_id, reporter)  # 404 / 409
         subject = ("message", Report.message_id, message_id)
     elif listing_id is not None:
-        listing = listings.get_visible(listing_id, reporter)  # 404 when hidden from them
+        listing = listing_visibility.get_visible(listing_id, reporter)  # 404 when hidden from them
         if listing.seller_id == reporter.id:
             raise InvalidInput("You cannot report your own listing.",
                                {"listing_id": ["Your own listing."]})
@@ -134,7 +135,7 @@ def suspend_listing(listing_id: int, admin: User, reason: str,
                     report_id: int | None = None) -> Listing:
     listing = _listing(listing_id)
     try:
-        listings.suspend(listing, reason)
+        listing_status.suspend(listing, reason)
         audit.record("listing.suspended", "listing", listing.id, actor_id=admin.id,
                      details={"reason": reason, "report_id": report_id})
         _close_named(report_id, admin, "listing", listing.id)
@@ -148,7 +149,7 @@ def suspend_listing(listing_id: int, admin: User, reason: str,
 def unsuspend_listing(listing_id: int, admin: User, note: str | None = None) -> Listing:
     listing = _listing(listing_id)
     try:
-        listings.unsuspend(listing)
+        listing_status.unsuspend(listing)
         audit.record("listing.unsuspended", "listing", listing.id, actor_id=admin.id,
                      details={"note": note})
         db.session.commit()

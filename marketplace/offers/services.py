@@ -27,7 +27,7 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from marketplace.core.http.pagination import id_page
-from marketplace.listings import services as listings
+from marketplace.listings import visibility as listing_visibility
 from marketplace.listings.models import ListingStatus
 from marketplace.offers.models import Offer, OfferKind, OfferStatus
 
@@ -60,7 +60,7 @@ def _amount_in(money: dict[str, Any], currency: str) -> int:
 
 def make_offer(listing_id: int, buyer: User, money: dict[str, Any]) -> Offer:
     """``money`` is ``{amount, currency}``, in the listing's currency."""
-    listing = listings.get_visible(listing_id, buyer)
+    listing = listing_visibility.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot make an offer on your own listing.")
     ensure_not_blocked(buyer.id, listing.seller_id, "make an offer to this seller")

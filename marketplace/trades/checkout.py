@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 
 from carbon.incentives import vouchers
 from marketplace.core.db import db
-from marketplace.listings import services as listings
+from marketplace.listings import status as listing_status
 from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
 from marketplace.trades import engine
@@ -75,7 +75,7 @@ def _undo(trade_id: int) -> None:
         vouchers.restore_for_trade(trade_id)
         listing = db.session.get(Listing, trade.listing_id)
         if listing.status == ListingStatus.RESERVED.value:
-            listings.release(listing)
+            listing_status.release(listing)
         db.session.execute(delete(TradeEvent).where(TradeEvent.trade_id == trade_id))
         db.session.delete(trade)
         db.session.commit()

@@ -24,7 +24,7 @@ from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput
 from marketplace.core.money import min_charge
 from marketplace.devices import passport, wiping
-from marketplace.listings import services as listings
+from marketplace.listings import status as listing_status
 from marketplace.listings.models import Listing, ListingStatus
 from marketplace.payments import stripe_client
 from marketplace.payments.stripe_client import PaymentProviderUnavailable, PaymentRejected
@@ -115,7 +115,7 @@ def _listing(trade: Trade) -> Listing:
 
 # ---- effects ----------------------------------------------------------------------------
 def reserve_listing(ctx: Context) -> None:
-    listings.reserve(_listing(ctx.trade))
+    listing_status.reserve(_listing(ctx.trade))
 
 
 def apply_voucher(ctx: Context) -> None:
@@ -188,7 +188,7 @@ def cancel_payment_intent(ctx: Context) -> None:
 def release_listing(ctx: Context) -> None:
     listing = _listing(ctx.trade)
     if listing.status == ListingStatus.RESERVED.value:
-        listings.release(listing)
+        listing_status.release(listing)
     ctx.details["listing"] = listing.status
     ctx.trade.closed_at = ctx.now
 
@@ -196,7 +196,7 @@ def release_listing(ctx: Context) -> None:
 def close_listing(ctx: Context) -> None:
     listing = _listing(ctx.trade)
     if listing.status == ListingStatus.RESERVED.value:
-        listings.mark_sold(listing)
+        listing_status.mark_sold(listing)
     ctx.trade.closed_at = ctx.now
 
 

@@ -38,7 +38,7 @@ from marketplace.core.errors import Conflict, InvalidInput, NotFound
 from marketplace.core.http.pagination import id_page
 from marketplace.core.money_schemas import money
 from marketplace.listings import floors
-from marketplace.listings import services as listings
+from marketplace.listings import visibility as listing_visibility
 from marketplace.offers.services import offer_for_purchase
 from marketplace.organisations import services as organisations
 from marketplace.payments import webhooks
@@ -73,7 +73,7 @@ def create(buyer: User, listing_id: int, offer_id: int | None = None,
            shipping_address_id: int | None = None, organisation_id: int | None = None) -> Trade:
     if organisation_id is not None:  # buying for an organisation: an owner or buyer of it
         organisations.require_acting(organisation_id, buyer.id)
-    listing = listings.get_visible(listing_id, buyer)
+    listing = listing_visibility.get_visible(listing_id, buyer)
     if listing.seller_id == buyer.id:
         raise Conflict("You cannot buy your own listing.")
     ensure_not_blocked(buyer.id, listing.seller_id, "buy from this seller")

@@ -13,7 +13,7 @@ from marketplace import seeds
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict
-from marketplace.listings import services as listings
+from marketplace.listings import status as listing_status
 from marketplace.listings.models import Listing
 from marketplace.offers import services as offers
 from marketplace.offers.models import Offer
@@ -39,20 +39,20 @@ def test_reserve_release_sell(client, app, deal):
     pending = _offer(client, deal)
     with app.app_context():
         listing = db.session.get(Listing, lid)
-        listings.reserve(listing)
+        listing_status.reserve(listing)
         db.session.commit()
         assert listing.status == "reserved"
         with pytest.raises(Conflict):
-            listings.reserve(listing)
-        listings.release(listing)
+            listing_status.reserve(listing)
+        listing_status.release(listing)
         db.session.commit()
         with pytest.raises(Conflict):
-            listings.release(listing)
+            listing_status.release(listing)
         with pytest.raises(Conflict):
-            listings.mark_sold(listing)  # must be reserved first
-        listings.reserve(listing)
+            listing_status.mark_sold(listing)  # must be reserved first
+        listing_status.reserve(listing)
         assert db.session.get(Offer, pending["id"]).status == "pending"  # stays pending
-        listings.mark_sold(listing)
+        listing_status.mark_sold(listing)
         db.session.commit()
         assert listing.status == "sold" and listing.sold_at is not None
         assert db.session.get(Offer, pending["id"]).status == "expired"
@@ -93,7 +93,7 @@ def test_offer_for_purchase(client, app, deal):
 def test_accepting_on_a_reserved_listing_is_refused(client, app, deal):
     o = _offer(client, deal)
     with app.app_context():
-        listings.reserve(db.session.get(Listing, deal["listing"]["id"]))
+        listing_status.reserve(db.session.get(Listing, deal["listing"]["id"]))
         db.session.commit()
     body = assert_error_shape(client.post(f"/api/v1/offers/{o['id']}/accept",
                                           headers=deal["s"]), 409)
@@ -111,7 +111,7 @@ def test_two_buyers_cannot_both_reserve(app, client, deal):
             listing = db.session.get(Listing, lid)
             barrier.wait()
             try:
-                listings.reserve(listing)
+                listing_status.reserve(listing)
                 db.session.commit()
                 results.append("reserved")
             except Conflict:
@@ -133,8 +133,8 @@ def test_public_profile(client, app, deal):
     second = create_listing(client, deal["s"], title="Second phone")
     with app.app_context():
         listing = db.session.get(Listing, second["id"])
-        listings.reserve(listing)
-        listings.mark_sold(listing)
+        listing_status.reserve(listing)
+        listing_status.mark_sold(listing)
         db.session.commit()
     body = client.get(f"/api/v1/users/{seller_id}").get_json()
     assert body["display_name"] == "Seller" and body["member_since"]

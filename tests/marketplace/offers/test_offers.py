@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from marketplace.listings import services as listings
+from marketplace.listings import status as listing_status
 from marketplace.listings.models import Listing
 from marketplace.offers.models import Offer
 from tests.factories import assert_error_shape, create_listing, make_user
@@ -93,7 +93,7 @@ def test_illegal_offers_say_why(client, app, deal):
                                    headers=deal["b"]), 404)
 
     with app.app_context():
-        listings.reserve(db.session.get(Listing, deal["listing"]["id"]))
+        listing_status.reserve(db.session.get(Listing, deal["listing"]["id"]))
         db.session.commit()
     body = assert_error_shape(client.post(url, json={"amount": eur(1)}, headers=deal["b"]), 409)
     assert "reserved" in body["message"]

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from marketplace.app import create_app
 from marketplace.core.db import db
 from marketplace.listings import term_bounds
-from marketplace.listings.search import build_query, encode_cursor
+from marketplace.listings.search import build_query, encode_cursor, rows_of
 
 SELLERS = 20_000
 PAGE = 20
@@ -175,8 +175,9 @@ def rebuild_indexes(conn, defs) -> float:
 
 def compile_query(args: dict, dialect) -> tuple[str, dict]:
 
-    compiled = build_query(args, "postgresql").compile(dialect=dialect)
-    return str(compiled), compiled.params
+    stmt, params = build_query(args, "postgresql")
+    compiled = stmt.compile(dialect=dialect)
+    return str(compiled), compiled.construct_params(params)
 
 
 def resolve(session, args: dict) -> dict:
@@ -184,7 +185,7 @@ def resolve(session, args: dict) -> dict:
     deep = args.get("_deep", 0)
     args = {k: v for k, v in args.items() if k != "_deep"} | {"limit": PAGE}
     for _ in range(deep):
-        rows = list(session.scalars(build_query(args, "postgresql")))
+        rows = rows_of(session.execute(*build_query(args, "postgresql")))
         if len(rows) <= PAGE:
             break
         args["cursor"] = encode_cursor(args.get("sort") or "newest", rows[PAGE - 1])

@@ -32,9 +32,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, literal, select, tuple_
+from sqlalchemy import BigInteger, Select, String, and_, bindparam, false, func, select, tuple_
 
 from marketplace.accounts.models import User
 from marketplace.core.db import db
@@ -96,21 +97,34 @@ def document_value(text: str, dialect: str):
     return text.lower()
 
 
-def text_condition(q: str, dialect: str, indexed: bool = True):
+def text_condition(q: str | int, dialect: str, indexed: bool = True):
     """``indexed=False`` (PostgreSQL): the same test in a form no index serves, for rows an
-    index on another column already narrows down (ties at one sort value, by id)."""
+    index on another column already narrows down (ties at one sort value, by id). The text is
+    the bound parameter ``tsq`` (``text_params``); on SQLite each word is one (``w0``...)."""
     if dialect == "postgresql":
         doc = Listing.search_doc if indexed else Listing.search_doc.op("||")(
             func.to_tsvector(TS_CONFIG, ""))
-        return _matches(doc, q)
-    words = _WORD.findall(q.lower())
+        return _matches(doc)
+    words = _word_count(q)
     if not words:
         return false()
-    return and_(*(func.instr(Listing.search_doc, w) > 0 for w in words))
+    return and_(*(func.instr(Listing.search_doc, bindparam(f"w{i}", type_=String)) > 0
+                  for i in range(words)))
 
 
-def _matches(document, q: str):
-    return document.op("@@")(func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q)))
+def _word_count(q: str | int) -> int:
+    """The words of a query (SQLite), or ``q`` itself when it is already their number."""
+    return q if isinstance(q, int) else len(_WORD.findall(q.lower()))
+
+
+def text_params(q: str, dialect: str) -> dict[str, Any]:
+    if dialect == "postgresql":
+        return {"tsq": textsplit.query(q)}
+    return {f"w{i}": w for i, w in enumerate(_WORD.findall(q.lower()))}
+
+
+def _matches(document):
+    return document.op("@@")(func.websearch_to_tsquery(TS_CONFIG, bindparam("tsq", type_=String)))
 
 
 # Built once (expressions are immutable; building them costs more than compiling from cache).
@@ -118,35 +132,49 @@ _ACTIVE = Listing.status == ListingStatus.ACTIVE.value
 # Not a suspended seller's (few: a small hashed subplan on PostgreSQL).
 _NOT_SUSPENDED = Listing.seller_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))
 
+# Each filter: its condition on a bound parameter (named after the filter, so a statement is
+# built once per combination of filters and reused: ``build_query``) and its value.
+_FILTERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
+    "category": (Listing.category == bindparam("category"), str),
+    "brand": (func.lower(Listing.brand) == bindparam("brand", type_=String), str.lower),
+    "condition": (Listing.condition.in_(bindparam("condition", expanding=True)),
+                  lambda v: sorted(set(v))),
+    "min_price": (Listing.price_amount >= bindparam("min_price"), int),
+    "max_price": (Listing.price_amount <= bindparam("max_price"), int),
+    "currency": (Listing.price_currency == bindparam("currency"), str),
+    "min_avoided_kg": (Listing.avoided_central_g >= bindparam("min_avoided_g", type_=BigInteger),
+                       lambda v: math.ceil(v * 1000)),
+    "seller_id": (Listing.seller_id == bindparam("seller_id"), int),
+    "city": (func.lower(Listing.city) == bindparam("city", type_=String), str.lower),
+    "country": (Listing.country == bindparam("country"), str.upper),
+}
+_PARAM = {"min_avoided_kg": "min_avoided_g"}
+
+
+def _present(args: dict[str, Any], name: str) -> bool:
+    value = args.get(name)
+    return value is not None if name in ("min_price", "max_price", "min_avoided_kg",
+                                         "seller_id") else bool(value)
+
 
 def filters(args: dict[str, Any], dialect: str, text_indexed: bool = True,
             sellers: bool = True) -> list:
+    """The conditions of ``args``' filters, on bound parameters (``filter_params``)."""
     conds: list = [_ACTIVE]
     if sellers:
         conds.append(_NOT_SUSPENDED)
-    if args.get("q"):
-        conds.append(text_condition(args["q"], dialect, text_indexed))
-    if args.get("category"):
-        conds.append(Listing.category == args["category"])
-    if args.get("brand"):
-        conds.append(func.lower(Listing.brand) == args["brand"].lower())
-    if args.get("condition"):
-        conds.append(Listing.condition.in_(sorted(set(args["condition"]))))
-    if args.get("min_price") is not None:
-        conds.append(Listing.price_amount >= args["min_price"])
-    if args.get("max_price") is not None:
-        conds.append(Listing.price_amount <= args["max_price"])
-    if args.get("currency"):
-        conds.append(Listing.price_currency == args["currency"])
-    if args.get("min_avoided_kg") is not None:
-        conds.append(Listing.avoided_central_g >= math.ceil(args["min_avoided_kg"] * 1000))
-    if args.get("seller_id") is not None:
-        conds.append(Listing.seller_id == args["seller_id"])
-    if args.get("city"):
-        conds.append(func.lower(Listing.city) == args["city"].lower())
-    if args.get("country"):
-        conds.append(Listing.country == args["country"].upper())
+    q = args.get("q")
+    if q is not None and q != "":
+        conds.append(text_condition(q, dialect, text_indexed))
+    conds += [cond for name, (cond, _) in _FILTERS.items() if _present(args, name)]
     return conds
+
+
+def filter_params(args: dict[str, Any], dialect: str) -> dict[str, Any]:
+    params = text_params(args["q"], dialect) if args.get("q") else {}
+    params.update({_PARAM.get(name, name): value(args[name])
+                   for name, (_, value) in _FILTERS.items() if _present(args, name)})
+    return params
 
 
 # Sorts served by a RUM index when combined with text on PostgreSQL.
@@ -167,23 +195,48 @@ def _bound_key(sort_name: str, currency: str | None, category: str | None) -> st
     return f"{key}:{category}" if category else key
 
 
-def build_query(args: dict[str, Any], dialect: str) -> Select:
-    """The page query (``limit + 1`` rows, to know whether another page follows)."""
+def build_query(args: dict[str, Any], dialect: str) -> tuple[Select, dict[str, Any]]:
+    """The page query (``limit + 1`` rows, to know whether another page follows) and its
+    parameters. The statement depends only on which filters are given, the sort, the limit
+    and whether a cursor is (and, for text + sort, the query's shape): it is built once per
+    such combination (``_statement``) and the values are bound parameters."""
     sort_name = args.get("sort") or "newest"
-    spec = SORTS[sort_name]
     limit = args.get("limit") or 20
-    conds = filters(args, dialect)
     cursor = decode_cursor(sort_name, args["cursor"]) if args.get("cursor") else None
-    if dialect == "postgresql" and args.get("q") and sort_name in _RUM_SORTS:
+    present = tuple(name for name in _FILTERS if _present(args, name))
+    q = args.get("q") or None
+    params = filter_params(args, dialect)
+    if dialect == "postgresql" and q and sort_name in _RUM_SORTS:
+        bound_key = _bound_key(sort_name, args.get("currency"), args.get("category"))
+        params.update(search_sorted.params(SORTS[sort_name], cursor, bound_key))
+        shape = ("sorted", search_sorted.conjunction(q), bound_key is not None)
+    else:
+        if cursor is not None:
+            params.update(cursor_v=cursor[0], cursor_id=cursor[1])
+        # the text: on SQLite, as many parameters as it has words
+        shape = ("plain", None if q is None else 1 if dialect == "postgresql"
+                 else _word_count(q))
+    return _statement(dialect, sort_name, limit, present, cursor is not None, shape), params
+
+
+@lru_cache(maxsize=512)
+def _statement(dialect: str, sort_name: str, limit: int, present: tuple[str, ...],
+               has_cursor: bool, shape: tuple) -> Select:
+    spec = SORTS[sort_name]
+    args: dict[str, Any] = dict.fromkeys(present, True)
+    if shape[0] == "sorted":
+        _, conjunction, bounded = shape
+        args["q"] = 1
         indexed = filters({k: args.get(k) for k in _INDEXED}, dialect, sellers=False)
-        return search_sorted.text_sorted(spec, args["q"], conds, filters({**args, "q": None},
-                                         dialect), indexed, limit + 1, cursor,
-                                         _bound_key(sort_name, args.get("currency"),
-                                                    args.get("category")))
-    if cursor is not None:
-        value, last_id = cursor
+        return search_sorted.text_sorted(spec, filters(args, dialect), filters(
+            {**args, "q": None}, dialect), indexed, limit + 1, has_cursor, bounded, conjunction)
+    if shape[1] is not None:
+        args["q"] = shape[1]
+    conds = filters(args, dialect)
+    if has_cursor:
         key = tuple_(spec.column, Listing.id)
-        after = tuple_(literal(value, spec.column.type), literal(last_id, Listing.id.type))
+        after = tuple_(bindparam("cursor_v", type_=spec.column.type),
+                       bindparam("cursor_id", type_=Listing.id.type))
         conds.append(key < after if spec.descending else key > after)
     if spec.descending:
         order = (spec.column.desc(), Listing.id.desc())
@@ -192,14 +245,16 @@ def build_query(args: dict[str, Any], dialect: str) -> Select:
     return select(*PUBLIC_COLUMNS).where(*conds).order_by(*order).limit(limit + 1)
 
 
+def rows_of(result: Any) -> list[Any]:
+    """The listings of an executed page query as plain rows (``ListingRow``)."""
+    keys = tuple(result.keys())
+    return [ListingRow(dict(zip(keys, row, strict=True))) for row in result]
+
+
 def search(args: dict[str, Any]) -> dict[str, Any]:
     dialect = db.engine.dialect.name
     limit = args.get("limit") or 20
-    result = db.session.execute(build_query(args, dialect))
-    keys = tuple(result.keys())
-    # Listings as plain rows (the common query) or entities (search_sorted's statement).
-    rows = [row[0] if isinstance(row[0], Listing) else ListingRow(dict(zip(keys, row, strict=True)))
-            for row in result]
+    rows = rows_of(db.session.execute(*build_query(args, dialect)))
     items, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(args.get("sort") or "newest", items[-1]) if more else None
     return {"items": items, "next_cursor": next_cursor}

@@ -44,6 +44,8 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Select,
+    String,
+    bindparam,
     case,
     cast,
     func,
@@ -54,11 +56,11 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy import tablesample as sample_of
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
 from marketplace.listings import textsplit
-from marketplace.listings.models import TS_CONFIG, Listing
+from marketplace.listings.models import PUBLIC_COLUMNS, TS_CONFIG, Listing
 
 WALK_ROWS = 2000  # b-tree rows read before the RUM index is asked instead
 # ... when the walk starts at the words' bounds (``anchor``): past them, matches are dense
@@ -77,27 +79,27 @@ def _rank(n: int) -> int:
     return 3 + math.floor(10 * n * SAMPLE_PERCENT / 100)
 
 
-def _tsquery(q: str):
-    return func.websearch_to_tsquery(TS_CONFIG, textsplit.query(q))
+def _tsquery():
+    """The query's text: the bound parameter ``tsq`` (search.text_params)."""
+    return func.websearch_to_tsquery(TS_CONFIG, bindparam("tsq", type_=String))
 
 
-def _matches(document, q: str):
-    return document.op("@@")(_tsquery(q))
+def _matches(document):
+    return document.op("@@")(_tsquery())
 
 
-def anchor(q: str, key: str | None, desc: bool, end: bool = False):
-    """Where the walk may start: no active listing matching ``q`` has a sort value beyond it
+def anchor(desc: bool, end: bool = False):
+    """Where the walk may start: no active listing matching ``tsq`` has a sort value beyond it
     (``search_term_bounds``: the lowest ``hi`` of the query's words when descending, the
     highest ``lo`` ascending), or NULL; with ``end``, where it may stop (the highest ``lo``
     descending, the lowest ``hi`` ascending: no match lies past it either). Only for a query
     that is a conjunction of its words (``&`` and phrases: a match has every word); with
     ``|`` or ``!`` (``or``, ``-word``) NULL. If a word has no row, no active listing has it:
     no match, and both lie beyond every value (the walk reads nothing). Computed by the SQL
-    function ``search_term_bound`` (migration 0023), once per statement."""
-    if key is None:
-        return None
-    return select(func.search_term_bound(_tsquery(q), key, desc != end,
-                                         type_=BigInteger)).scalar_subquery()
+    function ``search_term_bound`` (migration 0023), once per statement. The sort's key in
+    ``search_term_bounds`` is the bound parameter ``bound_key``."""
+    return select(func.search_term_bound(_tsquery(), bindparam("bound_key", type_=String),
+                                         desc != end, type_=BigInteger)).scalar_subquery()
 
 
 def conjunction(q: str) -> bool:
@@ -110,9 +112,26 @@ _OPERATORS = re.compile(r"(?:^|\s)(?:or(?:\s|$)|-\w)", re.IGNORECASE)
 
 
 def _big(value: Any):
-    """A bound parameter as ``bigint`` (psycopg sends small ints as int2/int4, and RUM and
-    b-tree only use a condition whose operator is in their ``bigint`` operator class)."""
+    """A value as ``bigint`` (psycopg sends small ints as int2/int4, and RUM and b-tree only
+    use a condition whose operator is in their ``bigint`` operator class); a string is the
+    name of a bound parameter (``params``)."""
+    if isinstance(value, str):
+        return cast(bindparam(value, type_=BigInteger), BigInteger)
     return cast(literal(value), BigInteger)
+
+
+def params(spec, cursor: tuple[Any, int] | None, bound_key: str | None) -> dict[str, Any]:
+    """The bound parameters of ``text_sorted``'s statement, but for the filters' own: the
+    cursor, the RUM distances' origin and the ``search_term_bounds`` key."""
+    origin = _ORIGIN if spec.descending else -_ORIGIN
+    values: dict[str, Any] = {}
+    if cursor is not None:
+        # RUM computes the distance to the origin as a float8: exact only within 2**53 of it
+        origin = min(cursor[0], origin) if spec.descending else max(cursor[0], origin)
+        values.update(cursor_v=int(cursor[0]), cursor_id=int(cursor[1]))
+    if bound_key is not None:
+        values["bound_key"] = bound_key
+    return {**values, "origin": origin}
 
 
 def _order(v, key_id, desc: bool) -> tuple:
@@ -122,7 +141,7 @@ def _order(v, key_id, desc: bool) -> tuple:
 Extra = Callable[[Any, Any], list]  # (sort column, id column) of the alias -> conditions
 
 
-def _index_walk(spec, q: str, indexed: list, plain: list, n: int, *, rows: int | None,
+def _index_walk(spec, indexed: list, plain: list, n: int, *, rows: int | None,
                 extra: Extra, order_by_value: bool, index_text: bool):
     """Rows of the sort's b-tree (alias ``w``, index-only: ``indexed`` and ``extra`` test only
     columns the index has) in order, matching the text, then checked against every filter in
@@ -140,25 +159,27 @@ def _index_walk(spec, q: str, indexed: list, plain: list, n: int, *, rows: int |
     elif not index_text:
         # no LIMIT: the subquery is flattened, so keep the text test away from the text
         # indexes (the b-tree at one value is the way in)
-        doc_cond = _matches(w.search_doc.op("||")(func.to_tsvector(TS_CONFIG, "")), q)
+        doc_cond = _matches(w.search_doc.op("||")(func.to_tsvector(TS_CONFIG, "")))
         inner = inner.where(doc_cond)
     prefix = inner.subquery("prefix")
     conds = [Listing.id == prefix.c.id, *plain]
     if doc_cond is None:
-        conds.append(_matches(prefix.c.search_doc, q))
+        conds.append(_matches(prefix.c.search_doc))
     outer = _order(prefix.c.v, prefix.c.id, spec.descending) if order_by_value else (
         (prefix.c.id.desc(),) if spec.descending else (prefix.c.id.asc(),))
     return select(prefix.c.id, prefix.c.v).where(*conds).order_by(*outer).limit(n)
 
 
-def text_sorted(spec, q: str, conds: list, plain: list, indexed: list, n: int,
-                cursor: tuple[Any, int] | None, bound_key: str | None = None) -> Select:
-    """The page (``n`` rows) of text ``q`` in ``spec``'s order: ``conds`` every filter with
+def text_sorted(spec, conds: list, plain: list, indexed: list, n: int, has_cursor: bool,
+                bounded: bool, conjunction: bool) -> Select:
+    """The page (``n`` rows) of the text in ``spec``'s order: ``conds`` every filter with
     the text, ``plain`` every filter but the text, ``indexed`` the filters the sort's b-tree
-    can test, ``bound_key`` the ``search_term_bounds`` key of the sort (see the module's
-    docstring)."""
+    can test; ``bounded``: the sort has a ``search_term_bounds`` key (see the module's
+    docstring); ``conjunction``: the text is one (``conjunction``). The values are bound
+    parameters (the filters', and ``params``): the statement is built once per shape."""
     col, desc = spec.column, spec.descending
-    start, stop = anchor(q, bound_key, desc), anchor(q, bound_key, desc, end=True)
+    start = anchor(desc) if bounded else None
+    stop = anchor(desc, end=True) if bounded else None
 
     def keyset(c, i) -> list:
         conds = []
@@ -166,23 +187,19 @@ def text_sorted(spec, q: str, conds: list, plain: list, indexed: list, n: int,
             first = cast(func.coalesce(start, _big(_BIG if desc else -_BIG)), BigInteger)
             last = cast(func.coalesce(stop, _big(-_BIG if desc else _BIG)), BigInteger)
             conds += [c <= first, c >= last] if desc else [c >= first, c <= last]
-        if cursor is not None:
-            key, after = tuple_(c, i), tuple_(_big(cursor[0]), _big(cursor[1]))
+        if has_cursor:
+            key, after = tuple_(c, i), tuple_(_big("cursor_v"), _big("cursor_id"))
             conds.append(key < after if desc else key > after)
         return conds
 
-    rows = ANCHORED_WALK_ROWS if start is not None and conjunction(q) else WALK_ROWS
-    walk = _index_walk(spec, q, indexed, plain, n, rows=rows, extra=keyset,
+    rows = ANCHORED_WALK_ROWS if start is not None and conjunction else WALK_ROWS
+    walk = _index_walk(spec, indexed, plain, n, rows=rows, extra=keyset,
                        order_by_value=True, index_text=True).cte("walk").prefix_with(
                            "MATERIALIZED")
     found = select(func.count()).select_from(walk).scalar_subquery()
 
-    at = _big(cursor[0] if cursor is not None else 0)
-    beyond = ([col < at] if desc else [col > at]) if cursor is not None else []
-    # RUM computes the distance to the origin as a float8: exact only within 2**53 of it
-    origin = _ORIGIN if desc else -_ORIGIN
-    if cursor is not None:
-        origin = min(cursor[0], origin) if desc else max(cursor[0], origin)
+    at = _big("cursor_v" if has_cursor else 0)
+    beyond = ([col < at] if desc else [col > at]) if has_cursor else []
     # 2. the bound, from a sample of the matching rows beyond the cursor's value
     sampled = sample_of(Listing.__table__, func.system(SAMPLE_PERCENT), name="s")
     adapt = ClauseAdapter(sampled).traverse
@@ -194,7 +211,7 @@ def text_sorted(spec, q: str, conds: list, plain: list, indexed: list, n: int,
     edge_of_sample = func.min(sample.c.v) if desc else func.max(sample.c.v)
     bound = select(case((func.count() >= rank, edge_of_sample))).scalar_subquery()
     # 3. the first n matches in RUM order, beyond the bound (or not, if it was too tight)
-    distance = col.op("<=|" if desc else "|=>", return_type=Float)(_big(origin))
+    distance = col.op("<=|" if desc else "|=>", return_type=Float)(_big("origin"))
     within = cast(func.coalesce(bound, -_BIG if desc else _BIG), BigInteger)
     bounded = (select(Listing.id, col.label("v"))
                .where(*conds, *beyond, col >= within if desc
@@ -213,12 +230,12 @@ def text_sorted(spec, q: str, conds: list, plain: list, indexed: list, n: int,
     ties = dict(rows=None, order_by_value=False, index_text=False)
     branches = [
         select(head.c.id, head.c.v).where(head.c.v > edge if desc else head.c.v < edge),
-        _index_walk(spec, q, indexed, plain, n, extra=lambda c, i: [c == cast(edge, BigInteger)],
+        _index_walk(spec, indexed, plain, n, extra=lambda c, i: [c == cast(edge, BigInteger)],
                     **ties),
     ]
-    if cursor is not None:
-        last = _big(cursor[1])
-        branches.append(_index_walk(spec, q, indexed, plain, n, extra=lambda c, i: [
+    if has_cursor:
+        last = _big("cursor_id")
+        branches.append(_index_walk(spec, indexed, plain, n, extra=lambda c, i: [
             c == at, i < last if desc else i > last], **ties))
     cand = union_all_subqueries(branches)
     page = union_all_subqueries([
@@ -226,8 +243,7 @@ def text_sorted(spec, q: str, conds: list, plain: list, indexed: list, n: int,
         select(cand.c.id, cand.c.v).where(found < n)
         .order_by(*_order(cand.c.v, cand.c.id, desc)).limit(n),
     ], "page")
-    return (select(Listing).options(defer(Listing.search_doc))
-            .join(page, Listing.id == page.c.id)
+    return (select(*PUBLIC_COLUMNS).join(page, Listing.id == page.c.id)
             .order_by(*_order(page.c.v, page.c.id, desc)))
 
 

@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from marketplace.listings.models import ListingRow
+from marketplace.listings.search import build_query, encode_cursor
 from tests.factories import assert_error_shape, create_listing, make_user
 
 URL = "/api/v1/listings"
@@ -216,3 +218,27 @@ def test_scripts_without_spaces_are_searchable(client, query):
     hit = create_listing(client, headers, title="二手苹果手机壳 iPhone 13")
     create_listing(client, headers, title="华为平板电脑")
     assert _ids(client.get(f"{URL}?q={query}")) == [hit["id"]]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_one_statement_per_shape_with_values_bound(dialect):
+    """A search's statement is built once per combination of filters, sort, limit and cursor
+    (building it cost more than running it) and reused with other values: the values are
+    bound parameters, never part of the statement."""
+    cursor = encode_cursor("price_asc", ListingRow({"id": 7, "price_amount": 1234}))
+    a, pa = build_query({"q": "iphone 13", "category": "smartphone", "min_price": 100,
+                         "currency": "EUR", "sort": "price_asc"}, dialect)
+    b, pb = build_query({"q": "pixel 8", "category": "laptop", "min_price": 9,
+                         "currency": "GBP", "sort": "price_asc"}, dialect)
+    assert a is b
+    assert pa != pb and pb["category"] == "laptop" and pb["min_price"] == 9
+    assert "laptop" not in str(b.compile()) and "iphone" not in str(a.compile())
+    c, pc = build_query({"q": "pixel 8", "category": "laptop", "min_price": 9,
+                         "currency": "GBP", "sort": "price_asc", "cursor": cursor}, dialect)
+    assert c is not b and (pc["cursor_v"], pc["cursor_id"]) == (1234, 7)
+    d, _ = build_query({"q": "pixel 8", "currency": "GBP", "sort": "price_asc"}, dialect)
+    assert d is not b
+    if dialect == "sqlite":  # one parameter per word
+        e, pe = build_query({"q": "one two three", "sort": "price_asc", "currency": "GBP"},
+                            dialect)
+        assert e is not d and [pe[f"w{i}"] for i in range(3)] == ["one", "two", "three"]

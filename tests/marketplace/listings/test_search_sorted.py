@@ -15,7 +15,14 @@ from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.listings import search_sorted
 from marketplace.listings.models import Listing, SearchTermBound
-from marketplace.listings.search import SORTS, document_value, filters, search
+from marketplace.listings.search import (
+    SORTS,
+    document_value,
+    filter_params,
+    filters,
+    search,
+    text_params,
+)
 from tests.factories import make_user
 
 WORDS = ["phone", "laptop", "cracked", "mint", "box", "charger", "dent", "oled"]
@@ -61,8 +68,9 @@ def _naive(args: dict) -> list[int]:
     spec = SORTS[args["sort"]]
     order = (spec.column.desc(), Listing.id.desc()) if spec.descending else (
         spec.column.asc(), Listing.id.asc())
+    dialect = db.engine.dialect.name
     return list(db.session.scalars(select(Listing.id).where(
-        *filters(args, db.engine.dialect.name)).order_by(*order)))
+        *filters(args, dialect)).order_by(*order), filter_params(args, dialect)))
 
 
 def _paged(args: dict, limit: int) -> list[int]:
@@ -176,7 +184,8 @@ def test_the_anchor_reads_every_word_of_the_query(client, app_ctx):
         db.session.commit()
 
         def bound(q: str, end: bool = False):
-            return db.session.scalar(select(search_sorted.anchor(q, "avoided", True, end)))
+            return db.session.scalar(select(search_sorted.anchor(True, end)), {
+                **text_params(q, "postgresql"), "bound_key": "avoided"})
 
         query = text_ if n != 3 else "苹果手机"
         assert (bound(query), bound(query, end=True)) == (1000 + n, 1000 + n), text_

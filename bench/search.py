@@ -83,6 +83,13 @@ SCENARIOS: dict[str, list[dict]] = {
         {"q": "xps", "category": "laptop", "sort": "price_desc", "currency": "EUR"},
         {"q": "fujifilm", "category": "camera", "sort": "price_asc", "currency": "PLN"},
     ],
+    # ``or`` and ``-word`` with a sort: bounded by their alternatives' words (migration 0024)
+    "text with or / -word, sorted": [
+        {"q": "fairphone or framework", "sort": "avoided_desc"},
+        {"q": "iphone -cracked", "sort": "price_asc", "currency": "EUR"},
+        {"q": "thinkpad or xps", "category": "laptop", "sort": "price_desc", "currency": "EUR"},
+        {"q": "switch -oled", "sort": "avoided_desc"},
+    ],
     "deep page 50, newest": [{"_deep": 50}],
     "deep page 50, text+category+price": [
         {"q": "iphone", "category": "smartphone", "min_price": 10_000, "max_price": 90_000,

@@ -209,7 +209,7 @@ def build_query(args: dict[str, Any], dialect: str) -> tuple[Select, dict[str, A
     if dialect == "postgresql" and q and sort_name in _RUM_SORTS:
         bound_key = _bound_key(sort_name, args.get("currency"), args.get("category"))
         params.update(search_sorted.params(SORTS[sort_name], cursor, bound_key))
-        shape = ("sorted", search_sorted.conjunction(q), bound_key is not None)
+        shape = ("sorted", bound_key is not None)
     else:
         if cursor is not None:
             params.update(cursor_v=cursor[0], cursor_id=cursor[1])
@@ -225,11 +225,11 @@ def _statement(dialect: str, sort_name: str, limit: int, present: tuple[str, ...
     spec = SORTS[sort_name]
     args: dict[str, Any] = dict.fromkeys(present, True)
     if shape[0] == "sorted":
-        _, conjunction, bounded = shape
+        bounded = shape[1]
         args["q"] = 1
         indexed = filters({k: args.get(k) for k in _INDEXED}, dialect, sellers=False)
         return search_sorted.text_sorted(spec, filters(args, dialect), filters(
-            {**args, "q": None}, dialect), indexed, limit + 1, has_cursor, bounded, conjunction)
+            {**args, "q": None}, dialect), indexed, limit + 1, has_cursor, bounded)
     if shape[1] is not None:
         args["q"] = shape[1]
     conds = filters(args, dialect)

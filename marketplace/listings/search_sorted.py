@@ -10,7 +10,8 @@ id)``), at a cost bounded by the page rather than by the table or the number of 
    The walk starts at the ``anchor`` when there is one: ``search_term_bounds`` holds, per
    word and sort key (per category too), an interval around the sort values of every active
    listing with the word (a trigger widens it on each write), so no match of a conjunction
-   of words lies beyond the tightest of its words' bounds. A common word whose matches sit
+   of words lies beyond the tightest of its words' bounds (nor a match of ``a or b`` beyond
+   the wider of theirs; ``-word`` bounds nothing). A common word whose matches sit
    far down the order ("iphone" by avoided emissions: the first after 280,000 other
    listings) is then found within a few rows of the anchor, and the walk reads up to
    ``ANCHORED_WALK_ROWS``. When it finds the page, the rest of the statement is not executed.
@@ -36,7 +37,6 @@ id)``), at a cost bounded by the page rather than by the table or the number of 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +59,6 @@ from sqlalchemy import tablesample as sample_of
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.util import ClauseAdapter
 
-from marketplace.listings import textsplit
 from marketplace.listings.models import PUBLIC_COLUMNS, TS_CONFIG, Listing
 
 WALK_ROWS = 2000  # b-tree rows read before the RUM index is asked instead
@@ -92,23 +91,16 @@ def anchor(desc: bool, end: bool = False):
     """Where the walk may start: no active listing matching ``tsq`` has a sort value beyond it
     (``search_term_bounds``: the lowest ``hi`` of the query's words when descending, the
     highest ``lo`` ascending), or NULL; with ``end``, where it may stop (the highest ``lo``
-    descending, the lowest ``hi`` ascending: no match lies past it either). Only for a query
-    that is a conjunction of its words (``&`` and phrases: a match has every word); with
-    ``|`` or ``!`` (``or``, ``-word``) NULL. If a word has no row, no active listing has it:
-    no match, and both lie beyond every value (the walk reads nothing). Computed by the SQL
-    function ``search_term_bound`` (migration 0023), once per statement. The sort's key in
+    descending, the lowest ``hi`` ascending: no match lies past it either). A conjunction of
+    words (``&`` and phrases: a match has every word) is bounded by its words; a query with
+    ``or`` by the widest bound of its alternatives; a negated word (``-word``) bounds nothing.
+    A word with no row is in no active listing: an alternative with one matches nothing, and
+    a query where none can match has both beyond every value (the walk reads nothing); an
+    alternative without a positive word, NULL. Computed by the SQL function
+    ``search_term_bound`` (migrations 0023, 0024), once per statement. The sort's key in
     ``search_term_bounds`` is the bound parameter ``bound_key``."""
     return select(func.search_term_bound(_tsquery(), bindparam("bound_key", type_=String),
                                          desc != end, type_=BigInteger)).scalar_subquery()
-
-
-def conjunction(q: str) -> bool:
-    """Whether ``q`` (websearch syntax) is likely a conjunction of its words: no ``or``, no
-    ``-word`` (only chooses the walk's length; ``anchor`` decides in SQL)."""
-    return not _OPERATORS.search(textsplit.query(q))
-
-
-_OPERATORS = re.compile(r"(?:^|\s)(?:or(?:\s|$)|-\w)", re.IGNORECASE)
 
 
 def _big(value: Any):
@@ -171,11 +163,11 @@ def _index_walk(spec, indexed: list, plain: list, n: int, *, rows: int | None,
 
 
 def text_sorted(spec, conds: list, plain: list, indexed: list, n: int, has_cursor: bool,
-                bounded: bool, conjunction: bool) -> Select:
+                bounded: bool) -> Select:
     """The page (``n`` rows) of the text in ``spec``'s order: ``conds`` every filter with
     the text, ``plain`` every filter but the text, ``indexed`` the filters the sort's b-tree
     can test; ``bounded``: the sort has a ``search_term_bounds`` key (see the module's
-    docstring); ``conjunction``: the text is one (``conjunction``). The values are bound
+    docstring). The values are bound
     parameters (the filters', and ``params``): the statement is built once per shape."""
     col, desc = spec.column, spec.descending
     start = anchor(desc) if bounded else None
@@ -192,7 +184,7 @@ def text_sorted(spec, conds: list, plain: list, indexed: list, n: int, has_curso
             conds.append(key < after if desc else key > after)
         return conds
 
-    rows = ANCHORED_WALK_ROWS if start is not None and conjunction else WALK_ROWS
+    rows = ANCHORED_WALK_ROWS if start is not None else WALK_ROWS
     walk = _index_walk(spec, indexed, plain, n, rows=rows, extra=keyset,
                        order_by_value=True, index_text=True).cte("walk").prefix_with(
                            "MATERIALIZED")

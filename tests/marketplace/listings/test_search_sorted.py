@@ -190,8 +190,13 @@ def test_the_anchor_reads_every_word_of_the_query(client, app_ctx):
         query = text_ if n != 3 else "苹果手机"
         assert (bound(query), bound(query, end=True)) == (1000 + n, 1000 + n), text_
         assert bound(f"{query} nosuchword") == -(2**63 - 1)
-        assert bound(f"{query} or nosuchword") is None
-        assert bound(f"{query} -nosuchword") is None
+        # an alternative with an unknown word matches nothing; a negated word bounds nothing
+        assert bound(f"{query} or nosuchword") == 1000 + n
+        assert bound(f"nosuchword or {query}", end=True) == 1000 + n
+        assert bound(f"{query} -nosuchword") == 1000 + n
+        assert bound(f'{query} -"nosuchword {query}"', end=True) == 1000 + n
+        assert bound("-nosuchword") is None  # no positive word: anywhere
+        assert bound(f'nosuchword or -"{query}"') is None
 
 
 def test_no_match_and_one_match(app_ctx, market, monkeypatch):

@@ -15,6 +15,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from marketplace.app import create_app
+from marketplace.core import db as core_db
 from marketplace.core.config import _database_url
 from marketplace.core.db import db
 from marketplace.core.http import fastdump
@@ -35,6 +36,8 @@ def pytest_configure(config):
     # Every response dumped by a compiled dumper is also dumped by marshmallow and compared,
     # in every test that makes a request.
     fastdump.VERIFY = True
+    # A GET or HEAD that writes through the session fails unless its view says it writes.
+    core_db.CHECK_READS = True
     if REQUIRE_SERVICES and not SERVICES:
         raise pytest.UsageError("RELOOP_REQUIRE_SERVICES=1 needs DATABASE_URL and REDIS_URL")
 

@@ -36,6 +36,7 @@ def my_account():
 
 
 @blp.route("/carbon/entries", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.arguments(EntriesQuerySchema, location="query")
 @blp.response(200, EntryPageSchema)
@@ -47,6 +48,7 @@ def my_entries(args):
 
 
 @blp.route("/carbon/summary", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.arguments(SummaryQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, SummarySchema)

@@ -39,6 +39,7 @@ def open_conversation(listing_id):
 
 
 @blp.route("/conversations", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, page_schema(ConversationSchema))

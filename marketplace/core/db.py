@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,8 +43,11 @@ def read_only(view: Callable) -> Callable:
     in autocommit (one round trip each, with no ``BEGIN`` before and no ``ROLLBACK`` after).
 
     Under READ COMMITTED every statement already reads its own snapshot, so reads see what
-    they would have seen in a transaction. A marked view must not write: in autocommit a
-    write would be committed at once, not with the request."""
+    they would have seen in a transaction. A marked view must not write through the session:
+    in autocommit a write would be committed at once, not with the request, and a row lock
+    would be released at once. The test suite fails any marked request that does
+    (``CHECK_READS``). A deliberate write in a transaction of its own on ``db.engine`` (a
+    token's last use) is not affected."""
     setattr(view, _READ_ONLY_ATTR, True)
     return view
 
@@ -99,6 +103,35 @@ def init_app(app) -> None:
         # The same pool; its connections are switched to autocommit while checked out by
         # a read-only view (psycopg sets and resets this without a round trip).
         setattr(engine, _AUTOCOMMIT, engine.execution_options(isolation_level="AUTOCOMMIT"))
+    if CHECK_READS and not event.contains(Session, "do_orm_execute", _no_write_on_read):
+        event.listen(Session, "do_orm_execute", _no_write_on_read)
+        event.listen(Session, "before_flush", _no_flush_on_read)
+
+
+# Set by the test suite: a read-only request (``read_only_request``) that writes or locks rows
+# through the session fails with ``WriteOnRead`` (its view must not be marked ``read_only``).
+CHECK_READS = False
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|MERGE)\b|.*\bFOR (NO KEY )?(UPDATE|SHARE)\b",
+                    re.IGNORECASE | re.DOTALL)
+
+
+class WriteOnRead(AssertionError):
+    """A GET/HEAD of a view marked ``read_only`` wrote or locked rows through the session."""
+
+
+def _no_write_on_read(state: Any) -> None:
+    if not read_only_request():
+        return
+    stmt = state.statement
+    locks = getattr(stmt, "_for_update_arg", None) is not None
+    if state.is_insert or state.is_update or state.is_delete or locks or (
+            not state.is_select and _WRITE.match(str(stmt))):
+        raise WriteOnRead(f"{request.method} {request.path} writes: {str(stmt)[:120]}")
+
+
+def _no_flush_on_read(session: Any, flush_context: Any, instances: Any) -> None:
+    if read_only_request() and (session.new or session.dirty or session.deleted):
+        raise WriteOnRead(f"{request.method} {request.path} flushes changes")
 
 
 _LAST_USED = "reloop_last_used"

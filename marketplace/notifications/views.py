@@ -18,6 +18,7 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/v1",
 
 
 @blp.route("/users/me/notifications", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.arguments(NotificationArgsSchema, location="query")
 @blp.response(200, page_schema(NotificationSchema))

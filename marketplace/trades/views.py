@@ -69,6 +69,7 @@ def create_trade(data):
 
 
 @blp.route("/trades", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.arguments(TradeListArgsSchema, location="query")
 @blp.response(200, TradePageSchema)

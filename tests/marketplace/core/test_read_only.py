@@ -1,18 +1,20 @@
 """Read-only views run their statements in autocommit on PostgreSQL (no BEGIN, no ROLLBACK);
-every other view, and every non-GET request, in a transaction."""
+every other view, and every non-GET request, in a transaction. The test suite fails a
+read-only request that writes or locks rows through the session."""
 
 from __future__ import annotations
 
 import pytest
 from flask import jsonify
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
+from marketplace.accounts.models import User
 from marketplace.app import create_app
-from marketplace.core.db import db, read_only
+from marketplace.core.db import WriteOnRead, db, read_only
 
 
 @pytest.fixture(scope="module")
-def probe_app(app_config):
+def probe_app(app, app_config):  # (app: the schema is migrated)
     app = create_app({**app_config, "TESTING": True})
 
     def state():
@@ -20,9 +22,22 @@ def probe_app(app_config):
         dbapi = db.session.connection().connection.dbapi_connection
         return jsonify({"autocommit": bool(getattr(dbapi, "autocommit", False))})
 
+    def write():
+        db.session.execute(update(User).where(User.id == -1).values(display_name="x"))
+        db.session.commit()
+        return jsonify({"wrote": True})
+
+    def lock():
+        db.session.execute(select(User.id).with_for_update())
+        return jsonify({"locked": True})
+
     app.add_url_rule("/probe/plain", "probe_plain", state, methods=["GET", "POST"])
     app.add_url_rule("/probe/read-only", "probe_read_only", read_only(
         lambda: state()), methods=["GET", "POST"])
+    app.add_url_rule("/probe/write", "probe_write", read_only(lambda: write()),
+                     methods=["GET", "POST"])
+    app.add_url_rule("/probe/write-unmarked", "probe_write_unmarked", write, methods=["GET"])
+    app.add_url_rule("/probe/lock", "probe_lock", read_only(lambda: lock()), methods=["GET"])
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -38,7 +53,19 @@ def test_a_read_only_view_reads_in_autocommit_and_others_in_a_transaction(probe_
     assert client.get("/probe/plain").json == {"autocommit": False}
 
 
+def test_a_read_only_view_that_writes_or_locks_fails_the_suite(probe_app):
+    client = probe_app.test_client()
+    with pytest.raises(WriteOnRead):
+        client.get("/probe/write")
+    with pytest.raises(WriteOnRead):
+        client.get("/probe/lock")
+    assert client.post("/probe/write").json == {"wrote": True}  # not a GET: a transaction
+    assert client.get("/probe/write-unmarked").json == {"wrote": True}
+
+
 def test_the_hot_read_views_are_marked_read_only(probe_app):
     views = probe_app.view_functions
-    for endpoint in ("listings.get_listing", "listings.search_listings", "carbon.my_account"):
+    for endpoint in ("listings.get_listing", "listings.search_listings", "carbon.my_account",
+                     "carbon.my_entries", "carbon.my_summary", "trades.list_trades",
+                     "notifications.my_notifications", "conversations.my_conversations"):
         assert getattr(views[endpoint], "_reloop_read_only", False), endpoint

@@ -17,7 +17,8 @@ batch instead of ~10 per reward:
    and one reading the budgets of budgeted rules (no lock: after spending, the totals are checked
    and an overspent batch is evaluated again with the budget rows locked, ``evaluate``);
 5. rewards, evaluations, points transactions, lines and balances are written in bulk
-   (``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the unique keys).
+   (``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the unique keys), with one
+   ``reward.earned`` event per credit and user that earned anything (announce.py).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from marketplace.core import events
 from marketplace.core.db import any_of, db
 from marketplace.core.dbtypes import utcnow
 
-from . import antigaming, bulk, issuing, loading, points, vouchers
+from . import announce, antigaming, bulk, issuing, loading, points, vouchers
 from .evaluate import (
     ActiveRule,
     Credit,
@@ -191,12 +192,9 @@ class _Batch:
                 voucher = vouchers.issue(row["user_id"], rule.reward, f"reward:{reward_id}")
                 db.session.execute(update(Reward).where(Reward.id == reward_id)
                                    .values(voucher_id=voucher.id))
-        events.publish_many([("reward.earned", [row["user_id"]], {
-            "reward_id": ids[(row["rule_id"], row["user_id"], row["period_key"])],
-            "kind": row["kind"], "points": row["points"], "units": row["units"],
-            "badge": row["badge"],
-            "trade_id": row["trade_id"], "reward": _describe(row)})
-            for row in rows if (row["rule_id"], row["user_id"], row["period_key"]) in ids])
+        events.publish_many(announce.events([
+            (ids[(row["rule_id"], row["user_id"], row["period_key"])], row) for row in rows
+            if (row["rule_id"], row["user_id"], row["period_key"]) in ids]))
         changed = {k: v for k, v in self.spent.items() if v != self.spent_before.get(k)}
         if changed and not pg:
             table = IncentiveRule.__table__
@@ -227,16 +225,6 @@ def _insert_evaluations(evaluations: list[dict[str, Any]], count: dict[int, int]
                                 f"{bulk.source(table)}"), {"doc": bulk.document(rows)})
     else:
         db.session.execute(table.insert(), rows)
-
-
-def _describe(row: dict[str, Any]) -> str:
-    if row["kind"] == RewardKind.POINTS:
-        return f"{row['points']} points"
-    if row.get("badge"):
-        times = f" ({row['units']} times)" if row.get("units", 1) > 1 else ""
-        return f"the badge {row['badge']}{times}"
-    return {RewardKind.VOUCHER: "a voucher", RewardKind.TREE: "a tree planted"}.get(
-        row["kind"], str(row["kind"]))
 
 
 def evaluate(records: list[Any]) -> int:

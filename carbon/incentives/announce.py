@@ -49,8 +49,9 @@ def describe(rewards: list[dict[str, Any]]) -> str:
 
 
 def events(issued: list[tuple[int, dict[str, Any]]]) -> list[tuple[str, list[int], dict]]:
-    """``reward.earned`` events for ``issued`` rows ``(reward_id, row)`` in issue order: one
-    per (source transaction, user), in the order of their first reward."""
+    """``reward.earned`` events for ``issued`` rows ``(reward_id, row)`` in issue order (rows
+    as issuing.issue makes them: NULL columns left out): one per (source transaction, user),
+    in the order of their first reward."""
     grouped: dict[tuple[int, int], list[dict[str, Any]]] = {}
     trades: dict[tuple[int, int], int | None] = {}
     for reward_id, row in issued:
@@ -58,7 +59,7 @@ def events(issued: list[tuple[int, dict[str, Any]]]) -> list[tuple[str, list[int
         trades.setdefault(key, row["trade_id"])
         grouped.setdefault(key, []).append({
             "reward_id": reward_id, "kind": row["kind"], "points": row["points"],
-            "units": row["units"], "badge": row["badge"]})
+            "units": row["units"], "badge": row.get("badge")})
     return [(KIND, [user], {
         "trade_id": trades[(tx, user)], "rewards": rewards,
         "points": sum(r["points"] for r in rewards), "reward": describe(rewards)})

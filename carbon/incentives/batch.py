@@ -176,7 +176,7 @@ class _Batch:
                 self._check_budgets()
         else:
             ids = {(r[1], r[2], r[3]): r[0] for r in points.insert_returning(
-                Reward.__table__, rows, ["rule_id", "user_id", "period_key"],
+                Reward.__table__, issuing.complete(rows), ["rule_id", "user_id", "period_key"],
                 ["id", "rule_id", "user_id", "period_key"])}
         postings, count = [], defaultdict(int)
         for row, (rule, e) in zip(rows, self.row_meta, strict=True):

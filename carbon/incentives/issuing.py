@@ -26,6 +26,13 @@ from .evaluate import ActiveRule
 from .models import HELD, IncentiveRule, Reward, RewardKind, RewardStatus, RuleType, thresholds
 from .rules import grams
 
+# The columns a reward row leaves out (``issue``) when they are NULL or, for a new reward,
+# always the same; the statement inserting the rows fills them in (``complete``, bulk.py).
+ROW_DEFAULTS: dict[str, Any] = {
+    "badge": None, "certificate_id": None, "first_g": None, "last_g": None, "step_g": None,
+    "skipped_g": None, "status": RewardStatus.ISSUED.value, "revoked_units": 0,
+    "revoked_points": 0}
+
 
 def aggregated(rule: ActiveRule) -> bool:
     """Whether the rule issues one reward per credit for all the thresholds it crosses."""
@@ -128,7 +135,7 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
         month_pts[mkey] += pts
         return pts
 
-    rows, now, step_of, issued_status = [], utcnow(), {}, RewardStatus.ISSUED.value
+    rows, step_of = [], {}
     for e, rule, items in groups:
         c, kind, rid = e["credit"], rule.reward["kind"], rule.rule_id
         user, at = c.user_id, e["at_utc"]
@@ -169,15 +176,24 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
                 if pts <= 0:
                     continue
         issued.add((rid, user, key))
-        rows.append({
-            "rule_id": rid, "rule_version_id": rule.version_id,
-            "user_id": user, "period_key": key, "kind": kind, "points": pts,
-            "badge": rule.reward.get("badge"),
-            "certificate_id": ("TREE-" + secrets.token_hex(8).upper()
-                               if kind == RewardKind.TREE else None),
-            "source_transaction_id": c.transaction_id, "trade_id": c.trade_id,
-            "occurred_at": c.occurred_at, "status": issued_status, "issued_at": now,
-            "units": units, "first_g": first_g, "last_g": last_g, "step_g": step_g,
-            "skipped_g": skipped, "revoked_units": 0, "revoked_points": 0})
+        row = {"rule_id": rid, "rule_version_id": rule.version_id, "user_id": user,
+               "period_key": key, "kind": kind, "points": pts,
+               "source_transaction_id": c.transaction_id, "trade_id": c.trade_id,
+               "occurred_at": c.occurred_at, "units": units}
+        if step_g is not None:
+            row.update(first_g=first_g, last_g=last_g, step_g=step_g)
+            if skipped:
+                row["skipped_g"] = skipped
+        if kind == RewardKind.TREE:
+            row["certificate_id"] = "TREE-" + secrets.token_hex(8).upper()
+        elif kind == RewardKind.BADGE:
+            row["badge"] = rule.reward.get("badge")
+        rows.append(row)
         batch.row_meta.append((rule, e))
     return rows
+
+
+def complete(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with every column (the bulk statement on PostgreSQL fills these itself)."""
+    now = utcnow()
+    return [{**ROW_DEFAULTS, "issued_at": now, **r} for r in rows]

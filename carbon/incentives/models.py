@@ -125,10 +125,12 @@ class Reward(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    rule_id: Mapped[int] = mapped_column(ForeignKey("incentive_rules.id", ondelete="RESTRICT"))
-    rule_version_id: Mapped[int] = mapped_column(
-        ForeignKey("incentive_rule_versions.id", ondelete="RESTRICT"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # No foreign keys on these three (migration 0024): checking them per row was a quarter of
+    # a batch's reward statement; only evaluation writes rewards, from the active rules it
+    # read and the ledger's users, and nothing deletes rules, versions or users.
+    rule_id: Mapped[int] = mapped_column(BigIntPK)
+    rule_version_id: Mapped[int] = mapped_column(BigIntPK)
+    user_id: Mapped[int] = mapped_column(BigIntPK)
     period_key: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16))
     points: Mapped[int] = mapped_column(BigInteger, default=0)

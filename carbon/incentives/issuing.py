@@ -71,25 +71,26 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
     hi = loading.day(max(times)) + timedelta(days=32)
     keys = {f"tx:{e['credit'].transaction_id}" if rule.rule_id in batch.agg else items[0][0]
             for e, rule, items in groups}
-    cond = any_of(Reward.period_key, sorted(keys), strings=True)
+    rc = Reward.__table__.c  # (Core columns: rows without the ORM's per-row work)
+    cond = any_of(rc.period_key, sorted(keys), strings=True)
     if capped:
-        cond |= (Reward.rule_id.in_(capped) & Reward.status.in_(HELD)
-                 & (Reward.occurred_at >= lo) & (Reward.occurred_at < hi))
+        cond |= (rc.rule_id.in_(capped) & rc.status.in_(HELD)
+                 & (rc.occurred_at >= lo) & (rc.occurred_at < hi))
     if agg:
         min_g = min(items[0] for _, r, items in groups if r.rule_id in batch.agg)
-        cond |= (Reward.rule_id.in_(agg) & Reward.status.in_(HELD) & (Reward.last_g >= min_g))
-        cond |= (Reward.rule_id.in_(agg) & Reward.step_g.is_(None)
-                 & Reward.period_key.like("g:%"))
+        cond |= (rc.rule_id.in_(agg) & rc.status.in_(HELD) & (rc.last_g >= min_g))
+        cond |= (rc.rule_id.in_(agg) & rc.step_g.is_(None)
+                 & rc.period_key.like("g:%"))
     issued, day_pts, month_pts = set(), defaultdict(int), defaultdict(int)
     covered: dict[tuple[int, int], set[int]] = defaultdict(set)
     legacy: dict[tuple[int, int], set[int]] = defaultdict(set)  # ``g:<grams>`` keys issued
     for (rule_id, user, key, at, pts, status, revoked_pts, first, last, step, skipped, units,
          revoked) in db.session.execute(
-            select(Reward.rule_id, Reward.user_id, Reward.period_key, Reward.occurred_at,
-                   Reward.points, Reward.status, Reward.revoked_points, Reward.first_g,
-                   Reward.last_g, Reward.step_g, Reward.skipped_g, Reward.units,
-                   Reward.revoked_units)
-            .where(any_of(Reward.user_id, batch.users), cond)):  # (user_id, id) index
+            select(rc.rule_id, rc.user_id, rc.period_key, rc.occurred_at,
+                   rc.points, rc.status, rc.revoked_points, rc.first_g,
+                   rc.last_g, rc.step_g, rc.skipped_g, rc.units,
+                   rc.revoked_units)
+            .where(any_of(rc.user_id, batch.users), cond)).all():  # (user_id, id) index
         if rule_id not in rules:
             continue
         issued.add((rule_id, user, key))

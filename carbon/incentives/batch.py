@@ -17,7 +17,8 @@ batch instead of ~10 per reward:
    and one reading the budgets of budgeted rules (no lock: after spending, the totals are checked
    and an overspent batch is evaluated again with the budget rows locked, ``evaluate``);
 5. rewards, evaluations, points transactions, lines and balances are written in bulk
-   (``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the unique keys).
+   (``INSERT … ON CONFLICT DO NOTHING RETURNING`` on the unique keys), with one
+   ``reward.earned`` event per credit and user that earned anything (announce.py).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from marketplace.core import events
 from marketplace.core.db import any_of, db
 from marketplace.core.dbtypes import utcnow
 
-from . import antigaming, bulk, issuing, loading, points, vouchers
+from . import announce, antigaming, bulk, issuing, loading, points, vouchers
 from .evaluate import (
     ActiveRule,
     Credit,
@@ -62,10 +63,10 @@ class _Batch:
         self.lock_budgets = lock_budgets
         self.rules = rules
         tx_ids = sorted({int(r.payload["ledger_transaction_id"]) for r in records})
+        lt = LedgerTransaction.__table__.c  # (Core columns: no ORM work per row)
         txs = {t.id: t for t in db.session.execute(
-            select(LedgerTransaction.id, LedgerTransaction.trade_id,
-                   LedgerTransaction.occurred_at, LedgerTransaction.meta)
-            .where(any_of(LedgerTransaction.id, tx_ids)))}
+            select(lt.id, lt.trade_id, lt.occurred_at, lt.meta)
+            .where(any_of(lt.id, tx_ids))).all()}
         self.pairs = []
         for record in records:
             tx = txs.get(int(record.payload["ledger_transaction_id"]))
@@ -91,18 +92,16 @@ class _Batch:
         # One query: the users' evaluations within the anti-gaming windows (which hold those
         # of the batch's credits already made), or all of them with a streak rule (months).
         streak = any(r.type == RuleType.STREAK for r in self.rules)
-        query = select(CreditEvaluation.transaction_id, CreditEvaluation.user_id,
-                       CreditEvaluation.counterparty_id, CreditEvaluation.occurred_at,
-                       CreditEvaluation.eligible).where(
-                           any_of(CreditEvaluation.user_id, users))
+        ev = CreditEvaluation.__table__.c
+        query = select(ev.transaction_id, ev.user_id, ev.counterparty_id, ev.occurred_at,
+                       ev.eligible).where(any_of(ev.user_id, users))
         if not streak:
-            query = query.where(CreditEvaluation.occurred_at >= lo,
-                                CreditEvaluation.occurred_at < hi)
+            query = query.where(ev.occurred_at >= lo, ev.occurred_at < hi)
         self.done: set[tuple[int, int]] = set()
         self.recent: dict[int, list[tuple[int, datetime, bool]]] = defaultdict(list)
         self.months: dict[int, set[int]] = defaultdict(set)
         batch_txs = set(self.tx_ids)
-        for tx_id, user, cp, at, ok in db.session.execute(query):
+        for tx_id, user, cp, at, ok in db.session.execute(query).all():
             if tx_id in batch_txs:
                 self.done.add((tx_id, user))
             if lo <= at < hi:
@@ -175,9 +174,9 @@ class _Batch:
                 self._check_budgets()
         else:
             ids = {(r[1], r[2], r[3]): r[0] for r in points.insert_returning(
-                Reward.__table__, rows, ["rule_id", "user_id", "period_key"],
+                Reward.__table__, issuing.complete(rows), ["rule_id", "user_id", "period_key"],
                 ["id", "rule_id", "user_id", "period_key"])}
-        postings, count = [], defaultdict(int)
+        postings, count, issued = [], defaultdict(int), []
         for row, (rule, e) in zip(rows, self.row_meta, strict=True):
             reward_id = ids.get((row["rule_id"], row["user_id"], row["period_key"]))
             if reward_id is None:  # issued concurrently: give the budget back
@@ -185,18 +184,14 @@ class _Batch:
                     self.spent[row["rule_id"]] -= row["points"]
                 continue
             count[id(e)] += 1
+            issued.append((reward_id, row))
             if row["kind"] == RewardKind.POINTS and not pg:  # (on PostgreSQL: posted)
                 postings.append((reward_id, row, rule))
             elif row["kind"] == RewardKind.VOUCHER:
                 voucher = vouchers.issue(row["user_id"], rule.reward, f"reward:{reward_id}")
                 db.session.execute(update(Reward).where(Reward.id == reward_id)
                                    .values(voucher_id=voucher.id))
-        events.publish_many([("reward.earned", [row["user_id"]], {
-            "reward_id": ids[(row["rule_id"], row["user_id"], row["period_key"])],
-            "kind": row["kind"], "points": row["points"], "units": row["units"],
-            "badge": row["badge"],
-            "trade_id": row["trade_id"], "reward": _describe(row)})
-            for row in rows if (row["rule_id"], row["user_id"], row["period_key"]) in ids])
+        events.publish_many(announce.events(issued))
         changed = {k: v for k, v in self.spent.items() if v != self.spent_before.get(k)}
         if changed and not pg:
             table = IncentiveRule.__table__
@@ -227,16 +222,6 @@ def _insert_evaluations(evaluations: list[dict[str, Any]], count: dict[int, int]
                                 f"{bulk.source(table)}"), {"doc": bulk.document(rows)})
     else:
         db.session.execute(table.insert(), rows)
-
-
-def _describe(row: dict[str, Any]) -> str:
-    if row["kind"] == RewardKind.POINTS:
-        return f"{row['points']} points"
-    if row.get("badge"):
-        times = f" ({row['units']} times)" if row.get("units", 1) > 1 else ""
-        return f"the badge {row['badge']}{times}"
-    return {RewardKind.VOUCHER: "a voucher", RewardKind.TREE: "a tree planted"}.get(
-        row["kind"], str(row["kind"]))
 
 
 def evaluate(records: list[Any]) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy import Table, text
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 
-from .models import Reward
+from .models import Reward, RewardStatus
 
 
 def document(rows: list[dict[str, Any]] | list[list[Any]]) -> str:
@@ -47,7 +47,8 @@ def source(table: Table, param: str = "doc") -> str:
 
 SQL = """
 WITH r AS (
-  INSERT INTO incentive_rewards ({cols}) SELECT {cols} FROM {source}
+  INSERT INTO incentive_rewards ({cols}, status, issued_at, revoked_units, revoked_points)
+  SELECT {cols}, CAST(:status AS VARCHAR), CAST(:now AS TIMESTAMPTZ), 0, 0 FROM {source}
   ON CONFLICT (rule_id, user_id, period_key) DO NOTHING
   RETURNING id, rule_id, rule_version_id, user_id, period_key, kind, points, trade_id),
 t AS (
@@ -83,12 +84,20 @@ SELECT id, rule_id, user_id, period_key FROM r
 """
 
 
+# Rows carry only the columns that vary (issuing.issue leaves out NULLs and constants: a
+# missing key is NULL in ``json_populate_recordset``); status, issue time and the revoked
+# counts of a new reward are the statement's.
+_COLS = ("rule_id, rule_version_id, user_id, period_key, kind, points, badge, certificate_id, "
+         "source_transaction_id, trade_id, occurred_at, units, first_g, last_g, step_g, "
+         "skipped_g")
+_SQL = text(SQL.format(cols=_COLS, source=source(Reward.__table__)))
+
+
 def issue(rows: list[dict[str, Any]], accounts: dict[int, int], issuance: int,
           budgeted: list[int]) -> list[Any]:
-    """Insert ``rows`` (reward columns) and post their points; the inserted rewards' (id,
-    rule_id, user_id, period_key)."""
+    """Insert ``rows`` (reward columns, NULL ones and constants left out: ``_COLS``) and post
+    their points; the inserted rewards' (id, rule_id, user_id, period_key)."""
     users = sorted(accounts)
-    params = dict(doc=document(rows), now=utcnow(), users=users,
+    params = dict(doc=document(rows), now=utcnow(), users=users, status=RewardStatus.ISSUED.value,
                   accounts=[accounts[u] for u in users], sys=issuance, budgeted=budgeted)
-    sql = SQL.format(cols=", ".join(rows[0]), source=source(Reward.__table__))
-    return db.session.execute(text(sql), params).all()
+    return db.session.execute(_SQL, params).all()

@@ -26,6 +26,13 @@ from .evaluate import ActiveRule
 from .models import HELD, IncentiveRule, Reward, RewardKind, RewardStatus, RuleType, thresholds
 from .rules import grams
 
+# The columns a reward row leaves out (``issue``) when they are NULL or, for a new reward,
+# always the same; the statement inserting the rows fills them in (``complete``, bulk.py).
+ROW_DEFAULTS: dict[str, Any] = {
+    "badge": None, "certificate_id": None, "first_g": None, "last_g": None, "step_g": None,
+    "skipped_g": None, "status": RewardStatus.ISSUED.value, "revoked_units": 0,
+    "revoked_points": 0}
+
 
 def aggregated(rule: ActiveRule) -> bool:
     """Whether the rule issues one reward per credit for all the thresholds it crosses."""
@@ -64,25 +71,26 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
     hi = loading.day(max(times)) + timedelta(days=32)
     keys = {f"tx:{e['credit'].transaction_id}" if rule.rule_id in batch.agg else items[0][0]
             for e, rule, items in groups}
-    cond = any_of(Reward.period_key, sorted(keys), strings=True)
+    rc = Reward.__table__.c  # (Core columns: rows without the ORM's per-row work)
+    cond = any_of(rc.period_key, sorted(keys), strings=True)
     if capped:
-        cond |= (Reward.rule_id.in_(capped) & Reward.status.in_(HELD)
-                 & (Reward.occurred_at >= lo) & (Reward.occurred_at < hi))
+        cond |= (rc.rule_id.in_(capped) & rc.status.in_(HELD)
+                 & (rc.occurred_at >= lo) & (rc.occurred_at < hi))
     if agg:
         min_g = min(items[0] for _, r, items in groups if r.rule_id in batch.agg)
-        cond |= (Reward.rule_id.in_(agg) & Reward.status.in_(HELD) & (Reward.last_g >= min_g))
-        cond |= (Reward.rule_id.in_(agg) & Reward.step_g.is_(None)
-                 & Reward.period_key.like("g:%"))
+        cond |= (rc.rule_id.in_(agg) & rc.status.in_(HELD) & (rc.last_g >= min_g))
+        cond |= (rc.rule_id.in_(agg) & rc.step_g.is_(None)
+                 & rc.period_key.like("g:%"))
     issued, day_pts, month_pts = set(), defaultdict(int), defaultdict(int)
     covered: dict[tuple[int, int], set[int]] = defaultdict(set)
     legacy: dict[tuple[int, int], set[int]] = defaultdict(set)  # ``g:<grams>`` keys issued
     for (rule_id, user, key, at, pts, status, revoked_pts, first, last, step, skipped, units,
          revoked) in db.session.execute(
-            select(Reward.rule_id, Reward.user_id, Reward.period_key, Reward.occurred_at,
-                   Reward.points, Reward.status, Reward.revoked_points, Reward.first_g,
-                   Reward.last_g, Reward.step_g, Reward.skipped_g, Reward.units,
-                   Reward.revoked_units)
-            .where(any_of(Reward.user_id, batch.users), cond)):  # (user_id, id) index
+            select(rc.rule_id, rc.user_id, rc.period_key, rc.occurred_at,
+                   rc.points, rc.status, rc.revoked_points, rc.first_g,
+                   rc.last_g, rc.step_g, rc.skipped_g, rc.units,
+                   rc.revoked_units)
+            .where(any_of(rc.user_id, batch.users), cond)).all():  # (user_id, id) index
         if rule_id not in rules:
             continue
         issued.add((rule_id, user, key))
@@ -128,7 +136,7 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
         month_pts[mkey] += pts
         return pts
 
-    rows, now, step_of, issued_status = [], utcnow(), {}, RewardStatus.ISSUED.value
+    rows, step_of = [], {}
     for e, rule, items in groups:
         c, kind, rid = e["credit"], rule.reward["kind"], rule.rule_id
         user, at = c.user_id, e["at_utc"]
@@ -169,15 +177,24 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
                 if pts <= 0:
                     continue
         issued.add((rid, user, key))
-        rows.append({
-            "rule_id": rid, "rule_version_id": rule.version_id,
-            "user_id": user, "period_key": key, "kind": kind, "points": pts,
-            "badge": rule.reward.get("badge"),
-            "certificate_id": ("TREE-" + secrets.token_hex(8).upper()
-                               if kind == RewardKind.TREE else None),
-            "source_transaction_id": c.transaction_id, "trade_id": c.trade_id,
-            "occurred_at": c.occurred_at, "status": issued_status, "issued_at": now,
-            "units": units, "first_g": first_g, "last_g": last_g, "step_g": step_g,
-            "skipped_g": skipped, "revoked_units": 0, "revoked_points": 0})
+        row = {"rule_id": rid, "rule_version_id": rule.version_id, "user_id": user,
+               "period_key": key, "kind": kind, "points": pts,
+               "source_transaction_id": c.transaction_id, "trade_id": c.trade_id,
+               "occurred_at": c.occurred_at, "units": units}
+        if step_g is not None:
+            row.update(first_g=first_g, last_g=last_g, step_g=step_g)
+            if skipped:
+                row["skipped_g"] = skipped
+        if kind == RewardKind.TREE:
+            row["certificate_id"] = "TREE-" + secrets.token_hex(8).upper()
+        elif kind == RewardKind.BADGE:
+            row["badge"] = rule.reward.get("badge")
+        rows.append(row)
         batch.row_meta.append((rule, e))
     return rows
+
+
+def complete(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with every column (the bulk statement on PostgreSQL fills these itself)."""
+    now = utcnow()
+    return [{**ROW_DEFAULTS, "issued_at": now, **r} for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -13,8 +14,8 @@ from flask import current_app, has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import BigInteger, MetaData, String, any_, event, literal
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, MetaData, String, any_, cast, event, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSON
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
@@ -181,8 +182,13 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def any_of(column: Any, values: Any, strings: bool = False) -> Any:
     """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter whatever
-    the number of values (nothing per value to render, bind or parse, one plan shape)."""
+    the number of values (nothing per value to render, bind or parse, one plan shape).
+    Strings travel as one JSON document (``IN (SELECT json_array_elements_text(:doc))``):
+    the driver escapes a ``text[]`` element by element, a regular expression each."""
     values = list(values)
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(values, ARRAY(String if strings else BigInteger)))
+        if strings:
+            return column.in_(select(func.json_array_elements_text(
+                cast(literal(json.dumps(values), String), JSON))))
+        return column == any_(literal(values, ARRAY(BigInteger)))
     return column.in_(values)

@@ -38,7 +38,8 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "message.received": ("New message", "{who}: {preview}", False),
     "carbon.credited": ("Carbon credited",
                         "{grams} g CO2e avoided were credited to your carbon account.", False),
-    "reward.earned": ("Reward earned", "You earned a reward: {reward}.", True),
+    # One per credit and person, all its rewards in words: "50 points and the badge x".
+    "reward.earned": ("Rewards earned", "You earned {reward}.", True),
     "voucher.expiring": ("Voucher expiring", "Your voucher {code} expires on {expires}.",
                          True),
 }

@@ -10,6 +10,16 @@ from marketplace.core.money_schemas import MoneyField
 from marketplace.notifications.catalog import KINDS
 
 
+class EarnedRewardSchema(ma.Schema):
+    """One reward of a ``reward.earned`` event."""
+
+    reward_id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"description": "points | badge | voucher | tree"})
+    points = ma.fields.Integer()
+    units = ma.fields.Integer(metadata={"description": "thresholds crossed it stands for"})
+    badge = ma.fields.String(allow_none=True)
+
+
 class EventDataSchema(ma.Schema):
     """What a notification refers to; which fields are present depends on its kind."""
 
@@ -26,8 +36,13 @@ class EventDataSchema(ma.Schema):
         "description": "offers and trades: the amount (a refund: the total refunded)"})
     status = ma.fields.String(metadata={"description": "the trade's status after the event"})
     grams = ma.fields.Integer(metadata={"description": "carbon.credited: grams CO2e"})
-    reward_id = ma.fields.Integer()
-    points = ma.fields.Integer()
+    reward_id = ma.fields.Integer(metadata={
+        "description": "reward.earned of older notifications (one per reward): the reward"})
+    rewards = ma.fields.List(ma.fields.Nested(EarnedRewardSchema), metadata={
+        "description": "reward.earned: every reward the credit earned the person"})
+    reward = ma.fields.String(metadata={
+        "description": "reward.earned: those rewards in words"})
+    points = ma.fields.Integer(metadata={"description": "reward.earned: their total points"})
     voucher_id = ma.fields.Integer()
     code = ma.fields.String(metadata={"description": "voucher.expiring: the voucher code"})
     expires = ma.fields.String(metadata={"description": "voucher.expiring: when, UTC"})

@@ -5,10 +5,12 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import String, literal, select, union_all
 
 from carbon.incentives.bulk import document
 from carbon.incentives.evaluate import ActiveRule, Credit, crossed_g, earned
 from carbon.incentives.rules import grams
+from marketplace.core.db import any_of, db
 
 
 @pytest.mark.parametrize("every_kg", [1, 5, 17.9])
@@ -37,3 +39,15 @@ def test_document_formats_times_once_and_refuses_unknown_types():
     assert out[0]["d"] == [1, 2] and out[1]["c"] == 3
     with pytest.raises(TypeError):
         document([{"a": object()}])
+
+
+
+def test_any_of_strings_matches_exactly(app_ctx):
+    """Strings sent as one JSON document (PostgreSQL) or an IN list (SQLite): quotes, commas,
+    backslashes and non-ASCII match themselves only."""
+    wanted = ["tx:1", 'a"b', "c,d", "e\\f", "g'h", "é{}"]
+    table = union_all(*(select(literal(k, String).label("k"))
+                        for k in [*wanted, "tx:10", "tx:2", "ab", "c"])).subquery()
+    found = db.session.scalars(select(table.c.k).where(
+        any_of(table.c.k, wanted, strings=True))).all()
+    assert sorted(found) == sorted(wanted)

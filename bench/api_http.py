@@ -15,7 +15,9 @@ for ``--seconds`` by wrk (``apt-get install wrk``) when it is on PATH, else by a
 client (one keep-alive-less connection per request, like wrk against sync workers); it prints
 req/s, p50 and p99 and the ratio of req/s to the hello-world's. ``--json`` prints the figures
 as JSON as well. The load generator shares the machine: on 2 cores it takes a share of the CPU
-that would otherwise serve requests, the same for the baseline and the endpoints.
+that would otherwise serve requests, the same for the baseline and the endpoints. Worker
+recycling (``max_requests``) is off for both servers: every worker would otherwise reach it
+within one run and reboot in the middle of an endpoint's measurement.
 
 "listing detail" and "text search" repeat one request (one listing, ``q=iphone``): the case
 most favourable to caches. "detail, 2,000 ids" spreads the load over 2,000 active listings
@@ -250,6 +252,9 @@ def main() -> None:
     env.update({"DATABASE_URL": f"{args.server}/{args.database}", "SECRET_KEY": "bench-http",
                 "WEB_CONCURRENCY": str(args.workers), "RATELIMIT_ENABLED": "false",
                 "LOG_LEVEL": args.log_level,
+                # gunicorn.conf.py recycles a worker after ~20,000 requests; all four reach it
+                # within one run and would reboot (re-import, new connections) mid-endpoint
+                "GUNICORN_CMD_ARGS": "--max-requests 0",
                 "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="reloop-bench-metrics-")})
     auth = {"Authorization": f"Bearer {token}"}
     cases = {

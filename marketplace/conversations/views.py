@@ -50,6 +50,7 @@ def my_conversations(args):
 
 
 @blp.route("/conversations/<int:conversation_id>", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.response(200, ConversationSchema)
 @blp.errors(404)
@@ -59,6 +60,7 @@ def get_conversation(conversation_id):
 
 
 @blp.route("/conversations/<int:conversation_id>/messages", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, page_schema(MessageSchema))

@@ -28,6 +28,7 @@ def make_offer(data, listing_id):
 
 
 @blp.route("/offers", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.arguments(OfferListArgsSchema, location="query")
 @blp.response(200, OfferPageSchema)
@@ -38,6 +39,7 @@ def list_offers(args):
 
 
 @blp.route("/offers/<int:offer_id>", methods=["GET"])
+@blp.read_only()
 @blp.auth()
 @blp.response(200, OfferSchema)
 @blp.errors(404)

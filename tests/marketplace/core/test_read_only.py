@@ -67,5 +67,7 @@ def test_the_hot_read_views_are_marked_read_only(probe_app):
     views = probe_app.view_functions
     for endpoint in ("listings.get_listing", "listings.search_listings", "carbon.my_account",
                      "carbon.my_entries", "carbon.my_summary", "trades.list_trades",
-                     "notifications.my_notifications", "conversations.my_conversations"):
+                     "notifications.my_notifications", "conversations.my_conversations",
+                     "conversations.get_conversation", "conversations.conversation_messages",
+                     "offers.list_offers", "offers.get_offer"):
         assert getattr(views[endpoint], "_reloop_read_only", False), endpoint

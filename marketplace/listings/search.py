@@ -104,7 +104,7 @@ def text_condition(q: str | int, dialect: str, indexed: bool = True):
     if dialect == "postgresql":
         doc = Listing.search_doc if indexed else Listing.search_doc.op("||")(
             func.to_tsvector(TS_CONFIG, ""))
-        return _matches(doc)
+        return search_sorted.matches(doc)
     words = _word_count(q)
     if not words:
         return false()
@@ -123,57 +123,56 @@ def text_params(q: str, dialect: str) -> dict[str, Any]:
     return {f"w{i}": w for i, w in enumerate(_WORD.findall(q.lower()))}
 
 
-def _matches(document):
-    return document.op("@@")(func.websearch_to_tsquery(TS_CONFIG, bindparam("tsq", type_=String)))
-
-
 # Built once (expressions are immutable; building them costs more than compiling from cache).
 _ACTIVE = Listing.status == ListingStatus.ACTIVE.value
 # Not a suspended seller's (few: a small hashed subplan on PostgreSQL).
 _NOT_SUSPENDED = Listing.seller_id.not_in(select(User.id).where(User.suspended_at.is_not(None)))
 
-# Each filter: its condition on a bound parameter (named after the filter, so a statement is
-# built once per combination of filters and reused: ``build_query``) and its value.
-_FILTERS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
-    "category": (Listing.category == bindparam("category"), str),
-    "brand": (func.lower(Listing.brand) == bindparam("brand", type_=String), str.lower),
-    "condition": (Listing.condition.in_(bindparam("condition", expanding=True)),
-                  lambda v: sorted(set(v))),
-    "min_price": (Listing.price_amount >= bindparam("min_price"), int),
-    "max_price": (Listing.price_amount <= bindparam("max_price"), int),
-    "currency": (Listing.price_currency == bindparam("currency"), str),
+# Each filter: its condition on a bound parameter (so a statement is built once per
+# combination of filters and reused: ``build_query``), that parameter's name, its value from
+# the argument, and whether an argument of 0 or "" counts (numbers: yes; strings: no).
+_FILTERS: dict[str, tuple[Any, str, Callable[[Any], Any], bool]] = {
+    "category": (Listing.category == bindparam("category"), "category", str, False),
+    "brand": (func.lower(Listing.brand) == bindparam("brand", type_=String), "brand",
+              str.lower, False),
+    "condition": (Listing.condition.in_(bindparam("condition", expanding=True)), "condition",
+                  lambda v: sorted(set(v)), False),
+    "min_price": (Listing.price_amount >= bindparam("min_price"), "min_price", int, True),
+    "max_price": (Listing.price_amount <= bindparam("max_price"), "max_price", int, True),
+    "currency": (Listing.price_currency == bindparam("currency"), "currency", str, False),
     "min_avoided_kg": (Listing.avoided_central_g >= bindparam("min_avoided_g", type_=BigInteger),
-                       lambda v: math.ceil(v * 1000)),
-    "seller_id": (Listing.seller_id == bindparam("seller_id"), int),
-    "city": (func.lower(Listing.city) == bindparam("city", type_=String), str.lower),
-    "country": (Listing.country == bindparam("country"), str.upper),
+                       "min_avoided_g", lambda v: math.ceil(v * 1000), True),
+    "seller_id": (Listing.seller_id == bindparam("seller_id"), "seller_id", int, True),
+    "city": (func.lower(Listing.city) == bindparam("city", type_=String), "city", str.lower,
+             False),
+    "country": (Listing.country == bindparam("country"), "country", str.upper, False),
 }
-_PARAM = {"min_avoided_kg": "min_avoided_g"}
 
 
 def _present(args: dict[str, Any], name: str) -> bool:
     value = args.get(name)
-    return value is not None if name in ("min_price", "max_price", "min_avoided_kg",
-                                         "seller_id") else bool(value)
+    return value is not None if _FILTERS[name][3] else bool(value)
 
 
 def filters(args: dict[str, Any], dialect: str, text_indexed: bool = True,
             sellers: bool = True) -> list:
-    """The conditions of ``args``' filters, on bound parameters (``filter_params``)."""
+    """The conditions of ``args``' filters, on bound parameters (``filter_params``). ``q``
+    is the query's text or, where a statement is built for every query of a shape
+    (``_statement``), its number of words (one parameter each on SQLite)."""
     conds: list = [_ACTIVE]
     if sellers:
         conds.append(_NOT_SUSPENDED)
     q = args.get("q")
     if q is not None and q != "":
         conds.append(text_condition(q, dialect, text_indexed))
-    conds += [cond for name, (cond, _) in _FILTERS.items() if _present(args, name)]
+    conds += [cond for name, (cond, *_) in _FILTERS.items() if _present(args, name)]
     return conds
 
 
 def filter_params(args: dict[str, Any], dialect: str) -> dict[str, Any]:
     params = text_params(args["q"], dialect) if args.get("q") else {}
-    params.update({_PARAM.get(name, name): value(args[name])
-                   for name, (_, value) in _FILTERS.items() if _present(args, name)})
+    params.update({param: value(args[name])
+                   for name, (_, param, value, _) in _FILTERS.items() if _present(args, name)})
     return params
 
 

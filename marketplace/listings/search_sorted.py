@@ -83,7 +83,9 @@ def _tsquery():
     return func.websearch_to_tsquery(TS_CONFIG, bindparam("tsq", type_=String))
 
 
-def _matches(document):
+def matches(document):
+    """``document @@`` the query's text (the bound parameter ``tsq``); search.py's text
+    condition on PostgreSQL too."""
     return document.op("@@")(_tsquery())
 
 
@@ -151,12 +153,12 @@ def _index_walk(spec, indexed: list, plain: list, n: int, *, rows: int | None,
     elif not index_text:
         # no LIMIT: the subquery is flattened, so keep the text test away from the text
         # indexes (the b-tree at one value is the way in)
-        doc_cond = _matches(w.search_doc.op("||")(func.to_tsvector(TS_CONFIG, "")))
+        doc_cond = matches(w.search_doc.op("||")(func.to_tsvector(TS_CONFIG, "")))
         inner = inner.where(doc_cond)
     prefix = inner.subquery("prefix")
     conds = [Listing.id == prefix.c.id, *plain]
     if doc_cond is None:
-        conds.append(_matches(prefix.c.search_doc))
+        conds.append(matches(prefix.c.search_doc))
     outer = _order(prefix.c.v, prefix.c.id, spec.descending) if order_by_value else (
         (prefix.c.id.desc(),) if spec.descending else (prefix.c.id.asc(),))
     return select(prefix.c.id, prefix.c.v).where(*conds).order_by(*outer).limit(n)
@@ -167,8 +169,8 @@ def text_sorted(spec, conds: list, plain: list, indexed: list, n: int, has_curso
     """The page (``n`` rows) of the text in ``spec``'s order: ``conds`` every filter with
     the text, ``plain`` every filter but the text, ``indexed`` the filters the sort's b-tree
     can test; ``bounded``: the sort has a ``search_term_bounds`` key (see the module's
-    docstring). The values are bound
-    parameters (the filters', and ``params``): the statement is built once per shape."""
+    docstring). The values are bound parameters (the filters', and ``params``): the
+    statement is built once per shape."""
     col, desc = spec.column, spec.descending
     start = anchor(desc) if bounded else None
     stop = anchor(desc, end=True) if bounded else None

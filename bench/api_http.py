@@ -153,9 +153,12 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def mixed_searches() -> list[str]:
-    """Every variant of bench/search.py's scenarios as a search URL (text, filters, sorts)."""
-    return ["/api/v1/listings?" + urlencode(v) for variants in SCENARIOS.values()
-            for v in variants]
+    """Every variant of bench/search.py's scenarios as a search URL (text, filters, sorts),
+    once each; a deep-page variant (``_deep``, which bench/search.py pages through) as its
+    first page."""
+    urls = ["/api/v1/listings?" + urlencode({k: x for k, x in v.items() if k != "_deep"})
+            for variants in SCENARIOS.values() for v in variants]
+    return list(dict.fromkeys(urls))
 
 
 def run_wrk(port: int, method: str, path: str | list[str], headers: dict, body: str | None,

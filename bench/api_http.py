@@ -19,6 +19,12 @@ that would otherwise serve requests, the same for the baseline and the endpoints
 recycling (``max_requests``) is off for both servers: every worker would otherwise reach it
 within one run and reboot in the middle of an endpoint's measurement.
 
+Each run also counts the CPU time spent on it (Linux ``/proc``): by the server's workers, by
+the PostgreSQL backends of ``--database`` and by the load generator, per request. On this
+shared machine req/s moves with whatever else runs; CPU per request moves far less, and its
+ratio (hello-world's CPU per request over the endpoint's) says what the endpoint costs where
+req/s cannot. Where it goes (server, database, client) says what a change can still win.
+
 "listing detail" and "text search" repeat one request (one listing, ``q=iphone``): the case
 most favourable to caches. "detail, 2,000 ids" spreads the load over 2,000 active listings
 picked at random, and "search, mixed" over every query of bench/search.py's scenarios (text,
@@ -192,6 +198,7 @@ def run_wrk(port: int, method: str, path: str | list[str], headers: dict, body: 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50_ms": ms("50"), "p99_ms": ms("99"),
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),
             "errors": int(errors.group(1)) if errors else 0}
 
 
@@ -228,7 +235,66 @@ def run_python(port: int, method: str, path: str | list[str], headers: dict,
     ordered = sorted(samples)
     pct = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
     return {"rps": len(samples) / elapsed, "p50_ms": pct(0.5), "p99_ms": pct(0.99),
-            "errors": errors[0]}
+            "requests": len(samples), "errors": errors[0]}
+
+
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _HZ
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except OSError:
+                continue
+    return kids
+
+
+class CpuMeter:
+    """CPU seconds spent during one load run by the server's workers, by the PostgreSQL
+    backends connected to the benchmark's database and by the load generator (wrk, or this
+    process for the Python client). Per request, they are a measure of cost that other work
+    on the machine moves far less than req/s (Linux /proc; zeros elsewhere)."""
+
+    def __init__(self, server: str, database: str) -> None:
+        self.dsn, self.database = f"{server}/postgres", database
+
+    def _backends(self) -> list[int]:
+        with psycopg.connect(self.dsn) as conn:
+            return [r[0] for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,))]
+
+    def run(self, proc: subprocess.Popen, runner, *args) -> dict:
+        workers, backends = _children(proc.pid), self._backends()
+        before = {p: _cpu_seconds(p) for p in (*workers, *backends)}
+        client0, own0 = os.times(), time.process_time()
+        result = runner(*args)
+        client1, own1 = os.times(), time.process_time()
+        backends = set(backends) | set(self._backends())  # new ones: all their CPU
+        spent = lambda pids: sum(_cpu_seconds(p) - before.get(p, 0.0) for p in pids)  # noqa: E731
+        client = ((client1.children_user + client1.children_system)
+                  - (client0.children_user + client0.children_system)
+                  if runner is run_wrk else own1 - own0)
+        n = max(result["requests"], 1)
+        result["cpu_us"] = {"server": spent(workers) / n * 1e6,
+                            "postgresql": spent(backends) / n * 1e6,
+                            "client": client / n * 1e6}
+        result["cpu_us"]["total"] = sum(result["cpu_us"].values())
+        return result
 
 
 def main() -> None:
@@ -278,36 +344,51 @@ def main() -> None:
     # change in the machine's load during the run moves both sides of the ratio alike.
     hello, hello_port = start("bench.hello_wsgi:app", env)
     app_proc, port = start("wsgi:app", env)
+    meter = CpuMeter(args.server, args.database)
+    hello_cpu: list[float] = []
     try:
         runner(hello_port, "GET", "/", {}, None, args.connections, 2)  # warm-up
-        before = runner(hello_port, "GET", "/", {}, None, args.connections, args.seconds)
+        before = meter.run(hello, runner, hello_port, "GET", "/", {}, None, args.connections,
+                           args.seconds)
         hello_runs.append(before["rps"])
+        hello_cpu.append(before["cpu_us"]["total"])
         for name, (method, path, headers, body) in cases.items():
             runner(port, method, path, headers, body, args.connections, 2)  # warm-up
-            results[name] = runner(port, method, path, headers, body, args.connections,
-                                   args.seconds)
-            after = runner(hello_port, "GET", "/", {}, None, args.connections, args.seconds)
+            results[name] = meter.run(app_proc, runner, port, method, path, headers, body,
+                                      args.connections, args.seconds)
+            after = meter.run(hello, runner, hello_port, "GET", "/", {}, None,
+                              args.connections, args.seconds)
             hello_runs.append(after["rps"])
+            hello_cpu.append(after["cpu_us"]["total"])
             results[name]["hello_rps"] = (before["rps"] + after["rps"]) / 2
+            results[name]["hello_cpu_us"] = (before["cpu_us"]["total"]
+                                             + after["cpu_us"]["total"]) / 2
             before = after
     finally:
         stop(app_proc)
         stop(hello)
+    mean_cpu = sum(hello_cpu) / len(hello_cpu)
     results = {"hello-world": {**before, "rps": sum(hello_runs) / len(hello_runs),
-                               "hello_rps": sum(hello_runs) / len(hello_runs)}, **results}
+                               "hello_rps": sum(hello_runs) / len(hello_runs),
+                               "hello_cpu_us": mean_cpu,
+                               "cpu_us": {**before["cpu_us"], "total": mean_cpu}}, **results}
     print(f"gunicorn.conf.py, WEB_CONCURRENCY={args.workers}, {args.connections} connections, "
           f"{args.seconds} s each, {args.listings:,} listings, client: {runner.__name__}, "
           f"load average before {load1[0]:.2f} after {os.getloadavg()[0]:.2f}")
     print("hello-world req/s, run by run: " + ", ".join(f"{r:.0f}" for r in hello_runs))
     print(f"| {'endpoint':16} | req/s | p50 ms | p99 ms | hello-world around | ratio | target "
-          "| errors |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| errors | CPU us/req: server + PostgreSQL + client = total | CPU ratio |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
         r["ratio"] = r["rps"] / r["hello_rps"] if r["hello_rps"] else 0.0
+        cpu = r["cpu_us"]
+        r["cpu_ratio"] = r["hello_cpu_us"] / cpu["total"] if cpu["total"] else 0.0
         target = TARGETS.get(name)
         print(f"| {name:16} | {r['rps']:7.0f} | {r['p50_ms']:6.2f} | {r['p99_ms']:6.2f} | "
               f"{r['hello_rps']:7.0f} | {r['ratio']:6.0%} | "
-              f"{f'>= {target:.0%}' if target else '':>6} | {r['errors']} |")
+              f"{f'>= {target:.0%}' if target else '':>6} | {r['errors']} | "
+              f"{cpu['server']:5.0f} + {cpu['postgresql']:4.0f} + {cpu['client']:4.0f} = "
+              f"{cpu['total']:5.0f} | {r['cpu_ratio']:6.0%} |")
     if args.json:
         print(json.dumps(results, indent=2))
 

@@ -18,7 +18,7 @@ from marketplace.app import create_app
 from marketplace.core import db as core_db
 from marketplace.core.config import _database_url
 from marketplace.core.db import db
-from marketplace.core.http import fastdump
+from marketplace.core.http import fastdump, fastload
 from marketplace.core.http.limiter import limiter
 from marketplace.core.jobs import QUEUES, redis_connection
 from tests import factories
@@ -36,6 +36,7 @@ def pytest_configure(config):
     # Every response dumped by a compiled dumper is also dumped by marshmallow and compared,
     # in every test that makes a request.
     fastdump.VERIFY = True
+    fastload.VERIFY = True
     # A GET or HEAD that writes through the session fails unless its view says it writes.
     core_db.CHECK_READS = True
     if REQUIRE_SERVICES and not SERVICES:

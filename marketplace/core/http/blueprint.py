@@ -17,6 +17,7 @@ from marketplace.core.errors import Forbidden
 from marketplace.core.http import etag
 from marketplace.core.http.auth import current_user, token_auth
 from marketplace.core.http.fastdump import fast_schema
+from marketplace.core.http.fastload import fast_load_schema
 from marketplace.core.http.idempotency import idempotent
 
 _DESCRIPTIONS = {
@@ -115,11 +116,13 @@ class Blueprint(flask_smorest.Blueprint):
         super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
 
     def arguments(self, schema, *args, **kwargs) -> Callable:
-        """As flask-smorest's, with a schema class instantiated once here: webargs would
-        otherwise build a new instance (deep-copying every field) on every request."""
+        """As flask-smorest's, with a schema class instantiated once here (webargs would
+        otherwise build a new instance, deep-copying every field, on every request), and a
+        JSON body loaded by a compiled function where the schema allows (core.http.fastload:
+        the same data; anything it cannot decide, errors included, is marshmallow's)."""
         if isinstance(schema, type):
             schema = schema()
-        return super().arguments(schema, *args, **kwargs)
+        return super().arguments(fast_load_schema(schema), *args, **kwargs)
 
     def response(self, status_code, schema=None, **kwargs) -> Callable:
         """As flask-smorest's, with the response schema dumped by a compiled function where

@@ -54,11 +54,35 @@ class AppContextMixin:
                 db.session.remove()
 
 
-class AppWorker(AppContextMixin, Worker):
+class PromptStopMixin:
+    """Stop within about a second of SIGTERM, not a minute.
+
+    RQ listens for commands (stop a job, shut down) on a pub/sub thread that waits up to 60 s
+    per poll; on shutdown it unsubscribes, then stops that thread. Since redis-py 8.2 the stop
+    waits for the thread to end, which it notices only after its current wait: when the
+    unsubscribe reached the thread first, a worker took up to 60 s to exit after SIGTERM,
+    longer than a deploy's grace period (seen as workers still running 30 s after SIGTERM in
+    tests/carbon/ledger/test_exactly_once.py). This is RQ's ``subscribe`` with a wait of one
+    second (one socket wait, no request to Redis)."""
+
+    POLL_SECONDS = 1
+
+    def subscribe(self) -> None:
+        self.log.info("Worker %s: subscribing to channel %s",  # type: ignore[attr-defined]
+                      self.name, self.pubsub_channel_name)  # type: ignore[attr-defined]
+        self.pubsub = self.connection.pubsub()  # type: ignore[attr-defined]
+        self.pubsub.subscribe(**{self.pubsub_channel_name:  # type: ignore[attr-defined]
+                                 self.handle_payload})  # type: ignore[attr-defined]
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=self.POLL_SECONDS, daemon=True,
+            exception_handler=self._pubsub_exception_handler)  # type: ignore[attr-defined]
+
+
+class AppWorker(PromptStopMixin, AppContextMixin, Worker):
     """Forks a work horse per job (RQ's default): a crashing job cannot kill the worker."""
 
 
-class AppSimpleWorker(AppContextMixin, SimpleWorker):
+class AppSimpleWorker(PromptStopMixin, AppContextMixin, SimpleWorker):
     """Runs jobs in the worker process itself (the default of ``python -m workers``): the app
     and its connection pool are loaded once; RQ's job timeout still stops a stuck job."""
 

@@ -1,6 +1,7 @@
 """The job path: outbox → enqueue → worker → effect, inline and with real RQ processes."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -9,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from rq import Worker
 from rq.cron import CronScheduler
 from sqlalchemy import func, select, update
 
@@ -125,6 +127,39 @@ def test_python_m_workers_burst_serves_all_queues(client, app):
     assert result.returncode == 0, result.stderr[-3000:]
     with app.app_context():
         assert _notifications() == 1
+
+
+@pytest.mark.services
+def test_idle_workers_stop_promptly_on_sigterm(app):
+    """A deploy stops workers with SIGTERM and waits a grace period: idle workers (which also
+    run RQ's scheduler and its command listener) must exit well inside it, every time."""
+    with app.app_context():
+        conn = redis_connection(app)
+    env = {**os.environ, "SECRET_KEY": "test-secret", "LOG_LEVEL": "WARNING"}
+    procs = [subprocess.Popen([sys.executable, "-m", "workers", "--no-cron", "ledger"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+             for _ in range(4)]
+    try:
+        deadline = time.monotonic() + 120
+        pids = {p.pid for p in procs}
+        while {w.pid for w in Worker.all(connection=conn)} & pids != pids:
+            assert time.monotonic() < deadline, "workers did not register"
+            assert all(p.poll() is None for p in procs)
+            time.sleep(0.2)
+        time.sleep(1)  # idle, listening for commands
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        for p in procs:
+            p.wait(timeout=max(0.1, started + 10 - time.monotonic()))
+        assert [p.returncode for p in procs] == [0] * 4, [p.stderr.read()[-2000:]
+                                                       for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
 
 
 @pytest.mark.services

@@ -206,7 +206,8 @@ def test_four_workers_under_sustained_load(app, app_ctx, tmp_path):
     # Stopped by SIGTERM (an idle worker exits 0; one caught mid-job by the signal's default
     # action): what matters is that no job failed.
     outputs = [log.read() for log in logs]
-    assert all(proc.returncode in (0, -signal.SIGTERM) for proc in workers), outputs
+    assert all(proc.returncode in (0, -signal.SIGTERM) for proc in workers), [
+        (proc.returncode, out) for proc, out in zip(workers, outputs, strict=True)]
     assert not any("Traceback" in out for out in outputs), outputs
 
 

@@ -160,23 +160,23 @@ def app_ctx(app):
         db.session.remove()
 
 
+def drain_in(app) -> int:
+    """Run every queued job to completion in ``app`` (real RQ worker, in-process) when Redis
+    is used. Jobs of this process run in ``app`` afterwards too (``use_app``)."""
+    if not REDIS_URL:
+        return 0
+    use_app(app)
+    with app.app_context():
+        conn = redis_connection(app)
+    worker = AppSimpleWorker(list(QUEUES), connection=conn, name=f"t-{uuid.uuid4().hex}")
+    worker.work(burst=True, logging_level="WARNING")
+    return 1
+
+
 @pytest.fixture
 def drain_jobs(app):
     """Run every queued job to completion (real RQ worker, in-process) when Redis is used."""
-
-    def drain() -> int:
-        if not REDIS_URL:
-            return 0
-
-        use_app(app)
-
-        with app.app_context():
-            conn = redis_connection(app)
-        worker = AppSimpleWorker(list(QUEUES), connection=conn, name=f"t-{uuid.uuid4().hex}")
-        worker.work(burst=True, logging_level="WARNING")
-        return 1
-
-    return drain
+    return lambda: drain_in(app)
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from sqlalchemy.engine import make_url
 from marketplace.app import create_app
 from marketplace.core.config import finalize, from_env
 from marketplace.core.db import db
-from marketplace.core.jobs import QUEUES, redis_connection
 from marketplace.payments import payouts
+from tests.conftest import drain_in
 from tests.factories import create_listing, make_admin, make_user
 from tests.marketplace.trades.conftest import Env
 from tests.stripe_fixtures import STRIPE_KEY, WEBHOOK_SECRET, FakeTransfers, free_port
-from workers.worker import AppSimpleWorker, use_app
+from workers.worker import use_app
 
 PGBOUNCER = os.environ.get("PGBOUNCER") or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
@@ -122,11 +122,15 @@ ignore_startup_parameters = extra_float_digits
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _bounced(app_config: dict, bouncer_url: str, **extra) -> object:
+    return create_app({**app_config, "SQLALCHEMY_DATABASE_URI": bouncer_url,
+                       "DATABASE_PREPARED_STATEMENTS": False,
+                       "DATABASE_POOL_SIZE": 3, "DATABASE_MAX_OVERFLOW": 0, **extra})
+
+
 @pytest.mark.services
 def test_main_paths_through_pgbouncer_in_transaction_mode(app, app_config, bouncer_url):
-    bounced = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": bouncer_url,
-                          "DATABASE_PREPARED_STATEMENTS": False,
-                          "DATABASE_POOL_SIZE": 3, "DATABASE_MAX_OVERFLOW": 0})
+    bounced = _bounced(app_config, bouncer_url)
     with bounced.app_context():
         assert db.engine.url.port == make_url(bouncer_url).port
         raw = db.engine.raw_connection()
@@ -167,10 +171,6 @@ def test_main_paths_through_pgbouncer_in_transaction_mode(app, app_config, bounc
         db.engine.dispose()
 
 
-def _bounced(app_config: dict, bouncer_url: str, **extra) -> object:
-    return create_app({**app_config, "SQLALCHEMY_DATABASE_URI": bouncer_url,
-                       "DATABASE_PREPARED_STATEMENTS": False,
-                       "DATABASE_POOL_SIZE": 3, "DATABASE_MAX_OVERFLOW": 0, **extra})
 
 
 @pytest.mark.services
@@ -183,15 +183,12 @@ def test_a_trade_through_pgbouncer_credited_and_paid_out_by_a_worker(
                        STRIPE_TIMEOUT=(3, 10), STRIPE_API_BASE=localstripe.url)
     seen: list[str] = []
     with bounced.app_context():
-        redis = redis_connection(bounced)
         assert db.engine.url.port == make_url(bouncer_url).port
         event.listen(db.engine, "before_cursor_execute",
                      lambda conn, cursor, sql, *args: seen.append(sql))
 
-    def drain() -> None:
-        use_app(bounced)  # the worker's jobs run in the bounced app
-        AppSimpleWorker(list(QUEUES), connection=redis, name=f"bounced-{os.getpid()}-"
-                        f"{time.monotonic_ns()}").work(burst=True, logging_level="WARNING")
+    def drain() -> None:  # the worker's jobs run in the bounced app
+        drain_in(bounced)
 
     client = bounced.test_client()
     seller, s = make_user(client, "Seller")

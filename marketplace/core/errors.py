@@ -115,8 +115,8 @@ def register(app: Flask, api) -> None:
     def _retry_after_only_on_429_and_503(response):
         # Flask-Limiter adds Retry-After to rate-limited endpoints' responses; it means
         # "wait" only on these.
-        if response.status_code not in (429, 503):
-            response.headers.pop("Retry-After", None)
+        if response.status_code not in (429, 503) and "Retry-After" in response.headers:
+            del response.headers["Retry-After"]
         return response
 
     app.register_error_handler(DomainError, handle)

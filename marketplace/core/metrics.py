@@ -1,7 +1,9 @@
 """Prometheus metrics: ``GET /metrics`` (text format).
 
 - Request count and latency histogram by endpoint (the URL rule, e.g.
-  ``/api/v1/listings/<int:listing_id>``) and status, recorded after every request. With
+  ``/api/v1/listings/<int:listing_id>``; ``<unmatched>`` when no route matched), method (a
+  method outside the standard seven is ``other``: clients choose it, so the label values
+  stay bounded) and status, recorded after every request. With
   ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn.conf.py sets it for its workers), prometheus_client
   runs in multiprocess mode: every worker writes its samples to files there and a scrape, served
   by any worker, adds them all up.
@@ -91,9 +93,25 @@ class _ScrapeCollector:
         yield err
 
 
-def _endpoint() -> str:
-    rule = request.url_rule
-    return rule.rule if rule is not None else "<unmatched>"
+# Methods a client may send are not a closed set (gunicorn accepts any token): any other is
+# counted as "other", so the label values stay bounded (routes x methods x statuses).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_MAX_CHILDREN = 4096
+# (method, endpoint, status) -> (request counter, latency histogram): ``labels()`` validates
+# and locks on every call; the children never change once made.
+_children: dict[tuple[str, str, int], tuple] = {}
+
+
+def _observe(method: str, endpoint: str, status: int, seconds: float) -> None:
+    key = (method, endpoint, status)
+    pair = _children.get(key)
+    if pair is None:
+        labels = (method if method in _METHODS else "other", endpoint, str(status))
+        pair = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+        if len(_children) < _MAX_CHILDREN:
+            _children[key] = pair
+    pair[0].inc()
+    pair[1].observe(seconds)
 
 
 def init_app(app: Flask) -> None:
@@ -105,9 +123,10 @@ def init_app(app: Flask) -> None:
     def _record(response):
         started = g.pop("metrics_started", None)
         if started is not None:
-            labels = (request.method, _endpoint(), str(response.status_code))
-            REQUESTS.labels(*labels).inc()
-            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            req = request._get_current_object()
+            rule = req.url_rule
+            _observe(req.method, rule.rule if rule is not None else "<unmatched>",
+                     response.status_code, time.perf_counter() - started)
         return response
 
     app.add_url_rule("/metrics", "metrics", _metrics, methods=["GET"])

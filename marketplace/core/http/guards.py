@@ -49,28 +49,31 @@ def init_app(app: Flask) -> None:
 
 
 def _guard() -> None:
-    view = current_app.view_functions.get(request.endpoint or "")
-    limit = getattr(view, _BODY_LIMIT_ATTR, None) or request.max_content_length
+    req = request._get_current_object()  # (one proxy lookup, not a dozen: every request)
+    environ = req.environ
+    view = current_app.view_functions.get(req.endpoint or "")
+    limit = getattr(view, _BODY_LIMIT_ATTR, None) or req.max_content_length
     if isinstance(limit, str):
         limit = current_app.config[limit]
     # A chunked body (no Content-Length) is read up to the limit and then cut silently by
     # werkzeug: read one byte more, so that a body past the limit is told apart and refused.
-    streaming = request.content_length is None
-    request.max_content_length = limit + 1 if streaming and limit else limit
+    length = req.content_length
+    streaming = length is None
+    req.max_content_length = limit + 1 if streaming and limit else limit
     errors: dict[str, Any] = {}
-    if _SUSPECT.search(_raw_text(request.environ)) and _any_bad_text():
-        _check_mapping(request.args.items(multi=True), errors.setdefault("query", {}))
-        _check_mapping((request.view_args or {}).items(), errors.setdefault("path", {}))
-        _check_mapping(request.headers.items(), errors.setdefault("headers", {}))
-    if request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or request.content_length:
-        data = request.get_data(cache=True)  # 413 past the limit (Content-Length)
+    if _SUSPECT.search(_raw_text(environ)) and _any_bad_text():
+        _check_mapping(req.args.items(multi=True), errors.setdefault("query", {}))
+        _check_mapping((req.view_args or {}).items(), errors.setdefault("path", {}))
+        _check_mapping(req.headers.items(), errors.setdefault("headers", {}))
+    if req.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or length:
+        data = req.get_data(cache=True)  # 413 past the limit (Content-Length)
         if streaming and limit and len(data) > limit:
             raise RequestEntityTooLarge()
         # Parsed here only when it could nest too deep (more brackets than the limit) or
         # hold a bad string (the raw bytes say): the common body is parsed once, by its schema.
         deep = data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH
         suspect = _SUSPECT_JSON.search(data) is not None
-        if data and request.is_json and (deep or suspect):
+        if data and (deep or suspect) and req.is_json:
             body = _parse(data, deep)
             found = _bad_strings(body) if suspect else None
             if found is not None:  # a bare JSON string body: a schema-level error

@@ -83,6 +83,34 @@ def test_metrics_counts_requests_and_reads_the_gauges(metrics_app):
             db.session.commit()
 
 
+def _scrape(c) -> str:
+    resp = c.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert resp.status_code == 200
+    return resp.get_data(as_text=True)
+
+
+def _count(text: str, **labels) -> float:
+    try:
+        return _sample(text, "reloop_http_requests_total", **labels)
+    except AssertionError:
+        return 0.0
+
+
+def test_metrics_count_each_request_once_and_bound_the_method_label(metrics_app):
+    c = metrics_app.test_client()
+    before = _scrape(c)
+    for _ in range(5):
+        assert c.get("/healthz").status_code == 200
+    for method in ("BREW", "PROPFIND", "X-ANY-TOKEN"):  # any token a client may send
+        assert c.open("/healthz", method=method).status_code == 405
+    after = _scrape(c)
+    ok = {"endpoint": "/healthz", "status": "200", "method": "GET"}
+    assert _count(after, **ok) - _count(before, **ok) == 5
+    other = {"endpoint": "<unmatched>", "status": "405", "method": "other"}
+    assert _count(after, **other) - _count(before, **other) == 3
+    assert not re.search(r'method="(BREW|PROPFIND|X-ANY-TOKEN)"', after)
+
+
 def test_sentry_reports_errors_with_the_request_id(app_config, app):
     events = []
 

@@ -103,10 +103,10 @@ _children: dict[tuple[str, str, int], tuple] = {}
 
 
 def _observe(method: str, endpoint: str, status: int, seconds: float) -> None:
-    key = (method, endpoint, status)
+    key = (method if method in _METHODS else "other", endpoint, status)
     pair = _children.get(key)
     if pair is None:
-        labels = (method if method in _METHODS else "other", endpoint, str(status))
+        labels = (key[0], endpoint, str(status))
         pair = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
         if len(_children) < _MAX_CHILDREN:
             _children[key] = pair

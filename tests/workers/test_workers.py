@@ -24,7 +24,7 @@ from marketplace.core.jobs import get_queue, redis_connection
 from marketplace.core.outbox import OutboxMessage
 from marketplace.notifications.models import Notification
 from tests.factories import REDIS_URL, register
-from workers import schedule
+from workers import schedule, worker
 from workers.schedule import PERIODIC, register_cron
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,6 +127,21 @@ def test_python_m_workers_burst_serves_all_queues(client, app):
     assert result.returncode == 0, result.stderr[-3000:]
     with app.app_context():
         assert _notifications() == 1
+
+
+def test_a_worker_freezes_the_heap_it_starts_with(tmp_path):
+    """``get_app`` (how ``python -m workers`` and ``rq worker -w workers.worker...`` build the
+    app) leaves the app's objects to the collector's permanent generation."""
+    code = ("import gc; from workers.worker import get_app; get_app(); "
+            "print(gc.get_freeze_count(), *gc.get_threshold())")
+    env = {**os.environ, "SECRET_KEY": "test-secret", "LOG_LEVEL": "WARNING"}
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'worker.db'}")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    frozen, *thresholds = map(int, result.stdout.split())
+    assert frozen > 100_000  # the app's mappers, schemas, spec...
+    assert tuple(thresholds) == worker.GC_THRESHOLDS
 
 
 @pytest.mark.services

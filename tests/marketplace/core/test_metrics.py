@@ -8,7 +8,7 @@ import sentry_sdk
 from sentry_sdk.transport import Transport
 
 from marketplace.app import create_app
-from marketplace.core import outbox
+from marketplace.core import metrics, outbox
 from marketplace.core.db import db
 from tests.factories import REDIS_URL, create_listing, make_user
 
@@ -109,6 +109,13 @@ def test_metrics_count_each_request_once_and_bound_the_method_label(metrics_app)
     other = {"endpoint": "<unmatched>", "status": "405", "method": "other"}
     assert _count(after, **other) - _count(before, **other) == 3
     assert not re.search(r'method="(BREW|PROPFIND|X-ANY-TOKEN)"', after)
+
+
+def test_made_up_methods_do_not_fill_the_metrics_cache(metrics_app):
+    c = metrics_app.test_client()
+    for i in range(300):
+        assert c.open("/healthz", method=f"X{i}").status_code == 405
+    assert len([k for k in metrics._children if k[1] == "<unmatched>" and k[2] == 405]) == 1
 
 
 def test_sentry_reports_errors_with_the_request_id(app_config, app):

@@ -294,6 +294,10 @@ def finalize(values: dict[str, Any]) -> dict[str, Any]:
     # Redis down: login fails closed (503, core.http.limiter.fail_closed); the other limits
     # (registration per address) fall back to per-process in-memory counters.
     values["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    # Without SMTP_URL an email is written to the log. Its body (a password-reset or
+    # verification code) only in the embedded development setup, never on PostgreSQL, where
+    # logs leave the machine.
+    values.setdefault("MAIL_LOG_BODIES", not is_postgres)
     values.update(API_SETTINGS)
     return values
 

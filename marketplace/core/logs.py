@@ -43,12 +43,15 @@ def _new_request_id() -> str:
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
     def _start() -> None:
         incoming = request.environ.get("HTTP_X_REQUEST_ID")
         g.request_id = (incoming if incoming and _REQUEST_ID.match(incoming)
                         else _new_request_id())
         g.request_started = time.perf_counter()
+
+    # Before every other hook (the input guard, the fail-closed limiter): a request they
+    # refuse still gets its line, its duration and the client's request id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
 
     @app.after_request
     def _finish(response):
@@ -57,8 +60,11 @@ def init_app(app: Flask) -> None:
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
         if access_log.isEnabledFor(logging.INFO):
+            rule = request.url_rule
             access_log.info("request", extra={
-                "method": request.method, "path": request.path,
+                # The route, not the path: a path may hold a secret (a data export's link).
+                "method": request.method,
+                "route": rule.rule if rule is not None else "<unmatched>",
                 "status": response.status_code, "duration_ms": duration_ms,
                 "request_id": request_id, "remote_addr": request.remote_addr,
             })

@@ -115,9 +115,12 @@ def _observe(method: str, endpoint: str, status: int, seconds: float) -> None:
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
     def _start() -> None:
         g.metrics_started = time.perf_counter()
+
+    # Before every other hook: requests that the input guard or the fail-closed limiter
+    # refuse (413, 422, 503) are counted too.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
 
     @app.after_request
     def _record(response):

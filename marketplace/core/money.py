@@ -40,9 +40,11 @@ def min_charge(currency: str) -> int:
     return _MIN_CHARGE.get(currency.upper(), 50)
 
 
-# Minor-unit exponent where it is not 2 (ISO 4217): amounts are integers of these units.
-_EXPONENT = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "VND": 0, "XOF": 0, "XAF": 0,
-             "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+# Minor-unit exponent where it is not 2 (ISO 4217 list one, every code of ``_CODES``):
+# amounts are integers of these units.
+_EXPONENT = {**dict.fromkeys(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+                              "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"], 0),
+             **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3)}
 
 # Approximate value of one unit in euros (ECB reference rates, rounded, late 2026 order of
 # magnitude). Used only to compare a price with a credit floor set in euros; never to

@@ -5,12 +5,15 @@ camelCase) and its documented headers (rate limits, ``Retry-After``, ``Idempoten
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
+from typing import Any
 
 import flask_smorest
 from flask import current_app
 from flask_smorest.error_handler import ErrorSchema
 from flask_smorest.utils import resolve_schema_instance
+from webargs.flaskparser import FlaskParser
 
 from marketplace.core.db import read_only as db_read_only
 from marketplace.core.errors import Forbidden
@@ -72,7 +75,24 @@ def _verified_only(view: Callable) -> Callable:
     return wrapper
 
 
+class Parser(FlaskParser):
+    """webargs' Flask parser, with every body Python's ``json`` refuses answered as invalid
+    JSON (400): besides decode errors (webargs' own case), an integer of more than 4,300
+    digits (``ValueError``) and nesting too deep for the parser (``RecursionError``), which
+    webargs let through as a 500."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise  # webargs' handling: missing for an empty body, else 400
+        except (ValueError, RecursionError) as exc:
+            self._handle_invalid_json_error(exc, req)  # type: ignore[arg-type]
+
+
 class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
     def errors(self, *codes: int) -> Callable:
         """Document the error responses a view can return (standard error shape); 429 and
         503 with ``Retry-After``."""

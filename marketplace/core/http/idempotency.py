@@ -100,11 +100,12 @@ class IdempotencyKey(db.Model):
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
     """SHA-256 of method, path and body; a JSON body is canonicalised first (key order and
-    whitespace do not matter)."""
+    whitespace do not matter). A body that is not JSON, or that Python's parser refuses (an
+    integer of more than 4,300 digits, nesting too deep), is taken as it is."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"),
                                ensure_ascii=False).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = body
     digest = hashlib.sha256()
     for part in (method.upper().encode(), path.encode(), canonical):

@@ -64,5 +64,27 @@ def test_one_access_log_line_per_request(client, caplog):
     records = [r for r in caplog.records if r.name == "marketplace.access"]
     assert len(records) == 1
     r = records[0]
-    assert (r.method, r.path, r.status, r.request_id) == ("GET", "/healthz", 200, "log-me")
+    assert (r.method, r.route, r.status, r.request_id) == ("GET", "/healthz", 200, "log-me")
     assert r.duration_ms >= 0
+
+
+def test_the_access_log_has_the_route_not_a_secret_in_the_path(client, caplog):
+    # A data export's download link is its own credential: it must not reach the logs.
+    secret = "eyJleHBvcnRfaWQiOjF9.secret-part-of-the-link"
+    with caplog.at_level("INFO", logger="marketplace.access"):
+        client.get(f"/api/v1/exports/{secret}")
+        client.get("/api/v1/no-such-route/also-secret")
+    records = [r for r in caplog.records if r.name == "marketplace.access"]
+    assert [r.route for r in records] == ["/api/v1/exports/<string:token>", "<unmatched>"]
+    for r in records:
+        assert "secret" not in repr(vars(r))
+
+
+def test_a_request_the_guard_refuses_keeps_its_request_id_and_log_line(client, caplog):
+    with caplog.at_level("INFO", logger="marketplace.access"):
+        resp = client.get("/api/v1/listings?q=%00", headers={"X-Request-ID": "refused-1"})
+    assert resp.status_code == 422
+    assert resp.headers["X-Request-ID"] == "refused-1"
+    records = [r for r in caplog.records if r.name == "marketplace.access"]
+    assert [(r.status, r.request_id) for r in records] == [(422, "refused-1")]
+    assert records[0].duration_ms is not None

@@ -106,3 +106,27 @@ def test_a_bare_json_string_body_is_a_schema_level_error(client):
     resp = client.post("/api/v1/footprints/estimate", data='"a\\u0000b"',
                        headers={"Content-Type": "application/json"})
     assert assert_error_shape(resp, 422)["errors"] == {"_schema": [guards.BAD_TEXT_MESSAGE]}
+
+
+@pytest.mark.parametrize("body", ['{"email": %s, "password": "x"}', '{"email": "a@b.c", '
+                                  '"password": "x", "extra": [1, %s]}'])
+def test_an_integer_longer_than_pythons_limit_is_400_not_500(client, user_headers, body):
+    # Python's json refuses integers of more than 4,300 digits with a ValueError that is not
+    # a decode error; webargs let it through as a 500 (login needs no authentication).
+    big = "1" * 5000
+    for path, headers in (("/api/v1/auth/tokens", {}), ("/api/v1/reports", user_headers)):
+        resp = client.post(path, data=body % big,
+                           headers={**headers, "Content-Type": "application/json"})
+        assert assert_error_shape(resp, 400)["errors"] == {"json": ["Invalid JSON body."]}
+
+
+def test_a_deep_body_of_another_type_with_an_idempotency_key_is_not_a_500(client,
+                                                                            user_headers):
+    # The key's fingerprint parses any body as JSON; the guard bounds nesting of JSON bodies
+    # only, so a deep text/plain body reached Python's parser (RecursionError).
+    headers = {**user_headers, "Content-Type": "text/plain"}
+    without = client.post("/api/v1/reports", data=b"[" * 100_000, headers=headers)
+    resp = client.post("/api/v1/reports", data=b"[" * 100_000,
+                       headers={**headers, "Idempotency-Key": "deep-text-body"})
+    assert_error_shape(resp, without.status_code)
+    assert 400 <= resp.status_code < 500

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from marketplace.core import mail
+from marketplace.core import config, mail
 from marketplace.core.config import ConfigError, from_env
 from marketplace.core.db import db
 
@@ -77,6 +77,21 @@ def test_without_smtp_url_the_email_is_logged_with_the_address_masked(app, caplo
     assert _status(app, email_id)[0] == "sent"
     text = caplog.text
     assert "d***@example.org" in text and "dora@example.org" not in text
+    assert ("reset?t=abc" in text) == app.config["MAIL_LOG_BODIES"]
+
+
+def test_on_postgresql_an_unsent_email_body_never_reaches_the_log(app, caplog, monkeypatch):
+    on_pg = from_env({"DATABASE_URL": "postgresql://h/db", "SECRET_KEY": "k"})
+    assert config.finalize(on_pg)["MAIL_LOG_BODIES"] is False
+    embedded = from_env({"DATABASE_URL": "sqlite:///x.db"})
+    assert config.finalize(embedded)["MAIL_LOG_BODIES"] is True
+    monkeypatch.setitem(app.config, "MAIL_LOG_BODIES", False)
+    caplog.set_level(logging.DEBUG, logger="marketplace.mail")
+    email_id = _queue(app, to="eve@example.org", body="your code: secret-reset-code-123")
+    with app.app_context():
+        mail.deliver(email_id)
+    assert "secret-reset-code-123" not in caplog.text
+    assert "e***@example.org" in caplog.text and "SMTP_URL unset" in caplog.text
 
 
 @pytest.mark.parametrize(("name", "raw"), [("SMTP_URL", "http://x"), ("SMTP_URL", "smtp:/x"),

@@ -4,8 +4,9 @@
 Builds a fresh database (default ``reloop_incentives_profile``; ``--database``) with the demo
 rules and ``--trades`` waiting completions (``bench/credits.py``'s seed), credits them all
 in-process (``outbox.drain("ledger")``), then drains every incentives partition in-process
-under cProfile, timing each SQL statement (by its first words). Prints the evaluation rate,
-the top functions by cumulative and own time, and the statements by total time.
+under cProfile (the heap frozen as a worker's: ``workers.worker.freeze_heap``), timing each
+SQL statement (by its first words). Prints the evaluation rate, the top functions by
+cumulative and own time, and the statements by total time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from carbon.incentives import bulk  # noqa: E402
 from marketplace.app import create_app  # noqa: E402
 from marketplace.core import outbox  # noqa: E402
 from marketplace.core.db import db  # noqa: E402
+from workers.worker import freeze_heap  # noqa: E402
 
 
 class StatementTimer:
@@ -109,6 +111,7 @@ def main() -> None:
         "postgresql://", "postgresql+psycopg://", 1), "REDIS_URL": args.redis,
         "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING", "OUTBOX_BATCH_SIZE": args.batch})
     fresh(app, args, db_url, args.trades, True)
+    freeze_heap()  # as a worker does (workers.worker.get_app)
     with app.app_context():
         t = time.perf_counter()
         credited = outbox.drain("ledger")

@@ -10,6 +10,7 @@ with arguments orjson does not take (``indent``, ``sort_keys``...) uses Flask's 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_LONG_NUMBER = re.compile(rb"\d{19}")  # 19 digits or more: may not fit in 64 bits
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -36,7 +38,8 @@ class OrjsonProvider(DefaultJSONProvider):
         return super().dumps(obj, **kwargs)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        if kwargs:
+        if kwargs or _LONG_NUMBER.search(s if isinstance(s, bytes) else s.encode()):
+            # orjson reads an integer beyond 64 bits as a float: the standard library keeps it
             return super().loads(s, **kwargs)
         return orjson.loads(s)
 

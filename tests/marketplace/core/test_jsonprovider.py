@@ -50,3 +50,12 @@ def test_a_body_that_is_not_utf8_json_is_a_400(client):
 
 def test_the_app_encodes_with_orjson(app):
     assert isinstance(app.json, OrjsonProvider)
+
+
+def test_integers_beyond_64_bits_are_read_as_integers():
+    app, default, fast = _both()
+    for text in ('18446744073709551616', '[-9223372036854775809, 1.5]',
+                 '{"n": 123456789012345678901234567890}', '{"n": 9223372036854775807}'):
+        for raw in (text, text.encode()):
+            assert fast.loads(raw) == default.loads(raw)
+            assert repr(fast.loads(raw)) == repr(json.loads(raw))

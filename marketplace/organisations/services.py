@@ -93,20 +93,25 @@ def members(org_id: int, user: User, limit: int, cursor: str | None) -> dict[str
 
 
 def invite(org_id: int, owner: User, data: dict[str, Any]) -> Membership:
-    """Invite a user (by id or email) with a role; an email address gets a message."""
+    """Invite a user (by id or email) with a role; the address gets a message.
+
+    An invitation by email is not matched to an account here (the answer would tell whoever
+    creates an organisation which addresses have an account): it stays addressed to the email
+    until someone who has verified that address accepts it (``accept``). An invitation by user
+    id stores no email."""
     org = require_member(org_id, owner, (Role.OWNER.value,))
     user = None
     if data.get("user_id") is not None:
         user = db.session.get(User, data["user_id"])
         if user is None:
             raise InvalidInput("No such user.", {"user_id": ["No such user."]})
+        to, email = user.email, None
+        clash = Membership.user_id == user.id
     else:
-        email = data["email"].strip().lower()
-        user = db.session.scalar(select(User).where(User.email == email))
-    email = user.email if user is not None else data["email"].strip().lower()
+        to = email = data["email"].strip().lower()
+        clash = Membership.email == email
     existing = db.session.scalar(select(Membership).where(
-        Membership.organisation_id == org_id,
-        or_(Membership.user_id == (user.id if user else -1), Membership.email == email)))
+        Membership.organisation_id == org_id, clash))
     if existing is not None:
         raise Conflict("This person is already a member or invited.")
     invitation = Membership(organisation_id=org_id, user_id=user.id if user else None,
@@ -118,25 +123,37 @@ def invite(org_id: int, owner: User, data: dict[str, Any]) -> Membership:
     except IntegrityError:
         db.session.rollback()
         raise Conflict("This person is already a member or invited.") from None
-    mail.queue_email(email, f"You are invited to join {org.name} on Reloop",
+    mail.queue_email(to, f"You are invited to join {org.name} on Reloop",
                      f"{owner.display_name} invites you to join {org.name} as {data['role']}.\n"
                      f"Accept with POST /api/v1/organisations/invitations/{invitation.id}/accept "
-                     "once signed in with this address.")
+                     "once signed in with this address (verified).")
     audit.record("organisation.invite", "organisation", org_id, actor_id=owner.id,
                  details={"membership_id": invitation.id, "role": data["role"]})
     db.session.commit()
     return invitation
 
 
+UNVERIFIED_INVITATION = ("This invitation was sent to your email address: verify it first "
+                         "(POST /api/v1/auth/email-verification).")
+
+
+def _by_email(user: User):
+    """Invitations addressed to the user's email (only once they have verified it)."""
+    return (Membership.user_id.is_(None)) & (Membership.email == user.email)
+
+
 def accept(membership_id: int, user: User) -> Membership:
     invitation = db.session.get(Membership, membership_id)
-    if invitation is None or not (invitation.user_id == user.id
-                                  or (invitation.user_id is None
-                                      and invitation.email == user.email)):
+    by_email = (invitation is not None and invitation.user_id is None
+                and invitation.email == user.email)
+    if invitation is None or not (invitation.user_id == user.id or by_email):
         raise NotFound("No such invitation.")
+    if by_email and not user.is_verified:
+        raise Forbidden(UNVERIFIED_INVITATION)
     if invitation.status == MemberStatus.ACTIVE.value:
         return invitation
     invitation.user_id, invitation.status = user.id, MemberStatus.ACTIVE.value
+    invitation.email = None  # the member is the account now
     invitation.accepted_at = utcnow()
     try:
         db.session.commit()
@@ -149,8 +166,8 @@ def accept(membership_id: int, user: User) -> Membership:
 def my_invitations(user: User, limit: int, cursor: str | None) -> dict[str, Any]:
     return id_page(select(Membership).where(
         Membership.status == MemberStatus.INVITED.value,
-        or_(Membership.user_id == user.id,
-            (Membership.user_id.is_(None)) & (Membership.email == user.email))),
+        or_(Membership.user_id == user.id, _by_email(user)) if user.is_verified
+        else Membership.user_id == user.id),
         Membership.id, limit, cursor)
 
 
@@ -183,3 +200,4 @@ def member_count(org_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Membership).where(
         Membership.organisation_id == org_id,
         Membership.status == MemberStatus.ACTIVE.value)) or 0
+

@@ -80,7 +80,8 @@ def invite_member(data, org_id):
 @blp.response(200, MembershipPageSchema)
 @blp.errors(422)
 def my_invitations(args):
-    """Invitations waiting for the caller (by user id or by their email address)."""
+    """Invitations waiting for the caller (by user id, or by their email address once
+    verified)."""
     return services.my_invitations(current_user(), args["limit"], args.get("cursor"))
 
 
@@ -88,9 +89,10 @@ def my_invitations(args):
 @blp.auth()
 @blp.idempotent()
 @blp.response(200, MembershipSchema)
-@blp.errors(404, 409)
+@blp.errors(403, 404, 409)
 def accept_invitation(membership_id):
-    """Accept an invitation addressed to the caller (their user id or email)."""
+    """Accept an invitation addressed to the caller (their user id, or their email once
+    verified: 403 before)."""
     return services.accept(membership_id, current_user())
 
 

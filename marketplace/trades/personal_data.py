@@ -30,8 +30,14 @@ def _party(user_id: int):
 
 
 def export_trades(user_id: int) -> list[dict[str, Any]]:
-    return as_dicts(db.session.scalars(select(Trade).where(_party(user_id))
+    """The user's trades; the shipping address only on their own purchases (on a sale it is
+    the buyer's personal data, not the seller's)."""
+    rows = as_dicts(db.session.scalars(select(Trade).where(_party(user_id))
                                        .order_by(Trade.id)), exclude=_SECRETS)
+    for row in rows:
+        if row["buyer_id"] != user_id:
+            row["shipping_address"] = None
+    return rows
 
 
 def export_reviews(user_id: int) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from carbon.ledger.models import ISSUANCE_CODE, LedgerAccount, LedgerLine
 from marketplace.accounts import export
 from marketplace.addresses.models import Address
 from marketplace.core.db import db
+from marketplace.trades.models import Trade
 from tests.carbon.incentives.helpers import points_rule
 from tests.factories import (
     assert_error_shape,
@@ -110,6 +111,17 @@ def test_export_has_every_record_of_the_user_and_nothing_of_anyone_else(world, c
     assert_error_shape(client.get(f"/api/v1/users/me/export/{data['trades'][0]['id']}",
                                   headers=o), 404)
     assert_error_shape(client.get("/api/v1/exports/forged.token.value"), 404)
+
+
+def test_a_sellers_export_has_the_sale_but_not_the_buyers_address(world, client, drain_jobs):
+    env, trade, _, _ = world
+    with env.app.app_context():
+        address = db.session.get(Trade, trade["id"]).shipping_address
+    assert address and address["line1"]  # the buyer's, on the trade
+    data = _export(client, env.s, drain_jobs)
+    assert [(t["id"], t["shipping_address"]) for t in data["trades"]] == [(trade["id"], None)]
+    assert address["line1"] not in data["files"]["trades.json"]
+    assert address["line1"] in _export(client, env.b, drain_jobs)["files"]["trades.json"]
 
 
 def _platform_totals():

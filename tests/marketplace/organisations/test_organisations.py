@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from marketplace.accounts.models import User
 from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 from marketplace.core.mail import OutboundEmail
+from marketplace.organisations.models import Membership
 from tests.factories import assert_error_shape, create_listing, listing_body, make_user
 from tests.marketplace.organisations.conftest import add_member, create_org
 
@@ -43,6 +46,14 @@ def test_create_invite_accept_and_roles(client, app):
     later = client.post("/api/v1/auth/tokens", json={"email": "later@example.com",
                                                      "password": "correct horse battery"})
     lh = {"Authorization": f"Bearer {later.get_json()['token']}"}
+    # Not before the address is verified: anyone may register any address.
+    assert client.get("/api/v1/organisations/invitations", headers=lh).get_json()["items"] == []
+    assert_error_shape(client.post(
+        f"/api/v1/organisations/invitations/{resp.get_json()['id']}/accept", headers=lh), 403)
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == "later@example.com")
+                           .values(email_verified_at=utcnow()))
+        db.session.commit()
     pending = client.get("/api/v1/organisations/invitations", headers=lh).get_json()["items"]
     assert [p["id"] for p in pending] == [resp.get_json()["id"]]
     assert_error_shape(client.post(
@@ -70,3 +81,40 @@ def test_bad_input_is_422(client):
     body = assert_error_shape(client.post(f"/api/v1/organisations/{org['id']}/invitations",
                                           headers=h, json={"role": "buyer"}), 422)
     assert "user_id" in body["errors"]
+
+
+def test_an_email_invitation_does_not_tell_whether_the_address_has_an_account(client):
+    owner, o = make_user(client, "Owner")
+    org = create_org(client, o)
+    member, _ = make_user(client, "Registered")
+    answers = []
+    for email in (member["email"], "nobody-here@example.com"):
+        resp = client.post(f"/api/v1/organisations/{org['id']}/invitations", headers=o,
+                           json={"email": email, "role": "viewer"})
+        assert resp.status_code == 201, resp.get_json()
+        answers.append({k: v for k, v in resp.get_json().items()
+                        if k not in ("id", "created_at")})
+    assert answers[0] == answers[1] and answers[0]["user_id"] is None
+
+
+def test_closing_an_account_withdraws_its_invitations_and_keeps_no_email(client, app):
+    owner, o = make_user(client, "Owner")
+    org = create_org(client, o)
+    leaver, lh = make_user(client, "Leaver")
+    invited = client.post(f"/api/v1/organisations/{org['id']}/invitations", headers=o,
+                          json={"email": leaver["email"], "role": "buyer"}).get_json()
+    accepted = client.post(f"/api/v1/organisations/invitations/{invited['id']}/accept",
+                           headers=lh)
+    assert accepted.status_code == 200, accepted.get_json()
+    other = create_org(client, o, name="Métropole")
+    pending = client.post(f"/api/v1/organisations/{other['id']}/invitations", headers=o,
+                          json={"user_id": leaver["id"], "role": "viewer"})
+    assert pending.status_code == 201
+    closed = client.delete("/api/v1/users/me", headers=lh,
+                           json={"password": "correct horse battery"})
+    assert closed.status_code in (200, 202, 204), closed.get_json()
+    with app.app_context():
+        rows = db.session.execute(select(Membership.organisation_id, Membership.status,
+                                         Membership.email)
+                                  .where(Membership.user_id == leaver["id"])).all()
+    assert rows == [(org["id"], "active", None)]

@@ -1,12 +1,13 @@
 """Revoking rewards when a credit is reversed (``incentives.reverse``, written by the ledger in
 the transaction that posts a reversal).
 
-For each party of the reversed credit: rewards earned by that credit and still unused are
-revoked when the credit is fully reversed; on a partial reversal, only the amount-based ones
-(thresholds, trees, amount milestones) whose amount the user's cumulative grams no longer
-reach: of an aggregated threshold reward (one per credit, ``units`` crossings), the units
-above the cumulative grams (``partly_revoked``; ``revoked`` if none is left). Runs after the
-credit's evaluation (otherwise it raises and the outbox retries it).
+For each party the reversed credit was evaluated for (``posting.evaluated_parties``): rewards
+earned by that credit and still unused are revoked when the credit is fully reversed; on a
+partial reversal, only the amount-based ones (thresholds, trees, amount milestones) whose
+amount the user's cumulative grams no longer reach: of an aggregated threshold reward (one
+per credit, ``units`` crossings), the units above the cumulative grams (``partly_revoked``;
+``revoked`` if none is left). Runs after the credit's evaluation (otherwise it raises and the
+outbox retries it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from carbon.ledger.models import EntryKind, LedgerAccount, LedgerLine, LedgerTransaction
+from carbon.ledger.posting import evaluated_parties
 from marketplace.core.db import db
 
 from . import points, rewards
@@ -62,7 +64,10 @@ def reverse(credit_transaction_id: int, reversal_transaction_id: int) -> int:
         raise LookupError(f"no ledger transaction {credit_transaction_id}")
     meta = credit.meta or {}
     revoked = 0
-    for user_id in sorted({int(meta["buyer_id"]), int(meta["seller_id"])}):
+    # The parties the credit was evaluated for: nobody else earned anything from it (an
+    # organisation's share, a credit of 0 g), and waiting for their evaluation would hold
+    # the other party's revocation back for ever.
+    for user_id in evaluated_parties(meta):
         points.lock_user(user_id)
         evaluation = db.session.scalar(select(CreditEvaluation).where(
             CreditEvaluation.transaction_id == credit.id, CreditEvaluation.user_id == user_id))

@@ -125,6 +125,16 @@ class Completion:
                                         (self.seller_id, self.seller_org_id)) if org is None})
 
 
+def evaluated_parties(meta: dict[str, Any]) -> list[int]:
+    """The users a credit (its transaction's ``meta``) is evaluated for: those credited in
+    person, when it credited anything (a credit of 0 g, e.g. a price below the category floor,
+    earns no rewards, nor does an organisation's share: rules reward people)."""
+    if int(meta.get("avoided_g") or 0) <= 0:
+        return []
+    return sorted({int(meta[f"{side}_id"]) for side in ("buyer", "seller")
+                   if meta.get(f"{side}_org_id") is None})
+
+
 def party_accounts(meta: dict[str, Any]) -> tuple[int, int]:
     """(buyer's, seller's) ledger accounts of a credit: an organisation's when the party acted
     for one, else the user's own."""
@@ -201,12 +211,11 @@ def post_credits(records: list[Any]) -> int:
         for c in (by_key[key] for key in inserted)
         for user, grams in zip((c.buyer_id, c.seller_id), split(c.avoided_g, share),
                                strict=True) if grams > 0])
-    # One evaluation record per new credit and party, in the same transaction and one
-    # statement, partitioned by user: one user's evaluations run in order on one worker.
-    # A credit of 0 g (e.g. a price below the category floor) earns no rewards, nor does an
-    # organisation's share (rules reward people).
+    # One evaluation record per new credit and party (``evaluated_parties``), in the same
+    # transaction and one statement, partitioned by user: one user's evaluations run in order
+    # on one worker.
     evaluations = [(tx_id, by_key[key].trade_id, user) for key, tx_id in inserted.items()
-                   if by_key[key].avoided_g > 0 for user in by_key[key].personal_parties()]
+                   for user in evaluated_parties(by_key[key].meta)]
     outbox.write_many(EVALUATE_TOPIC, [
         {"ledger_transaction_id": tx_id, "trade_id": trade_id, "user_ids": [user]}
         for tx_id, trade_id, user in evaluations], partition_by=[e[2] for e in evaluations])

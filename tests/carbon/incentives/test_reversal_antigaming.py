@@ -3,11 +3,15 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from carbon.incentives import catalog, points, vouchers
 from carbon.incentives.models import Voucher
+from carbon.ledger import posting
 from marketplace.core.db import db
 from marketplace.core.errors import Conflict
+from marketplace.core.outbox import OutboxMessage
+from marketplace.organisations.models import Organisation
 from tests.carbon.incentives.helpers import (
     T0,
     admin_headers,
@@ -110,3 +114,38 @@ def test_daily_cap_on_rewarded_trades_and_admin_flags(app, client, app_ctx, drai
                       headers=admin_headers(client, app)).get_json()
     assert [(f["trade_id"], f["user_id"], f["reason"]) for f in page["items"]] == [
         (3, buyer, "daily_cap")]
+
+
+def _pending_reversals() -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.topic == "incentives.reverse", OutboxMessage.processed_at.is_(None)))
+
+
+def test_reversal_revokes_the_person_s_rewards_when_the_other_party_was_an_organisation(
+        app_ctx, drain_jobs):
+    # The organisation's buyer was never evaluated (rules reward people): the reversal must
+    # not wait for that evaluation, and the seller's rewards go.
+    points_rule(every_kg=10, amount=100)
+    buyer, seller = make_users(2)
+    org = Organisation(name="Acme", country="FR", kind="company", created_by=buyer)
+    db.session.add(org)
+    db.session.commit()
+    posting.announce_completion({
+        "trade_id": 1, "buyer_id": buyer, "seller_id": seller, "avoided_g": 40_000,
+        "buyer_org_id": org.id, "category": "smartphone", "listing_id": 1001,
+        "listing_title": "Used phone", "completed_at": T0.isoformat()})
+    db.session.commit()
+    drain_jobs()
+    assert balance(seller) == 200 and issued(buyer) == []
+    refund_and_drain(drain_jobs, 1, "re_org", 10_000, 10_000)
+    assert _pending_reversals() == 0
+    assert issued(seller) == [] and balance(seller) == 0
+    assert points.verify() == []
+
+
+def test_reversal_of_a_zero_gram_credit_is_done_at_once(app_ctx, drain_jobs):
+    points_rule(every_kg=10, amount=100)
+    buyer, seller = make_users(2)
+    trade(drain_jobs, 1, buyer, seller, 0)  # e.g. a price below the category's floor
+    refund_and_drain(drain_jobs, 1, "re_zero", 10_000, 10_000)
+    assert _pending_reversals() == 0

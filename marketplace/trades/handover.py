@@ -19,6 +19,7 @@ Guessing (per trade: only the seller can submit, so only the seller can guess)
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,7 +100,9 @@ def code_for_buyer(trade_id: int, buyer: User) -> dict[str, Any]:
 
 
 def _norm(code: str) -> str:
-    return "".join(ch for ch in code if ch.isdigit())
+    """The code's digits in ASCII: a phone keyboard may type Arabic-Indic or fullwidth digits
+    (``unicodedata.decimal``); anything else (spaces, dashes) is dropped."""
+    return "".join(str(unicodedata.decimal(ch)) for ch in code if ch.isdecimal())
 
 
 def submit(trade_id: int, seller: User, code: str) -> Trade:
@@ -113,7 +116,7 @@ def submit(trade_id: int, seller: User, code: str) -> Trade:
             raise TooManyAttempts("Too many wrong codes: wait, then ask the buyer for the "
                                   "code again (it has changed).",
                                   headers={"Retry-After": str(wait)})
-        if not secrets.compare_digest(_norm(code), handover.code):
+        if not secrets.compare_digest(_norm(code).encode(), handover.code.encode()):
             _wrong(handover, now)
             db.session.commit()
             left = int(current_app.config["HANDOVER_MAX_ATTEMPTS"]) - handover.failed_attempts

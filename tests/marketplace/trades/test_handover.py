@@ -116,3 +116,18 @@ def test_a_phone_is_handed_over_only_once_declared_wiped(env):
     env.declare_wipe(trade)
     done = env.post(f"/trades/{trade['id']}/handover", env.s, {"code": code})
     assert done.status_code == 200 and done.get_json()["status"] == "completed"
+
+
+def test_a_code_typed_in_other_digits_counts_as_the_code(env):
+    # Phone keyboards in some locales type Arabic-Indic or fullwidth digits; a superscript or
+    # any other non-decimal character is a wrong code, never a 500.
+    trade = _pickup_trade(env)
+    shown = env.client.get(f"/api/v1/trades/{trade['id']}/handover-code",
+                           headers=env.b).get_json()["code"]
+    arabic = "".join(chr(0x0660 + int(d)) for d in shown)
+    for wrong in ("²" * 8, "１２３４５６７８" if shown != "12345678" else "８７６５４３２１"):
+        resp = env.post(f"/trades/{trade['id']}/handover", env.s, {"code": wrong})
+        assert_error_shape(resp, 422)
+    assert arabic != shown
+    resp = env.post(f"/trades/{trade['id']}/handover", env.s, {"code": arabic}, key="h-ar")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "completed", resp.get_json()

@@ -112,7 +112,8 @@ def resolve(dispute_id: int, admin: User, outcome: str, amount: dict[str, Any] |
 def resolve_trade(trade_id: int, admin: User, outcome: str, amount: dict[str, Any] | None,
                   note: str | None = None) -> Trade:
     """Resolve the dispute of a trade (also ``POST /admin/trades/{id}/resolve``)."""
-    minor = services.refund_amount_of(trade_id, amount)  # 404, currency 422
+    services.require_uninvolved_admin(trade_id, admin)  # 404; 403 for a party
+    minor = services.refund_amount_of(trade_id, amount)  # currency 422
     _ensure_dispute(trade_id)
     details = {"outcome": outcome, "amount": minor, "note": note}
     name = OUTCOMES[outcome]

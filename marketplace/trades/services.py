@@ -34,7 +34,7 @@ from marketplace.accounts.models import User
 from marketplace.conversations.blocking import ensure_not_blocked
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from marketplace.core.errors import Conflict, InvalidInput, NotFound
+from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from marketplace.core.http.pagination import id_page
 from marketplace.core.money_schemas import money
 from marketplace.listings import floors
@@ -219,10 +219,20 @@ def act(trade_id: int, user: User, name: str, details: dict[str, Any] | None = N
     return _apply_now(trade_id, name, role, user.id, details)
 
 
+def require_uninvolved_admin(trade_id: int, admin: User) -> Trade:
+    """The trade, for an admin who is neither its buyer nor its seller (403 otherwise: an
+    admin does not refund or settle their own trade)."""
+    trade = db.session.get(Trade, trade_id)
+    if trade is None:
+        raise NotFound("No such trade.")
+    if trade.role_of(admin.id) is not None:
+        raise Forbidden("You are a party to this trade: another admin must act on it.")
+    return trade
+
+
 def admin_act(trade_id: int, admin: User, name: str,
               details: dict[str, Any] | None = None) -> Trade:
-    if db.session.get(Trade, trade_id) is None:
-        raise NotFound("No such trade.")
+    require_uninvolved_admin(trade_id, admin)
     return _apply_now(trade_id, name, "admin", admin.id, details)
 
 

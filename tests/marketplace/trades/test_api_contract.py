@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.accounts import services as auth_services
 from marketplace.core.db import db
 from marketplace.trades.models import TradeEvent, TradeRefund
 from tests.factories import assert_error_shape, create_listing
@@ -242,3 +243,17 @@ def test_schemas_are_typed_money_and_pages(client):
                  "/api/v1/users/me/payouts"):
         params = {p["name"] for p in paths[path]["get"]["parameters"]}
         assert {"limit", "cursor"} <= params, path
+
+
+def test_an_admin_does_not_refund_or_settle_their_own_trade(env):
+    trade = env.completed()
+    with env.app.app_context():
+        auth_services.create_or_promote_admin(env.buyer["email"], None)
+        db.session.commit()
+    for url, body in ((f"/admin/trades/{trade['id']}/refund", {"amount": eur(5000)}),
+                      (f"/admin/trades/{trade['id']}/resolve", {"outcome": "refund"})):
+        assert_error_shape(env.post(url, env.b, body), 403)
+    with env.app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TradeRefund)) == 0
+    resp = env.post(f"/admin/trades/{trade['id']}/refund", env.a, {"amount": eur(5000)})
+    assert resp.status_code == 200, resp.get_json()  # another admin may

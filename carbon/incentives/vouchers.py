@@ -119,6 +119,18 @@ def restore_for_trade(trade_id: int) -> int:
         .execution_options(synchronize_session=False)).rowcount
 
 
+def give_back_for_trade(trade_id: int) -> int:
+    """A paid trade refunded in full before the buyer kept the device (cancelled, returned):
+    the voucher it used is the buyer's again, as it was (its expiry unchanged). Returns how
+    many."""
+    return db.session.execute(
+        update(Voucher).where(Voucher.trade_id == trade_id,
+                              Voucher.status == VoucherStatus.USED.value)
+        .values(status=VoucherStatus.AVAILABLE.value, trade_id=None, discount=None,
+                reserved_at=None, used_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+
+
 def confirm_for_trade(trade_id: int) -> int:
     """Payment succeeded: the trade's voucher is used, for good. Returns how many."""
     return db.session.execute(

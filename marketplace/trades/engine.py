@@ -148,6 +148,11 @@ def restore_voucher(ctx: Context) -> None:
         ctx.details["voucher"] = "restored"
 
 
+def give_back_voucher(ctx: Context) -> None:
+    if ctx.trade.voucher_code and vouchers.give_back_for_trade(ctx.trade.id):
+        ctx.details["voucher"] = "given back"
+
+
 def start_payment_timer(ctx: Context) -> None:
     ctx.trade.due_at = ctx.trade.expires_at
 

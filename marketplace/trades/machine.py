@@ -56,10 +56,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Local pickup: the seller submits the buyer's one-time code (handover.py).
     _t("handover", [S.PAID], S.COMPLETED, ["seller"],
        ["require_pickup", "require_data_wipe", "stop_timer", *COMPLETE]),
+    # A paid trade cancelled or returned is refunded in full and its voucher given back.
     _t("cancel", [S.PAID], S.CANCELLED, ["buyer", "seller"],
-       ["refund_full", "release_listing", "stop_timer"]),
+       ["refund_full", "give_back_voucher", "release_listing", "stop_timer"]),
     _t("auto_cancel", [S.PAID], S.CANCELLED, ["system"],
-       ["refund_full", "release_listing", "stop_timer"], timed=True),
+       ["refund_full", "give_back_voucher", "release_listing", "stop_timer"], timed=True),
     _t("confirm", [S.SHIPPED], S.COMPLETED, ["buyer"], ["stop_timer", *COMPLETE]),
     _t("auto_confirm", [S.SHIPPED], S.COMPLETED, ["system"], ["stop_timer", *COMPLETE],
        timed=True),
@@ -74,7 +75,8 @@ TRANSITIONS: tuple[Transition, ...] = (
        ["record_return_accepted", "start_return_timer"]),
     _t("ship_return", [S.RETURNING], S.RETURNING, ["buyer"], ["record_return_shipment"]),
     _t("receive_return", [S.RETURNING], S.REFUNDED, ["seller"],
-       ["stop_timer", "record_refund", "record_return_received", "release_listing"]),
+       ["stop_timer", "record_refund", "record_return_received", "give_back_voucher",
+        "release_listing"]),
     _t("refuse_return", [S.RETURN_REQUESTED], S.DISPUTED, ["seller"],
        ["stop_timer", "record_return_refused", "open_dispute"]),
     _t("escalate_return", [S.RETURN_REQUESTED], S.DISPUTED, ["system"],

@@ -1,6 +1,6 @@
 """Vouchers in trades: the PaymentIntent is the price less the discount (the platform bears
 it); a voucher is consumed once, restored when the trade is cancelled before payment, kept
-once paid; refunds are at most what was charged; races on PostgreSQL."""
+once paid unless the trade is cancelled or returned with a full refund; refunds are at most what was charged; races on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -76,10 +76,15 @@ def test_discounted_payment_intent_consumed_once_and_kept_when_paid(env):
     paid = env.pay(trade)
     assert paid["status"] == "paid" and _status(env, code) == ("used", trade["id"])
     assert "already been used" in assert_error_shape(_post(env, code, other), 409)["message"]
-    # Cancelled after payment (full refund of what was charged): the voucher stays used.
-    cancelled = env.post(f"/trades/{trade['id']}/cancel", env.b).get_json()
+    # Cancelled after payment (full refund of what was charged, the device never handed
+    # over): the voucher is the buyer's again, for another purchase.
+    cancelled = env.post(f"/trades/{trade['id']}/cancel", env.s).get_json()
     assert cancelled["status"] == "cancelled" and cancelled["refunded_amount"]["amount"] == 34000
-    assert _status(env, code)[0] == "used"
+    assert _status(env, code) == ("available", None)
+    again = _post(env, code, other)
+    assert again.status_code == 201 and again.get_json()["discount"]["amount"] == 5000
+    env.post(f"/trades/{again.get_json()['id']}/cancel", env.b)  # (unpaid: released)
+    other = create_listing(env.client, env.s)
     # No voucher: discount null, charged the price.
     plain = env.create(listing_id=other["id"])
     assert plain["discount"] is None and plain["voucher_code"] is None
@@ -242,3 +247,20 @@ def test_concurrent_trades_on_two_listings_with_one_voucher(env):
     assert _listing_status(env, listings[1 - won]["id"]) == "active"
     with env.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Trade)) == 1
+
+
+def test_a_returned_trade_gives_the_voucher_back(env):
+    code = _voucher(env)
+    trade = env.shipped(voucher_code=code)
+    tid = trade["id"]
+    assert _status(env, code) == ("used", tid)
+    for path, headers, body in (("/return", env.b, {"reason": "Not as described"}),
+                                ("/return/accept", env.s, None),
+                                ("/return/ship", env.b, {"carrier": "La Poste",
+                                                         "tracking_number": "RET-V"})):
+        resp = env.post(f"/trades/{tid}{path}", headers, body)
+        assert resp.status_code == 200, resp.get_json()
+    assert _status(env, code) == ("used", tid)  # not before the refund
+    done = env.post(f"/trades/{tid}/return/receive", env.s)
+    assert done.status_code == 200 and done.get_json()["status"] == "refunded"
+    assert _status(env, code) == ("available", None)

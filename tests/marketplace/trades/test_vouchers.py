@@ -1,6 +1,7 @@
 """Vouchers in trades: the PaymentIntent is the price less the discount (the platform bears
 it); a voucher is consumed once, restored when the trade is cancelled before payment, kept
-once paid unless the trade is cancelled or returned with a full refund; refunds are at most what was charged; races on PostgreSQL."""
+once paid unless the trade is cancelled or returned with a full refund; refunds are at most
+what was charged; races on PostgreSQL."""
 
 from __future__ import annotations
 

@@ -8,8 +8,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from sqlalchemy import select
 
+from marketplace.core.db import db
 from marketplace.webhooks import delivery, signing
+from marketplace.webhooks.models import WebhookDelivery
 from tests import factories
 from tests.factories import assert_error_shape
 
@@ -177,3 +180,35 @@ def test_unsubscribed_and_disabled_endpoints_get_nothing(client, app, receiver, 
     drain_jobs()
     assert _log(client, admin_h, other) == [] and _log(client, admin_h, off) == []
     assert partner.requests == []
+
+
+def test_closing_an_account_scrubs_its_messages_from_the_delivery_log(client, app, receiver,
+                                                                     drain_jobs):
+    admin_h = factories.make_admin(client, app)
+    endpoint = _endpoint(client, admin_h, receiver().url, kinds=("message.received",))
+    seller, seller_h = factories.make_user(client, "Sam Seller")
+    buyer, buyer_h = factories.make_user(client, "Bea Private-Name")
+    listing = factories.create_listing(client, seller_h)
+    convo = client.post(f"/api/v1/listings/{listing['id']}/conversations", headers=buyer_h,
+                        json={}).get_json()
+    for headers, text in ((buyer_h, "Hi, I live at 3 rue Secrète"), (seller_h, "Hello!")):
+        sent = client.post(f"/api/v1/conversations/{convo['id']}/messages", headers=headers,
+                           json={"body": text})
+        assert sent.status_code == 201, sent.get_json()
+    drain_jobs()
+    with app.app_context():
+        before = {d.payload["data"]["sender_id"]: d.payload["data"] for d in
+                  db.session.scalars(select(WebhookDelivery)
+                                     .where(WebhookDelivery.endpoint_id == endpoint["id"]))}
+    assert before[buyer["id"]]["preview"].startswith("Hi, I live at")
+    closed = client.delete("/api/v1/users/me", headers=buyer_h,
+                           json={"password": "correct horse battery"})
+    assert closed.status_code in (200, 202, 204), closed.get_json()
+    with app.app_context():
+        after = {d.payload["data"]["sender_id"]: d.payload["data"] for d in
+                 db.session.scalars(select(WebhookDelivery)
+                                    .where(WebhookDelivery.endpoint_id == endpoint["id"]))}
+    text = json.dumps(after)
+    assert "Bea Private-Name" not in text and "rue Secrète" not in text
+    assert after[buyer["id"]]["sender_name"] == "Former member"
+    assert after[seller["id"]] == before[seller["id"]]  # the other party's copy is kept

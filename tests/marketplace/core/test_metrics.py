@@ -142,8 +142,10 @@ def test_made_up_methods_do_not_fill_the_metrics_cache(metrics_app):
     assert ("other", "<unmatched>", 405) in metrics._children
 
 
-def test_sentry_reports_errors_with_the_request_id(app_config, app):
-    events = []
+@pytest.fixture
+def sentry_app(app_config, app):
+    """An app reporting to Sentry through a transport that records the envelopes."""
+    events: list[str] = []
 
     class Recorder(Transport):
         def capture_envelope(self, envelope):
@@ -151,48 +153,41 @@ def test_sentry_reports_errors_with_the_request_id(app_config, app):
 
     crash = create_app({**app_config, "SENTRY_DSN": "https://key@sentry.invalid/1",
                         "SENTRY_TRANSPORT": Recorder, "PROPAGATE_EXCEPTIONS": False})
+    yield crash, events
+    sentry_sdk.init(dsn=None)  # later tests report nothing
+
+
+def test_sentry_reports_errors_with_the_request_id(sentry_app):
+    crash, events = sentry_app
 
     @crash.route("/boom")
     def boom():
         raise RuntimeError("boom for sentry")
 
-    try:
-        resp = crash.test_client().get("/boom", headers={"X-Request-ID": "req-sentry-1"})
-        assert resp.status_code == 500
-        sentry_sdk.flush()
-        found = [e for e in events if "boom for sentry" in str(e)]
-        assert found, events
-        assert "req-sentry-1" in str(found[0])
-    finally:
-        sentry_sdk.init(dsn=None)  # later tests report nothing
+    resp = crash.test_client().get("/boom", headers={"X-Request-ID": "req-sentry-1"})
+    assert resp.status_code == 500
+    sentry_sdk.flush()
+    found = [e for e in events if "boom for sentry" in str(e)]
+    assert found, events
+    assert "req-sentry-1" in str(found[0])
 
 
-def test_sentry_reports_carry_no_body_query_path_or_locals(app_config, app):
-    events = []
-
-    class Recorder(Transport):
-        def capture_envelope(self, envelope):
-            events.append(envelope.serialize().decode())
-
-    crash = create_app({**app_config, "SENTRY_DSN": "https://key@sentry.invalid/1",
-                        "SENTRY_TRANSPORT": Recorder, "PROPAGATE_EXCEPTIONS": False})
+def test_sentry_reports_carry_no_body_query_path_or_locals(sentry_app):
+    crash, events = sentry_app
 
     @crash.post("/boom/<string:secret>")
     def boom(secret):
         new_password = request.get_json()["new_password"]  # a local of the failing frame
         raise RuntimeError(f"boom with a local of {len(new_password)} characters")
 
-    try:
-        resp = crash.test_client().post(
-            _PRIVATE_URL, json=_PRIVATE_BODY, headers=_PRIVATE_HEADERS)
-        assert resp.status_code == 500
-        sentry_sdk.flush()
-        found = [e for e in events if "boom with a local" in e]
-        assert found, events
-        sent = "\n".join(found)
-        assert "req-sentry-2" in sent and "/boom/<string:secret>" in sent
-        for private in [*_PRIVATE_BODY.values(), "bob%40example.com", "bob@",
-                        "path-secret-token", "cookie-secret", "203.0.113.9"]:
-            assert private not in sent, private
-    finally:
-        sentry_sdk.init(dsn=None)
+    resp = crash.test_client().post(_PRIVATE_URL, json=_PRIVATE_BODY,
+                                    headers=_PRIVATE_HEADERS)
+    assert resp.status_code == 500
+    sentry_sdk.flush()
+    found = [e for e in events if "boom with a local" in e]
+    assert found, events
+    sent = "\n".join(found)
+    assert "req-sentry-2" in sent and "/boom/<string:secret>" in sent
+    for private in [*_PRIVATE_BODY.values(), "bob%40example.com", "bob@",
+                    "path-secret-token", "cookie-secret", "203.0.113.9"]:
+        assert private not in sent, private

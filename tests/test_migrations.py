@@ -3,9 +3,10 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from marketplace.core.db import db
+from marketplace.core.dbtypes import utcnow
 
 
 def test_head_matches_models(app_ctx):
@@ -25,3 +26,33 @@ def test_downgrade_to_base_leaves_no_tables(app_ctx):
     finally:
         upgrade()
     assert "users" in inspect(db.engine).get_table_names()
+
+
+def test_0025_leaves_no_invitation_matched_to_an_unverified_account(app_ctx):
+    """Pending invitations carrying an email become invitations by email (accepted only with
+    the address verified); accepted memberships lose their email copy."""
+    downgrade(revision="0024")
+    try:
+        now = utcnow()
+        user_ids = [db.session.execute(text(
+            "INSERT INTO users (email, password_hash, display_name, role, created_at) "
+            "VALUES (:e, 'x', 'M', 'user', :now) RETURNING id"),
+            {"e": f"m0025-{i}@example.com", "now": now}).scalar() for i in range(2)]
+        org = db.session.execute(text(
+            "INSERT INTO organisations (name, country, kind, created_by, certifications, "
+            "created_at) VALUES ('O', 'FR', 'company', :u, '[]', :now) RETURNING id"),
+            {"u": user_ids[0], "now": now}).scalar()
+        for user, email, status in ((user_ids[0], "m0025-0@example.com", "active"),
+                                    (user_ids[1], "m0025-1@example.com", "invited")):
+            db.session.execute(text(
+                "INSERT INTO organisation_members (organisation_id, user_id, email, role, "
+                "status, invited_by, created_at) VALUES (:o, :u, :e, 'buyer', :s, :by, :now)"),
+                {"o": org, "u": user, "e": email, "s": status, "by": user_ids[0], "now": now})
+        db.session.commit()
+    finally:
+        upgrade()
+    rows = db.session.execute(text(
+        "SELECT user_id, email, status FROM organisation_members WHERE organisation_id = :o "
+        "ORDER BY status"), {"o": org}).all()
+    assert [tuple(r) for r in rows] == [(user_ids[0], None, "active"),
+                                        (None, "m0025-1@example.com", "invited")]

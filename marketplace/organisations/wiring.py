@@ -1,4 +1,4 @@
-"""Wiring of organisations: their API, their share of account erasure."""
+"""Wiring of organisations: their API, their share of data export and account erasure."""
 
 from __future__ import annotations
 
@@ -11,4 +11,5 @@ from marketplace.organisations import personal_data, views
 
 def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
+    registry.register_exporter(app, "organisations", personal_data.export)
     registry.register_eraser(app, "organisations", personal_data.erase)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from marketplace.accounts.models import User
+from marketplace.core import personal_data
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.mail import OutboundEmail
@@ -110,6 +111,10 @@ def test_closing_an_account_withdraws_its_invitations_and_keeps_no_email(client,
     pending = client.post(f"/api/v1/organisations/{other['id']}/invitations", headers=o,
                           json={"user_id": leaver["id"], "role": "viewer"})
     assert pending.status_code == 201
+    with app.app_context():  # the user's export has both
+        exported = personal_data.export(leaver["id"])["organisations"]
+    assert [(m["organisation_id"], m["status"]) for m in exported] == [
+        (org["id"], "active"), (other["id"], "invited")]
     closed = client.delete("/api/v1/users/me", headers=lh,
                            json={"password": "correct horse battery"})
     assert closed.status_code in (200, 202, 204), closed.get_json()

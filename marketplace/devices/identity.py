@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from flask import current_app
 from sqlalchemy import select
@@ -32,14 +33,18 @@ def luhn_ok(digits: str) -> bool:
 
 
 def normalize(kind: str, value: str) -> str:
-    """The canonical form hashed: separators removed (and upper case for serials)."""
+    """The canonical form hashed: separators removed; an IMEI's digits in ASCII (a keyboard
+    may type fullwidth or Arabic-Indic digits: the same IMEI must hash the same, or a stolen
+    device could be listed again), a serial in upper case."""
     value = _SEPARATORS.sub("", value or "")
-    return value if kind == "imei" else value.upper()
+    if kind == "imei":
+        return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in value)
+    return value.upper()
 
 
 def imei_errors(value: str) -> list[str]:
     v = normalize("imei", value)
-    if not re.fullmatch(r"\d{15}", v):
+    if not re.fullmatch(r"[0-9]{15}", v):
         return ["An IMEI has 15 digits."]
     if not luhn_ok(v):
         return ["Not a valid IMEI (check digit)."]

@@ -96,6 +96,11 @@ def test_stolen_device_is_refused_neutrally_and_audited(app, client):
         assert actions[-1] == ("device.listing_refused", seller["id"])
         assert actions[0][0] == "device.reported_stolen"
         assert db.session.scalar(select(Listing.id)) is None
+    # The same IMEI typed in fullwidth or Arabic-Indic digits is the same device.
+    for digits in (0xFF10, 0x0660):
+        typed = "".join(chr(digits + int(d)) for d in IMEI)
+        resp = client.post("/api/v1/listings", json=listing_body(imei=typed), headers=h)
+        assert_error_shape(resp, 403)
     # Cleared: it can be listed.
     client.post("/api/v1/admin/devices/stolen", json={"imei": IMEI, "stolen": False},
                 headers=admin)

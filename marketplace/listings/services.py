@@ -82,6 +82,13 @@ def _search_document(listing: Listing):
 
 
 def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
+    shipping = data.get("shipping_price")
+    if shipping is not None and {"amount", "currency"} - shipping.keys():
+        # (a PATCH loads nested fields partially too): a price is an amount and a currency
+        db.session.rollback()
+        raise InvalidInput("The shipping price needs an amount and a currency.", {
+            "shipping_price": {k: ["Missing data for required field."]
+                               for k in sorted({"amount", "currency"} - shipping.keys())}})
     for key, value in data.items():
         if key == "price":
             if "amount" in value:
@@ -91,14 +98,15 @@ def _set_fields(listing: Listing, data: dict[str, Any]) -> None:
         elif key == "shipping_price":
             listing.shipping_amount = value["amount"]
         elif key == "location":
-            value = value or {}
-            listing.city = value.get("city")
-            listing.country = value.get("country")
+            if value is None:  # cleared
+                listing.city = listing.country = None
+            else:  # the parts given (a null part clears it); the others are kept
+                listing.city = value.get("city", listing.city)
+                listing.country = value.get("country", listing.country)
         else:
             setattr(listing, key, value)
     if any(f in data for f in TEXT_FIELDS):
         listing.search_doc = _search_document(listing)
-    shipping = data.get("shipping_price")
     if shipping and shipping["currency"] != listing.price_currency:
         db.session.rollback()
         raise InvalidInput("Shipping is charged in the listing's currency.", {

@@ -199,3 +199,22 @@ def test_patch_validates_fields_and_the_merged_device(client):
     resp = client.patch(url, json={"category": "laptop", "screen_inches": 15.6,
                                    "model": "ThinkPad T15"}, headers=seller)
     assert resp.status_code == 200 and resp.get_json()["category"] == "laptop"
+
+
+def test_patch_of_part_of_a_shipping_price_or_a_location(client):
+    _, seller = make_user(client)
+    listing = create_listing(client, seller)
+    url = f"/api/v1/listings/{listing['id']}"
+    for part, missing in (({"amount": 500}, {"currency"}), ({}, {"amount", "currency"}),
+                          ({"currency": "EUR"}, {"amount"})):
+        body = assert_error_shape(client.patch(url, json={"shipping_price": part},
+                                               headers=seller), 422)
+        assert set(body["errors"]["shipping_price"]) == missing, body
+    assert client.get(url).get_json() == listing  # nothing changed
+    # A location's parts: the one given changes, the other is kept; null clears.
+    resp = client.patch(url, json={"location": {"city": "Paris"}}, headers=seller)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["location"] == {"city": "Paris", "country": "FR"}
+    resp = client.patch(url, json={"location": {"country": None}}, headers=seller)
+    assert resp.get_json()["location"]["city"] == "Paris"
+    assert resp.get_json()["location"]["country"] is None

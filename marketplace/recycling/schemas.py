@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from carbon.estimator import validate_fields
 from carbon.estimator.parameters import CATEGORY_NAMES
 from marketplace.core.http.cursors import MAX_BIGINT
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
@@ -21,12 +22,22 @@ class RecyclingHandoverInSchema(ma.Schema):
     weight_kg = ma.fields.Float(allow_none=True, allow_nan=False,
                                 validate=validate.Range(0.001, 500, min_inclusive=True),
                                 metadata={"description": "Default: the category's typical "
-                                                         "weight (methodology)"})
+                                                         "weight (methodology); within the "
+                                                         "category's plausible range"})
     recycler_id = ma.fields.Integer(required=True, strict=True, validate=_ID, metadata={
         "description": "A verified recycler (`GET /recyclers`); 422 otherwise"})
     method = ma.fields.String(required=True, validate=validate.OneOf(METHODS))
     organisation_id = ma.fields.Integer(strict=True, allow_none=True, validate=_ID, metadata={
         "description": "Hand over for this organisation (its owner or buyer): it is credited"})
+
+    @ma.validates_schema(skip_on_field_errors=True)
+    def _plausible_weight(self, data, **kwargs):
+        # The credit is computed from the declared weight: within the estimator's plausible
+        # range for the category (a 500 kg "smartphone" would be credited 490 kg).
+        errors = validate_fields({"category": data["category"],
+                                  "weight_kg": data.get("weight_kg")})
+        if errors.get("weight_kg"):
+            raise ma.ValidationError(errors["weight_kg"], "weight_kg")
 
 
 class OutcomeSchema(ma.Schema):

@@ -28,6 +28,9 @@ def create(user: User, data: dict[str, Any]) -> RecyclingHandover:
     if recycler is None or recycler.kind != OrgKind.RECYCLER.value or not recycler.verified:
         raise InvalidInput("Not a verified recycler.",
                            {"recycler_id": ["Must be a verified recycler (GET /recyclers)."]})
+    if organisations.membership(recycler.id, user.id) is not None:
+        # The recycler's own people would confirm their own credit.
+        raise Forbidden("You belong to this recycler: hand devices to another one.")
     if data.get("organisation_id") is not None:
         organisations.require_acting(data["organisation_id"], user.id)
     handover = RecyclingHandover(user_id=user.id, status=S.REQUESTED.value, **data)

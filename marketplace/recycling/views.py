@@ -22,10 +22,10 @@ blp = Blueprint("recycling", __name__, url_prefix="/api/v1",
 @blp.idempotent()
 @blp.arguments(RecyclingHandoverInSchema)
 @blp.response(201, RecyclingHandoverSchema)
-@blp.errors(422)
+@blp.errors(403, 422)
 def create_handover(data):
     """Hand a device that is not worth reselling to a verified recycler (drop-off or
-    parcel)."""
+    parcel); not to a recycler the caller belongs to (403)."""
     return services.create(current_user(), data)
 
 

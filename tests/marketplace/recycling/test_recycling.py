@@ -127,3 +127,17 @@ def test_handover_input_is_validated(client, app):
     body = assert_error_shape(client.post("/api/v1/admin/incentive-rules", headers=admin,
                                           json=admin_body), 422)
     assert any("credit_kinds" in key for key in body["errors"]), body
+
+
+def test_no_handover_to_ones_own_recycler_nor_of_an_implausible_weight(client, app):
+    org, r, admin = _recycler(client, app)
+    resp = client.post(f"/api/v1/admin/organisations/{org['id']}/verify", headers=admin,
+                       json=CERTS)
+    assert resp.status_code == 200, resp.get_json()
+    # Its own people would confirm their own credit.
+    assert_error_shape(_handover(client, r, org["id"]), 403)
+    _, u = make_user(client)
+    body = assert_error_shape(_handover(client, u, org["id"], weight_kg=500), 422)
+    assert "plausible range" in body["errors"]["weight_kg"][0]
+    resp = _handover(client, u, org["id"], weight_kg=0.2)
+    assert resp.status_code == 201, resp.get_json()

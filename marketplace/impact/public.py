@@ -10,6 +10,9 @@ total minus the visible cells; the grand total follows the same rule over the mo
 Per cell: trade credits (count, net grams CO2e with a low-high range from the trades' frozen
 estimates, e-waste and raw materials avoided, each at the line's share of its trade) and
 recycling (handovers, grams credited with their range, materials recovered).
+
+``from`` and ``to`` are widened to whole months (UTC; the response says which): a range cut
+inside a month would let two requests a second apart isolate one account's credit.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from carbon.ledger.models import (
     LedgerLine,
     LedgerTransaction,
 )
-from carbon.ledger.services import default_range, kg, period_start
+from carbon.ledger.services import default_range, kg, next_period, period_start
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import InvalidInput
@@ -71,6 +74,11 @@ def report(start: datetime | None, end: datetime | None) -> dict[str, Any]:
         raise InvalidInput("`from` must be before `to`.", {"from": ["Must be before `to`."]})
     if end - start > MAX_SPAN:
         raise InvalidInput("The range is too long.", {"to": ["At most 5 years after `from`."]})
+    # Whole months only (the cells' unit): two ranges a second apart would otherwise differ by
+    # one account's credit, whatever the suppression of small cells.
+    start = period_start(start, "month")
+    if period_start(end, "month") != end:
+        end = next_period(period_start(end, "month"), "month")
     rows = _rows(start, end)
     bounds = _bounds({r[4] for r in rows if r[4] is not None})
     cells: dict[tuple[datetime, str], dict[str, Any]] = defaultdict(_cell)

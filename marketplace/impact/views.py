@@ -48,7 +48,8 @@ def organisation_impact(org_id, from_, to, format):
 @blp.errors(422)
 def platform_impact(from_, to):
     """Platform totals by month and device category (public, no personal data; cells with
-    fewer than `IMPACT_MIN_USERS` accounts suppressed). Adds up to the ledger."""
+    fewer than `IMPACT_MIN_USERS` accounts suppressed; `from` and `to` widened to whole
+    months, UTC, as the response's `from` and `to` say). Adds up to the ledger."""
     return public.report(from_, to)
 
 

@@ -87,3 +87,15 @@ def test_small_cells_are_suppressed(client, app, drain_jobs, monkeypatch):
     assert april["categories"][0]["suppressed"] and april["categories"][0]["recycling"] is None
     assert body["total"] is not None and body["min_accounts"] == 3
     assert client.get("/api/v1/impact?from=2026-05-01&to=2026-01-01").status_code == 422
+
+
+def test_ranges_are_whole_months_so_a_second_cannot_isolate_one_credit(client, app,
+                                                                       drain_jobs):
+    _ledger(app, drain_jobs)
+    # The March credits are dated 2026-03-10 00:00:00: `to` just before and just after them.
+    before = client.get("/api/v1/impact?from=2026-03-05T00:00:00Z&to=2026-03-10T00:00:00Z")
+    after = client.get("/api/v1/impact?from=2026-03-05T00:00:00Z&to=2026-03-10T00:00:01Z")
+    assert before.status_code == after.status_code == 200, before.get_json()
+    assert before.get_json() == after.get_json()
+    assert (before.get_json()["from"], before.get_json()["to"]) == (
+        "2026-03-01T00:00:00+00:00", "2026-04-01T00:00:00+00:00")

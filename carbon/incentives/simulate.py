@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from carbon.ledger.models import EntryKind, LedgerAccount, LedgerLine, LedgerTransaction
 from marketplace.core.db import db
 
+from .evaluate import credit_kinds
 from .models import CreditEvaluation, RewardKind, RuleType
 from .rules import grams
 
@@ -35,6 +36,9 @@ class History:
     category: np.ndarray  # int32 index into ``categories``
     eligible: np.ndarray  # bool: passed the anti-gaming checks
     categories: list[str]
+    # bool: a recycling credit (else a trade's); None: trades only. Rules count the kinds
+    # their ``credit_kinds`` name; the running total counts every kind (as evaluation does).
+    recycling: np.ndarray | None = None
 
 
 def _group_starts(*keys: np.ndarray) -> np.ndarray:
@@ -135,6 +139,11 @@ def simulate_arrays(h: History, rule: dict[str, Any]) -> dict[str, Any]:
     cum_before = cum_after - h.g
     vf, vt = _ts(rule.get("valid_from")), _ts(rule.get("valid_to"))
     ok = h.eligible.copy()
+    kinds = credit_kinds(rtype, params)
+    if h.recycling is not None:
+        ok &= np.where(h.recycling, "recycling" in kinds, "trade" in kinds)
+    elif "trade" not in kinds:
+        ok[:] = False
     if vf is not None:
         ok &= h.t >= vf
     if vt is not None:
@@ -195,21 +204,24 @@ def simulate_arrays(h: History, rule: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_history() -> History:
-    """Every user's credits (net of nothing: reversals are not replayed), sorted by user then
-    time, with the anti-gaming outcome of those already evaluated (unevaluated: eligible)."""
+    """Every user's credits, trades' and recycling's (net of nothing: reversals are not
+    replayed), sorted by user then time, with the anti-gaming outcome of those already
+    evaluated (unevaluated: eligible)."""
     grams_ = func.sum(LedgerLine.amount_g).label("g")
     rows = db.session.execute(
         select(LedgerAccount.user_id, LedgerTransaction.occurred_at, grams_,
-               LedgerTransaction.meta["category"].as_string(), CreditEvaluation.eligible)
+               LedgerTransaction.meta["category"].as_string(), CreditEvaluation.eligible,
+               LedgerTransaction.kind)
         .select_from(LedgerLine)
         .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
         .join(LedgerTransaction, LedgerTransaction.id == LedgerLine.transaction_id)
         .outerjoin(CreditEvaluation, (CreditEvaluation.transaction_id == LedgerTransaction.id)
                    & (CreditEvaluation.user_id == LedgerAccount.user_id))
         .where(LedgerAccount.user_id.is_not(None),
-               LedgerTransaction.kind == EntryKind.CREDIT.value)
+               LedgerTransaction.kind.in_([EntryKind.CREDIT.value, EntryKind.RECYCLING.value]))
         .group_by(LedgerAccount.user_id, LedgerTransaction.id, LedgerTransaction.occurred_at,
-                  LedgerTransaction.meta["category"].as_string(), CreditEvaluation.eligible)
+                  LedgerTransaction.meta["category"].as_string(), CreditEvaluation.eligible,
+                  LedgerTransaction.kind)
         .order_by(LedgerAccount.user_id, LedgerTransaction.occurred_at, LedgerTransaction.id)
     ).all()
     categories: dict[str, int] = {}
@@ -220,7 +232,8 @@ def load_history() -> History:
         t=np.array([int(r[1].timestamp()) for r in rows], dtype=np.int64),
         g=np.array([int(r[2]) for r in rows], dtype=np.int64), category=cat,
         eligible=np.array([r[4] is not False for r in rows], dtype=bool),
-        categories=list(categories))
+        categories=list(categories),
+        recycling=np.array([r[5] == EntryKind.RECYCLING.value for r in rows], dtype=bool))
 
 
 def simulate(rule: dict[str, Any]) -> dict[str, Any]:

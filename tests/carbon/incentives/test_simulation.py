@@ -83,3 +83,20 @@ def test_simulate_arrays_by_hand():
     empty = History(*(np.array([], dtype=np.int64) for _ in range(3)),
                     np.array([], dtype=np.int32), np.array([], dtype=bool), [])
     assert simulate_arrays(empty, rule)["rewards"] == 0
+
+
+def test_simulation_counts_the_kinds_a_rule_names_over_the_running_total_of_all():
+    # User 1: a 8 kg trade, then a 4 kg recycling credit (the total crosses 10 kg on the
+    # recycling one); user 2: a 15 kg recycling credit. Recycling-only rule: two rewards;
+    # trade-only rule: none (the trade crossed nothing); every kind: two.
+    h = History(user=np.array([1, 1, 2]), t=np.array([0, 10, 5]),
+                g=np.array([8_000, 4_000, 15_000]), category=np.zeros(3, dtype=np.int32),
+                eligible=np.ones(3, dtype=bool), categories=["other"],
+                recycling=np.array([False, True, True]))
+    for kinds, rewards in ((["recycling"], 2), (["trade"], 0), (["trade", "recycling"], 2)):
+        rule = _definition(DRAFTS[0] | {"params": {"every_kg": 10, "credit_kinds": kinds}})
+        assert simulate_arrays(h, rule)["rewards"] == rewards, kinds
+    # Without kinds (trades only), a recycling-only rule rewards nothing.
+    trades = History(h.user, h.t, h.g, h.category, h.eligible, h.categories)
+    rule = _definition(DRAFTS[0] | {"params": {"every_kg": 10, "credit_kinds": ["recycling"]}})
+    assert simulate_arrays(trades, rule)["rewards"] == 0

@@ -86,6 +86,14 @@ def test_handover_is_credited_once_even_when_the_job_runs_twice(client, app, dra
     assert [(e["kind"], e["amount_g"]) for e in entries] == [("recycling", expected)]
     badges = client.get("/api/v1/rewards/badges", headers=u).get_json()["items"]
     assert [b["badge"] for b in badges] == ["recycler"]
+    # Simulated, the two rules give what evaluation gave: the recycler's badge, no trader's.
+    for name, kinds, rewards in (("recycler", ["recycling"], 1), ("trader", ["trade"], 0)):
+        sim = client.post("/api/v1/admin/incentive-rules/simulate", headers=admin, json={
+            "rule": {"name": name, "type": "milestone",
+                     "params": {"at_g": 1, "credit_kinds": kinds},
+                     "reward": {"kind": "badge", "badge": name}}})
+        assert sim.status_code == 200, sim.get_json()
+        assert sim.get_json()["rewards"] == rewards, (name, sim.get_json())
 
     # The job runs again: the handler applied to the same record twice, and the record
     # marked unprocessed and drained again: still one credit.

@@ -37,6 +37,14 @@ def configure(level: str) -> None:
     root.setLevel(level)
 
 
+def route() -> str:
+    """The current request's URL rule (``/api/v1/listings/<int:listing_id>``), or
+    ``<unmatched>``: what logs, metrics and error reports name a request by (never its path,
+    which may hold a secret, e.g. a data export's link)."""
+    rule = request.url_rule if has_request_context() else None
+    return rule.rule if rule is not None else "<unmatched>"
+
+
 def _new_request_id() -> str:
     """32 random hex digits (the form of ``uuid4().hex``, without building a UUID object)."""
     return os.urandom(16).hex()
@@ -60,11 +68,8 @@ def init_app(app: Flask) -> None:
         started = getattr(g, "request_started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
         if access_log.isEnabledFor(logging.INFO):
-            rule = request.url_rule
             access_log.info("request", extra={
-                # The route, not the path: a path may hold a secret (a data export's link).
-                "method": request.method,
-                "route": rule.rule if rule is not None else "<unmatched>",
+                "method": request.method, "route": route(),
                 "status": response.status_code, "duration_ms": duration_ms,
                 "request_id": request_id, "remote_addr": request.remote_addr,
             })

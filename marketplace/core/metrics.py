@@ -36,6 +36,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from marketplace.core.logs import route
+
 log = logging.getLogger("marketplace.core.metrics")
 
 REQUESTS = Counter("reloop_http_requests", "HTTP requests served",
@@ -126,10 +128,8 @@ def init_app(app: Flask) -> None:
     def _record(response):
         started = g.pop("metrics_started", None)
         if started is not None:
-            req = request._get_current_object()
-            rule = req.url_rule
-            _observe(req.method, rule.rule if rule is not None else "<unmatched>",
-                     response.status_code, time.perf_counter() - started)
+            _observe(request.method, route(), response.status_code,
+                     time.perf_counter() - started)
         return response
 
     app.add_url_rule("/metrics", "metrics", _metrics, methods=["GET"])

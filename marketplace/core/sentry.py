@@ -15,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 import sentry_sdk
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g
 from sentry_sdk.integrations.flask import FlaskIntegration
+
+from marketplace.core.logs import route
 
 _KEPT_HEADERS = frozenset({"content-type", "content-length", "accept"})
 
@@ -25,10 +27,9 @@ def _scrub(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     """What leaves for Sentry of a request: method, route rule and a few headers."""
     req = event.get("request")
     if req is not None:
-        rule = request.url_rule if has_request_context() else None
         event["request"] = {
             "method": req.get("method"),
-            "url": rule.rule if rule is not None else "<unmatched>",
+            "url": route(),
             "headers": {k: v for k, v in (req.get("headers") or {}).items()
                         if k.lower() in _KEPT_HEADERS},
         }

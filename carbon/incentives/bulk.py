@@ -5,38 +5,26 @@ the rows actually inserted, in data-modifying CTEs: the points transactions (``r
 idempotent), their lines against the issuance account, the users' balances (accounts locked
 by the caller) and the spent points of budgeted rules (rows locked by the caller). Rows travel
 as one JSON document (``json_populate_recordset`` on the table's row type): one parameter,
-serialised by ``json.dumps`` in C, whatever the batch size (typed arrays of text or JSON cost
-the driver a regular expression per quote of every element: most of a batch's time).
+serialised by orjson (``core.dbtypes.json_dumps``), whatever the batch size (typed arrays of
+text or JSON cost the driver a regular expression per quote of every element: most of a
+batch's time).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, text
 
 from marketplace.core.db import db
-from marketplace.core.dbtypes import utcnow
+from marketplace.core.dbtypes import json_dumps, utcnow
 
 from .models import Reward, RewardStatus
 
 
 def document(rows: list[dict[str, Any]] | list[list[Any]]) -> str:
-    """``rows`` as one JSON document (datetimes in ISO 8601, each distinct one formatted
-    once: a batch's rows share their credits' times and one issue time)."""
-    seen: dict[datetime, str] = {}
-
-    def default(value: Any) -> Any:
-        if isinstance(value, datetime):
-            iso = seen.get(value)
-            if iso is None:
-                iso = seen[value] = value.isoformat()
-            return iso
-        raise TypeError(f"cannot serialise {type(value).__name__}")
-
-    return json.dumps(rows, default=default, separators=(",", ":"))
+    """``rows`` as one JSON document (datetimes in ISO 8601)."""
+    return json_dumps(rows)
 
 
 def source(table: Table, param: str = "doc") -> str:

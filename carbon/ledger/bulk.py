@@ -6,7 +6,6 @@ round trips; elsewhere (SQLite, the embedded mode) plain multi-row statements do
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +21,7 @@ from carbon.ledger.models import (
     LedgerTransaction,
 )
 from marketplace.core.db import db
-from marketplace.core.dbtypes import utcnow
+from marketplace.core.dbtypes import json_dumps, utcnow
 
 CHUNK = 1000
 
@@ -147,7 +146,7 @@ def insert_transactions(rows: list[dict[str, Any]]) -> dict[str, int]:
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
         if _pg():
-            payload = json.dumps([
+            payload = json_dumps([
                 {"k": r["idempotency_key"], "kind": r["kind"], "t": r.get("trade_id"),
                  "m": r.get("meta") or {}, "o": r["occurred_at"].isoformat()} for r in chunk])
             result = db.session.execute(_PG_INSERT_TRANSACTIONS, {"posted": now, "rows": payload})

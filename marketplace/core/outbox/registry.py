@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +10,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import insert, text
 
 from marketplace.core.db import db
-from marketplace.core.dbtypes import utcnow
+from marketplace.core.dbtypes import json_dumps, utcnow
 from marketplace.core.outbox.models import BATCH_SIZE, OutboxMessage
 
 
@@ -121,7 +120,7 @@ def write(topic: str, payload: dict[str, Any], *, partition_by: int | None = Non
 
 
 # The records travel as one JSON document ``[[payload, partition key], …]``: one parameter
-# serialised by ``json.dumps`` (an array of JSON texts costs the driver a regular expression
+# serialised by ``json_dumps`` (an array of JSON texts costs the driver a regular expression
 # per quote of every payload).
 _PG_WRITE_MANY = text("""
     INSERT INTO outbox_messages (topic, payload, partition_key, created_at, attempts)
@@ -151,7 +150,7 @@ def write_many(topic: str, payloads: list[dict[str, Any]],
     if db.session.get_bind().dialect.name == "postgresql":
         rows = db.session.execute(_PG_WRITE_MANY, {
             "topic": topic, "now": now,
-            "rows": json.dumps([[p, k] for p, k in zip(payloads, keys, strict=True)])}).all()
+            "rows": json_dumps([[p, k] for p, k in zip(payloads, keys, strict=True)])}).all()
     else:
         rows = db.session.execute(
             insert(OutboxMessage).values([

@@ -4,13 +4,19 @@ read-only request that writes or locks rows through the session."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from flask import jsonify
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from marketplace.accounts.models import User
 from marketplace.app import create_app
 from marketplace.core.db import WriteOnRead, db, read_only
+from marketplace.core.hotread import HotRead
+from tests.factories import make_user
+
+_ONE = HotRead(select(User.id).where(User.id == -1))
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +37,15 @@ def probe_app(app, app_config):  # (app: the schema is migrated)
         db.session.execute(select(User.id).with_for_update())
         return jsonify({"locked": True})
 
+    def hot_then_orm():
+        _ONE.first()
+        _ONE.first()
+        db.session.execute(select(User.id).limit(1)).all()
+        _ONE.first()
+        return jsonify({"ok": True})
+
+    app.add_url_rule("/probe/hot-then-orm", "probe_hot_then_orm", read_only(hot_then_orm),
+                     methods=["GET"])
     app.add_url_rule("/probe/plain", "probe_plain", state, methods=["GET", "POST"])
     app.add_url_rule("/probe/read-only", "probe_read_only", read_only(
         lambda: state()), methods=["GET", "POST"])
@@ -71,3 +86,45 @@ def test_the_hot_read_views_are_marked_read_only(probe_app):
                      "conversations.get_conversation", "conversations.conversation_messages",
                      "offers.list_offers", "offers.get_offer"):
         assert getattr(views[endpoint], "_reloop_read_only", False), endpoint
+
+
+@contextmanager
+def watch_pool(app):
+    """Checkouts from the pool, the most connections checked out at once, and those out."""
+    with app.app_context():
+        engine = db.engine
+    use = {"checkouts": 0, "out": 0, "max_out": 0}
+
+    def checkout(*_):
+        use["checkouts"] += 1
+        use["out"] += 1
+        use["max_out"] = max(use["max_out"], use["out"])
+
+    def checkin(*_):
+        use["out"] -= 1
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        yield use
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+
+
+@pytest.mark.services
+def test_hot_reads_of_a_request_share_one_checkout(app, client):
+    _, headers = make_user(client)
+    for _ in range(2):  # token + account: two hot reads, one connection
+        with watch_pool(app) as use:
+            assert client.get("/api/v1/carbon/account", headers=headers).status_code == 200
+        assert use == {"checkouts": 1, "max_out": 1, "out": 0}
+
+
+@pytest.mark.services
+def test_the_session_takes_over_the_read_connection_one_at_a_time(probe_app):
+    with watch_pool(probe_app) as use:
+        assert probe_app.test_client().get("/probe/hot-then-orm").json == {"ok": True}
+    # Hot reads, then the session, then a hot read in the session's connection: never two
+    # connections at once, and none left out after the request.
+    assert use == {"checkouts": 2, "max_out": 1, "out": 0}

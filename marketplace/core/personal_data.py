@@ -23,6 +23,12 @@ from flask import Flask, current_app
 
 _EXTENSION = "reloop.personal_data"
 
+# What replaces a closed account's words and name where other people keep a copy of them (a
+# message in a thread, its preview in a notification, an event's data).
+REMOVED_TEXT = "[removed: the author closed their account]"
+FORMER_MEMBER = "Former member"
+SCRUBBED_SENDER = {"sender_name": FORMER_MEMBER, "preview": REMOVED_TEXT}
+
 Exporter = Callable[[int], Any]
 Eraser = Callable[[int], None]
 Blocker = Callable[[int], "str | None"]

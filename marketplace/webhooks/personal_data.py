@@ -11,16 +11,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from marketplace.core.db import db
+from marketplace.core.personal_data import SCRUBBED_SENDER
 from marketplace.webhooks.models import WebhookDelivery
-
-# What an event's data may hold of its sender, and what replaces it.
-_SCRUBBED = {"sender_name": "Former member",
-             "preview": "[removed: the author closed their account]"}
 
 
 def erase(user_id: int) -> None:
     sender = WebhookDelivery.payload[("data", "sender_id")].as_integer()
     for delivery in db.session.scalars(select(WebhookDelivery).where(sender == user_id)):
         data = dict((delivery.payload or {}).get("data") or {})
-        data.update({k: v for k, v in _SCRUBBED.items() if k in data})
+        data.update({k: v for k, v in SCRUBBED_SENDER.items() if k in data})
         delivery.payload = {**delivery.payload, "data": data}

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from marketplace.accounts.lifecycle import revoke_tokens
+from marketplace.accounts.lifecycle import RESET, revoke_tokens, void_codes
 from marketplace.accounts.models import ApiToken, LiveToken, User
 from marketplace.accounts.services import hash_password, password_matches
 from marketplace.core import audit, privacy
@@ -38,10 +38,12 @@ def check_password(user: User, password: str, field: str = "password") -> None:
 
 
 def change_password(user: User, token: LiveToken, old: str, new: str) -> None:
-    """Change the password; every other session (token) is revoked, this one stays."""
+    """Change the password; every other session (token) is revoked, this one stays, and
+    reset codes not yet used are void."""
     check_password(user, old, "old_password")
     user.password_hash = hash_password(new)
     revoke_tokens(user.id, keep=token.id)
+    void_codes(user.id, RESET)
     audit.record("account.password_changed", "user", user.id, actor_id=user.id)
     db.session.commit()
 

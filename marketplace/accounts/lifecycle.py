@@ -134,13 +134,22 @@ def revoke_tokens(user_id: int, keep: int | None = None) -> int:
     return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount or 0
 
 
+def void_codes(user_id: int, purpose: str) -> int:
+    """Mark the user's unused codes of ``purpose`` used (a password change or reset voids the
+    reset codes still in a mailbox someone else may read); in the caller's transaction."""
+    return db.session.execute(update(EmailToken).where(
+        EmailToken.user_id == user_id, EmailToken.purpose == purpose,
+        EmailToken.used_at.is_(None)).values(used_at=utcnow())).rowcount or 0
+
+
 def reset_password(raw: str, new_password: str) -> None:
-    """Set a new password from a reset code; every session is logged out. A reset also
-    proves the mailbox, so the email counts as verified."""
+    """Set a new password from a reset code; every session is logged out and the other reset
+    codes are void. A reset also proves the mailbox, so the email counts as verified."""
     user = _consume(raw, RESET)
     user.password_hash = hash_password(new_password)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     revoke_tokens(user.id)
+    void_codes(user.id, RESET)
     audit.record("account.password_reset", "user", user.id, actor_id=user.id)
     db.session.commit()

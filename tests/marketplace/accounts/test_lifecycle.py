@@ -106,6 +106,38 @@ def test_reset_does_not_reveal_emails_and_tokens_are_single_use(smtp_app, smtp_s
     login(client, "rosa@example.com", "a brand new password")
 
 
+def _two_reset_codes(client, smtp_server, drain_jobs, email) -> tuple[str, str]:
+    for _ in range(2):
+        assert client.post("/api/v1/auth/password-reset", json={"email": email}).status_code == 202
+    drain_jobs()
+    first, second = smtp_server.to(email)[-2:]
+    return _code(first), _code(second)
+
+
+def test_a_reset_voids_the_other_reset_codes(smtp_app, smtp_server, client, drain_jobs):
+    register(client, "rita@example.com")
+    first, second = _two_reset_codes(client, smtp_server, drain_jobs, "rita@example.com")
+    assert client.post("/api/v1/auth/password-reset/confirm", json={
+        "token": second, "new_password": "owner new password"}).status_code == 204
+    late = client.post("/api/v1/auth/password-reset/confirm", json={
+        "token": first, "new_password": "attacker password 1"})
+    assert "token" in assert_error_shape(late, 422)["errors"]
+    login(client, "rita@example.com", "owner new password")
+
+
+def test_a_password_change_voids_reset_codes(smtp_app, smtp_server, client, drain_jobs):
+    """A code someone read in the mailbox no longer works once the owner changed the password."""
+    register(client, "rosa2@example.com")
+    headers = login(client, "rosa2@example.com")
+    code, _ = _two_reset_codes(client, smtp_server, drain_jobs, "rosa2@example.com")
+    assert client.post("/api/v1/users/me/password", headers=headers, json={
+        "old_password": PASSWORD, "new_password": "owner new password"}).status_code == 204
+    late = client.post("/api/v1/auth/password-reset/confirm", json={
+        "token": code, "new_password": "attacker password 1"})
+    assert "token" in assert_error_shape(late, 422)["errors"]
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 200  # still in
+
+
 def test_reset_tokens_expire_and_are_stored_hashed(smtp_app, smtp_server, client, app,
                                                    drain_jobs):
     register(client, "exp@example.com")

@@ -27,11 +27,27 @@ def _resend_limit() -> str:
     return current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"]
 
 
+def _password_guess_limit() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_EMAIL"]
+
+
+# Views that check the current password behind a token (changing it, closing the account): a
+# stolen token must not give unlimited guesses. Counted per token (wrong passwords, 422), one
+# count for both views, never per account: the owner's other sessions are not slowed. Below
+# ``blp.auth()``: the key needs the token, and Flask-Limiter checks a decorated limit when its
+# wrapper is called.
+password_guesses = limiter.shared_limit(
+    _password_guess_limit, scope="password-guess", key_func=lambda: str(current_token().id),
+    deduct_when=lambda response: response.status_code == 422)
+
+
 @blp.route("/users/me/password", methods=["POST"])
 @blp.auth()
+@password_guesses
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
 @blp.errors(422)
+@blp.rate_limited()
 def change_password(data):
     """Change the password (the current one required); every other session is logged out.
 

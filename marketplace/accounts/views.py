@@ -14,6 +14,7 @@ from marketplace.accounts.me_schemas import (
     ResetConfirmSchema,
     TokenConfirmSchema,
 )
+from marketplace.accounts.me_views import password_guesses
 from marketplace.accounts.schemas import (
     AcceptedSchema,
     LoginSchema,
@@ -165,9 +166,11 @@ def update_me(data):
 
 @blp.route("/users/me", methods=["DELETE"])
 @blp.auth()
+@password_guesses
 @blp.arguments(PasswordSchema)
 @blp.response(204)
 @blp.errors(409, 422)
+@blp.rate_limited()
 def close_me(data):
     """Close the account (password required): personal data erased or pseudonymised, every
     token revoked; 409 while a trade is in flight or money is owed. See docs/privacy.md."""

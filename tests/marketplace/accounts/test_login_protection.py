@@ -43,3 +43,28 @@ def test_failures_do_not_reveal_whether_the_email_exists(client):
     unknown = _login(client, "ghost@example.com", "wrong password", VICTIM)
     assert known.status_code == unknown.status_code == 401
     assert known.get_json() == unknown.get_json()
+
+
+def test_a_stolen_token_cannot_guess_the_password_without_limit(client):
+    """Changing the password and closing the account check the current one: wrong guesses
+    are limited per token, and the owner's own session is not slowed."""
+    register(client, "held@example.com")
+    stolen = _token(client, "held@example.com", ATTACKER)
+    owner = _token(client, "held@example.com", VICTIM)
+    change = [client.post("/api/v1/users/me/password", headers=stolen, json={
+        "old_password": f"guess {i} password", "new_password": "new password 123"}).status_code
+        for i in range(12)]
+    assert change[:10] == [422] * 10 and set(change[10:]) == {429}
+    close = client.delete("/api/v1/users/me", headers=stolen, json={"password": PASSWORD})
+    assert_error_shape(close, 429)  # the right one too, from the guessing session
+    assert client.get("/api/v1/users/me", headers=stolen).status_code == 200  # not closed
+    # The owner changes the password from their own session (which logs the other out).
+    assert client.post("/api/v1/users/me/password", headers=owner, json={
+        "old_password": PASSWORD, "new_password": "owner new password"}).status_code == 204
+    assert client.get("/api/v1/users/me", headers=stolen).status_code == 401
+
+
+def _token(client, email, where) -> dict:
+    resp = _login(client, email, PASSWORD, where)
+    assert resp.status_code == 201
+    return {"Authorization": f"Bearer {resp.get_json()['token']}"}

@@ -9,9 +9,9 @@ from sqlalchemy import delete, select
 from marketplace.accounts.models import ApiToken, DataExport, EmailToken, User
 from marketplace.core import privacy
 from marketplace.core.db import db
+from marketplace.core.http.idempotency import IdempotencyKey
 from marketplace.core.mail import OutboundEmail
-
-FORMER_MEMBER = "Former member"
+from marketplace.core.personal_data import FORMER_MEMBER
 
 
 def export_profile(user_id: int) -> dict[str, Any]:
@@ -42,7 +42,8 @@ def erased_email(user_id: int) -> str:
 
 def erase(user_id: int) -> None:
     """Pseudonymise the user row (kept: trades, ledger and payouts refer to it), drop tokens,
-    pending emails to the old address, exports and privacy choices."""
+    pending emails to the old address, exports, privacy choices and the responses stored for
+    idempotent retries (a deleted address, a message, as they were returned)."""
     user = db.session.get(User, user_id)
     old_email = user.email
     user.email = erased_email(user.id)
@@ -56,3 +57,4 @@ def erase(user_id: int) -> None:
     db.session.execute(delete(OutboundEmail).where(OutboundEmail.to_addr == old_email))
     db.session.execute(delete(privacy.PrivacySettings).where(
         privacy.PrivacySettings.user_id == user_id))
+    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id))

@@ -15,9 +15,11 @@ from carbon.ledger.models import ISSUANCE_CODE, LedgerAccount, LedgerLine
 from marketplace.accounts import export
 from marketplace.addresses.models import Address
 from marketplace.core.db import db
+from marketplace.core.http.idempotency import IdempotencyKey
 from marketplace.trades.models import Trade
 from tests.carbon.incentives.helpers import points_rule
 from tests.factories import (
+    ADDRESS,
     assert_error_shape,
     create_listing,
     login,
@@ -210,3 +212,23 @@ def test_download_links_expire(client, drain_jobs, monkeypatch):
     assert client.get(path).status_code == 200
     monkeypatch.setattr(export, "LINK_MAX_AGE", -1)  # as if a day had passed
     assert_error_shape(client.get(path), 404)
+
+
+def test_closing_drops_the_responses_stored_for_retries(client, app):
+    """An Idempotency-Key keeps the response for 24 hours (a deleted address, as returned):
+    not past the account's closure."""
+    user, headers = make_user(client, "Ida", address=False)
+    resp = client.post("/api/v1/users/me/addresses", json={**ADDRESS, "line1": "7 impasse Privee"},
+                       headers={**headers, "Idempotency-Key": "k1"})
+    assert resp.status_code == 201
+    with app.app_context():
+        assert _stored_bodies(user["id"]) and b"impasse Privee" in _stored_bodies(user["id"])[0]
+    assert client.delete("/api/v1/users/me", headers=headers,
+                         json={"password": PASSWORD}).status_code == 204
+    with app.app_context():
+        assert _stored_bodies(user["id"]) == []
+
+
+def _stored_bodies(user_id: int) -> list[bytes]:
+    return list(db.session.scalars(select(IdempotencyKey.response_body).where(
+        IdempotencyKey.user_id == user_id)))

@@ -48,6 +48,7 @@ def on_event(event: Event) -> None:
         return
     done = set(db.session.scalars(select(Notification.user_id).where(
         Notification.event_id == event.id)))
+    done |= _closed(event.users)  # (nobody reads them; an email would go to .invalid)
     title, body = catalog.render(event.kind, event.data)
     for user_id in event.users:
         if user_id in done:
@@ -113,13 +114,19 @@ def update_settings(user_id: int, items: list[dict[str, Any]]) -> dict[str, Any]
     return settings(user_id)
 
 
+def _closed(user_ids: Any) -> set[int]:
+    """Those of ``user_ids`` whose account is closed: they get no notification nor email."""
+    return set(db.session.scalars(select(User.id).where(
+        User.id.in_(sorted(set(user_ids))), User.closed_at.is_not(None))))
+
+
 def welcome(message: outbox.OutboxMessage) -> None:
-    if db.session.scalar(select(Notification.id).where(
-            Notification.user_id == message.payload["user_id"],
-            Notification.kind == "welcome")) is not None:
+    user_id = message.payload["user_id"]
+    if _closed([user_id]) or db.session.scalar(select(Notification.id).where(
+            Notification.user_id == user_id, Notification.kind == "welcome")) is not None:
         return
     notify(
-        message.payload["user_id"], "welcome", "Welcome to Reloop",
+        user_id, "welcome", "Welcome to Reloop",
         "Every used device you buy or sell here counts the carbon its resale saves. "
         "Your personal carbon account fills up with each completed trade.",
     )

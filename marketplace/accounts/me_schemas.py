@@ -6,6 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from marketplace.accounts.schemas import NOT_BLANK
 from marketplace.core.money_schemas import CurrencyField
 
 PASSWORD = validate.Length(min=10, max=1024)
@@ -14,9 +15,10 @@ PASSWORD = validate.Length(min=10, max=1024)
 class ProfileUpdateSchema(ma.Schema):
     """Fields to change; absent ones are kept, null clears (but the display name)."""
 
-    display_name = ma.fields.String(validate=validate.Length(min=1, max=80))
+    display_name = ma.fields.String(validate=[validate.Length(min=1, max=80), NOT_BLANK])
     bio = ma.fields.String(allow_none=True, validate=validate.Length(max=1000))
-    city = ma.fields.String(allow_none=True, validate=validate.Length(min=1, max=100))
+    city = ma.fields.String(allow_none=True,
+                            validate=[validate.Length(min=1, max=100), NOT_BLANK])
     country = ma.fields.String(allow_none=True, validate=validate.Regexp(
         r"^[A-Z]{2}$", error="An ISO 3166-1 alpha-2 code, e.g. FR."))
     locale = ma.fields.String(allow_none=True, validate=validate.Regexp(

@@ -3,12 +3,17 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+# Text that is kept stripped must not be blank ("   " would be stored as ""). The pattern is
+# valid in Python (matched from the start) and in OpenAPI (an ECMA regex, searched).
+NOT_BLANK = validate.Regexp(r"[\s\S]*\S", error="Must not be blank.")
+
 
 class RegisterSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
     password = ma.fields.String(required=True, load_only=True,
                                 validate=validate.Length(min=10, max=1024))
-    display_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
+    display_name = ma.fields.String(required=True,
+                                    validate=[validate.Length(min=1, max=80), NOT_BLANK])
 
 
 class UserSchema(ma.Schema):

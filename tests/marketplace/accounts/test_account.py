@@ -89,3 +89,19 @@ def test_a_private_profile_is_not_shown(client):
     missing = assert_error_shape(client.get(f"/api/v1/users/{user['id']}"), 404)
     unknown = assert_error_shape(client.get("/api/v1/users/999999"), 404)
     assert missing == unknown
+
+
+def test_a_blank_display_name_or_city_is_refused(client):
+    """Names are stored stripped: whitespace alone would be an empty name (422, not "")."""
+    resp = client.post("/api/v1/auth/register", json={
+        "email": "blank@example.com", "password": "correct horse battery",
+        "display_name": " \t "})
+    assert "display_name" in assert_error_shape(resp, 422)["errors"]
+    _, headers = make_user(client, "Named", address=False)
+    for body in ({"display_name": "   "}, {"city": " "}):
+        assert set(body) <= set(assert_error_shape(
+            client.patch("/api/v1/users/me", json=body, headers=headers), 422)["errors"])
+    me = client.get("/api/v1/users/me", headers=headers).get_json()
+    assert me["display_name"] == "Named"
+    ok = client.patch("/api/v1/users/me", json={"display_name": "  Nina  "}, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["display_name"] == "Nina"

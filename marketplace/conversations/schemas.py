@@ -39,8 +39,11 @@ class ConversationSchema(ma.Schema):
 
 
 class PostMessageSchema(ma.Schema):
+    # The spec's maxLength is the configured MESSAGE_MAX_CHARS (conversations.wiring); the
+    # service checks it on the stripped text.
     body = ma.fields.String(required=True, validate=validate.Length(min=1, max=10_000),
-                            metadata={"description": "Text, at most MESSAGE_MAX_CHARS."})
+                            metadata={"description": "Text, at most MESSAGE_MAX_CHARS "
+                                                     "characters (this server's maxLength)."})
 
 
 class ReadMarkerSchema(ma.Schema):

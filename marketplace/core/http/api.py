@@ -53,3 +53,10 @@ def _header(error: HTTPException, name: str) -> str | None:
 
 
 api = Api()
+
+
+def document_field(schema: str, field: str, **keywords: object) -> None:
+    """Set JSON Schema keywords of one field of a component schema in this app's spec: a limit
+    the app's configuration sets (``maxLength``), so the spec says what validation does.
+    Call it after the blueprint using the schema is registered."""
+    api.spec.components.schemas[schema]["properties"][field].update(keywords)

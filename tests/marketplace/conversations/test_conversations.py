@@ -192,3 +192,16 @@ def test_offers_appear_as_system_messages(client, drain_jobs):
     assert [(m["kind"], m["event_kind"]) for m in msgs] == [
         ("system", "offer.accepted"), ("system", "offer.received")]
     assert msgs[1]["body"] == "The buyer offered 300.00 EUR."
+
+
+def test_the_spec_publishes_the_configured_message_length(client, app):
+    """A message as long as the spec's maxLength is accepted; one character more is not."""
+    spec = client.get("/api/openapi.json").get_json()
+    limit = spec["components"]["schemas"]["PostMessage"]["properties"]["body"]["maxLength"]
+    assert limit == app.config["MESSAGE_MAX_CHARS"]
+    _, _, _, b, listing = _setup(client)
+    conv = _open(client, listing, b)
+    _post(client, conv, b, "a" * limit)
+    assert "body" in assert_error_shape(client.post(
+        f"/api/v1/conversations/{conv['id']}/messages", json={"body": "a" * (limit + 1)},
+        headers=b), 422)["errors"]

@@ -1,7 +1,4 @@
-"""Reports: a user flags a listing or a user for an admin to look at.
-
-TODO(messaging): reports of a message (``message_id``) once messages exist.
-"""
+"""Reports: a user flags a listing, a user or a message for an admin to look at."""
 
 from __future__ import annotations
 
@@ -44,3 +41,9 @@ class Report(db.Model):
     resolved_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def subject_id(self) -> int | None:
+        """The id of what the report is about (a listing, user or message: ``subject_type``);
+        exactly one of the three columns is set."""
+        return self.listing_id or self.user_id or self.message_id

@@ -69,7 +69,8 @@ class ReportResolveSchema(ma.Schema):
 class SuspendSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=_REASON)
     report_id = _id(load_default=None, allow_none=True, metadata={
-        "description": "A report of this subject, resolved as actioned with the suspension"})
+        "description": "A report of this subject (for a user: also of a message they sent), "
+                       "resolved as actioned with the suspension"})
 
 
 class LiftSchema(ma.Schema):

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from marketplace.accounts.models import ApiToken, User
 from marketplace.conversations import services as conversations
+from marketplace.conversations.models import Message
 from marketplace.core import audit
 from marketplace.core.audit import AuditEntry
 from marketplace.core.db import db
@@ -109,7 +110,19 @@ def _close(row: Report, admin: User, resolution: str, note: str | None) -> None:
     row.resolved_by, row.resolved_at = admin.id, utcnow()
     audit.record("report.resolved", "report", row.id, actor_id=admin.id,
                  details={"resolution": resolution, "subject_type": row.subject_type,
-                          "subject_id": row.listing_id or row.user_id})
+                          "subject_id": row.subject_id})
+
+
+def _is_about(row: Report, kind: str, subject_id: int) -> bool:
+    """Whether a suspension of ``kind`` ``subject_id`` answers the report: one about that
+    listing or user, or, for a user, about a message they sent (a message has no suspension
+    of its own: its sender's is the action)."""
+    if row.subject_type == kind:
+        return row.subject_id == subject_id
+    if kind == "user" and row.subject_type == "message":
+        return db.session.scalar(select(Message.sender_id).where(
+            Message.id == row.message_id)) == subject_id
+    return False
 
 
 def _close_named(report_id: int | None, admin: User, kind: str, subject_id: int) -> None:
@@ -117,7 +130,7 @@ def _close_named(report_id: int | None, admin: User, kind: str, subject_id: int)
     if report_id is None:
         return
     row = db.session.get(Report, report_id)
-    if row is None or row.subject_type != kind or (row.listing_id or row.user_id) != subject_id:
+    if row is None or not _is_about(row, kind, subject_id):
         raise InvalidInput(f"The report is not about this {kind}.",
                            {"report_id": [f"Not a report of {kind} {subject_id}."]})
     _close(row, admin, "actioned", None)

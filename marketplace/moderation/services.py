@@ -27,6 +27,7 @@ from marketplace.core.http.pagination import id_page, value_id_page
 from marketplace.listings import status as listing_status
 from marketplace.listings import visibility as listing_visibility
 from marketplace.listings.models import Listing
+from marketplace.moderation import personal_data
 from marketplace.moderation.models import Report, ReportStatus
 
 
@@ -108,6 +109,7 @@ def _close(row: Report, admin: User, resolution: str, note: str | None) -> None:
     row.status, row.resolution, row.resolution_note = (ReportStatus.RESOLVED.value,
                                                        resolution, note)
     row.resolved_by, row.resolved_at = admin.id, utcnow()
+    personal_data.forget_closed_subject(row)
     audit.record("report.resolved", "report", row.id, actor_id=admin.id,
                  details={"resolution": resolution, "subject_type": row.subject_type,
                           "subject_id": row.subject_id})

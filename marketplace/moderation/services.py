@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import ApiToken, User
 from marketplace.conversations import services as conversations
@@ -51,15 +52,22 @@ def report(reporter: User, reason: str, listing_id: int | None = None,
             raise InvalidInput("You cannot report yourself.", {"user_id": ["Yourself."]})
         subject = ("user", Report.user_id, user_id)
     kind, column, subject_id = subject
+    already = Conflict(f"You already reported this {kind}; an admin will look at it.")
     if db.session.scalar(select(Report.id).where(
             Report.reporter_id == reporter.id, column == subject_id,
             Report.status == ReportStatus.OPEN.value)) is not None:
-        raise Conflict(f"You already reported this {kind}; an admin will look at it.")
+        raise already
     row = Report(reporter_id=reporter.id, subject_type=kind, listing_id=listing_id,
                  user_id=user_id, message_id=message_id, reason=reason,
                  status=ReportStatus.OPEN.value)
     db.session.add(row)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # the same report made concurrently (uq_reports_open_*)
+        db.session.rollback()
+        if "uq_reports_open" in str(exc.orig) or "reports.reporter_id" in str(exc.orig):
+            raise already from None
+        raise
     return row
 
 

@@ -56,3 +56,31 @@ def test_0025_leaves_no_invitation_matched_to_an_unverified_account(app_ctx):
         "ORDER BY status"), {"o": org}).all()
     assert [tuple(r) for r in rows] == [(user_ids[0], None, "active"),
                                         (None, "m0025-1@example.com", "invited")]
+
+
+def test_0027_resolves_open_duplicate_reports_before_indexing_them(app_ctx):
+    """Open duplicates (same reporter and subject) made before the unique indexes: all but
+    the oldest are resolved as dismissed; resolved reports and other subjects are untouched."""
+    downgrade(revision="0025")
+    try:
+        now = utcnow()
+        a, b, c = (db.session.execute(text(
+            "INSERT INTO users (email, password_hash, display_name, role, created_at) "
+            "VALUES (:e, 'x', 'M', 'user', :now) RETURNING id"),
+            {"e": f"m0027-{i}@example.com", "now": now}).scalar() for i in range(3))
+        reports = [db.session.execute(text(
+            "INSERT INTO reports (reporter_id, subject_type, user_id, reason, status, "
+            "created_at) VALUES (:r, 'user', :u, 'spam', :s, :now) RETURNING id"),
+            {"r": a, "u": subject, "s": status, "now": now}).scalar()
+            for subject, status in ((b, "resolved"), (b, "open"), (b, "open"), (b, "open"),
+                                    (c, "open"))]
+        db.session.commit()
+    finally:
+        upgrade()
+    rows = db.session.execute(text(
+        "SELECT id, status, resolution FROM reports WHERE reporter_id = :a ORDER BY id"),
+        {"a": a}).all()
+    assert [tuple(r) for r in rows] == [
+        (reports[0], "resolved", None), (reports[1], "open", None),
+        (reports[2], "resolved", "dismissed"), (reports[3], "resolved", "dismissed"),
+        (reports[4], "open", None)]

@@ -16,7 +16,13 @@ SUBJECTS = ["listing", "user", "message"]
 
 
 def _id(**kwargs) -> ma.fields.Integer:
+    """An id in a JSON body: a JSON integer (strict: no "7", no 7.0)."""
     return ma.fields.Integer(strict=True, validate=_ID, **kwargs)
+
+
+def _query_id(**kwargs) -> ma.fields.Integer:
+    """An id in a query string, where every value is a string: parsed, then range-checked."""
+    return ma.fields.Integer(validate=_ID, **kwargs)
 
 
 class ReportCreateSchema(ma.Schema):
@@ -69,7 +75,8 @@ class ReportResolveSchema(ma.Schema):
 class SuspendSchema(ma.Schema):
     reason = ma.fields.String(required=True, validate=_REASON)
     report_id = _id(load_default=None, allow_none=True, metadata={
-        "description": "A report of this subject, resolved as actioned with the suspension"})
+        "description": "A report of this subject (for a user: also of a message they sent), "
+                       "resolved as actioned with the suspension"})
 
 
 class LiftSchema(ma.Schema):
@@ -92,7 +99,7 @@ class AuditArgsSchema(PageArgsSchema):
         "description": "With subject_type"})
     action = ma.fields.String(validate=validate.Length(min=1, max=64), metadata={
         "description": "e.g. user.suspended, listing.unsuspended"})
-    actor_id = _id()
+    actor_id = _query_id(metadata={"description": "The user who acted"})
 
     @validates_schema
     def _subject_with_type(self, data, **kwargs):

@@ -14,9 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import ApiToken, User
 from marketplace.conversations import services as conversations
+from marketplace.conversations.models import Message
 from marketplace.core import audit
 from marketplace.core.audit import AuditEntry
 from marketplace.core.db import db
@@ -26,6 +28,7 @@ from marketplace.core.http.pagination import id_page, value_id_page
 from marketplace.listings import status as listing_status
 from marketplace.listings import visibility as listing_visibility
 from marketplace.listings.models import Listing
+from marketplace.moderation import personal_data
 from marketplace.moderation.models import Report, ReportStatus
 
 
@@ -49,15 +52,22 @@ def report(reporter: User, reason: str, listing_id: int | None = None,
             raise InvalidInput("You cannot report yourself.", {"user_id": ["Yourself."]})
         subject = ("user", Report.user_id, user_id)
     kind, column, subject_id = subject
+    already = Conflict(f"You already reported this {kind}; an admin will look at it.")
     if db.session.scalar(select(Report.id).where(
             Report.reporter_id == reporter.id, column == subject_id,
             Report.status == ReportStatus.OPEN.value)) is not None:
-        raise Conflict(f"You already reported this {kind}; an admin will look at it.")
+        raise already
     row = Report(reporter_id=reporter.id, subject_type=kind, listing_id=listing_id,
                  user_id=user_id, message_id=message_id, reason=reason,
                  status=ReportStatus.OPEN.value)
     db.session.add(row)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # the same report made concurrently (uq_reports_open_*)
+        db.session.rollback()
+        if "uq_reports_open" in str(exc.orig) or "reports.reporter_id" in str(exc.orig):
+            raise already from None
+        raise
     return row
 
 
@@ -107,9 +117,22 @@ def _close(row: Report, admin: User, resolution: str, note: str | None) -> None:
     row.status, row.resolution, row.resolution_note = (ReportStatus.RESOLVED.value,
                                                        resolution, note)
     row.resolved_by, row.resolved_at = admin.id, utcnow()
+    personal_data.forget_closed_subject(row)
     audit.record("report.resolved", "report", row.id, actor_id=admin.id,
                  details={"resolution": resolution, "subject_type": row.subject_type,
-                          "subject_id": row.listing_id or row.user_id})
+                          "subject_id": row.subject_id})
+
+
+def _is_about(row: Report, kind: str, subject_id: int) -> bool:
+    """Whether a suspension of ``kind`` ``subject_id`` answers the report: one about that
+    listing or user, or, for a user, about a message they sent (a message has no suspension
+    of its own: its sender's is the action)."""
+    if row.subject_type == kind:
+        return row.subject_id == subject_id
+    if kind == "user" and row.subject_type == "message":
+        return db.session.scalar(select(Message.sender_id).where(
+            Message.id == row.message_id)) == subject_id
+    return False
 
 
 def _close_named(report_id: int | None, admin: User, kind: str, subject_id: int) -> None:
@@ -117,7 +140,7 @@ def _close_named(report_id: int | None, admin: User, kind: str, subject_id: int)
     if report_id is None:
         return
     row = db.session.get(Report, report_id)
-    if row is None or row.subject_type != kind or (row.listing_id or row.user_id) != subject_id:
+    if row is None or not _is_about(row, kind, subject_id):
         raise InvalidInput(f"The report is not about this {kind}.",
                            {"report_id": [f"Not a report of {kind} {subject_id}."]})
     _close(row, admin, "actioned", None)

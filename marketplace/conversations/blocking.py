@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.conversations.models import UserBlock
 from marketplace.core.db import db
@@ -36,7 +37,14 @@ def block(blocker_id: int, blocked_id: int, user_exists) -> UserBlock:
         return existing
     row = UserBlock(blocker_id=blocker_id, blocked_id=blocked_id)
     db.session.add(row)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same block made concurrently (a double tap): PUT is idempotent
+        db.session.rollback()
+        existing = db.session.get(UserBlock, (blocker_id, blocked_id))
+        if existing is None:
+            raise
+        return existing
     return row
 
 

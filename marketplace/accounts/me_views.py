@@ -114,10 +114,16 @@ def put_privacy(data):
     return account.update_privacy(current_user(), data)
 
 
+def _export_limit() -> str:
+    return current_app.config["EXPORT_LIMIT_PER_USER"]
+
+
 @blp.route("/users/me/export", methods=["POST"])
 @blp.auth()
-@blp.idempotent()
+@blp.idempotent()  # (outside the limit: a replay is not another export)
+@limiter.limit(_export_limit, key_func=lambda: f"export-user:{current_user().id}")
 @blp.response(201, ExportSchema)
+@blp.rate_limited()
 def start_export():
     """Start a data export (a zip of JSON files, built by a background job); poll
     `GET /users/me/export/{id}` for its link."""

@@ -99,6 +99,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PASSWORD_RESET_LIMIT_PER_ADDRESS", "PASSWORD_RESET_LIMIT_PER_ADDRESS", _str,
             "10 per hour", "Password reset and verification emails requested per client "
             "address."),
+    Setting("EXPORT_LIMIT_PER_USER", "EXPORT_LIMIT_PER_USER", _str, "5 per day",
+            "Data exports a user may start (each builds a zip kept two days)."),
     Setting("REQUIRE_VERIFIED_EMAIL", "REQUIRE_VERIFIED_EMAIL", _bool, True,
             "Accounts must verify their email before they sell or buy (list, offer, trade); "
             "unverified ones can browse."),

@@ -232,3 +232,16 @@ def test_closing_drops_the_responses_stored_for_retries(client, app):
 def _stored_bodies(user_id: int) -> list[bytes]:
     return list(db.session.scalars(select(IdempotencyKey.response_body).where(
         IdempotencyKey.user_id == user_id)))
+
+
+def test_exports_are_limited_per_user_and_a_replay_is_not_counted(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "EXPORT_LIMIT_PER_USER", "2 per day")
+    _, headers = make_user(client, "Greedy", address=False)
+    _, other = make_user(client, "Other", address=False)
+    first = client.post("/api/v1/users/me/export", headers={**headers, "Idempotency-Key": "e1"})
+    again = client.post("/api/v1/users/me/export", headers={**headers, "Idempotency-Key": "e1"})
+    assert first.status_code == again.status_code == 201
+    assert again.get_json()["id"] == first.get_json()["id"]  # the replay, not counted
+    assert client.post("/api/v1/users/me/export", headers=headers).status_code == 201
+    assert_error_shape(client.post("/api/v1/users/me/export", headers=headers), 429)
+    assert client.post("/api/v1/users/me/export", headers=other).status_code == 201

@@ -42,9 +42,18 @@ def _make_default(address: Address) -> None:
     address.is_default = True
 
 
+def _lock_book(user_id: int) -> None:
+    """Serialise changes to one user's address book (the count against the limit, the one
+    default): concurrent requests of the same user wait here in turn. The user row, locked
+    FOR NO KEY UPDATE, which rows referencing the user (their FK checks) do not wait for."""
+    db.session.execute(select(User.id).where(User.id == user_id)
+                       .with_for_update(key_share=True))
+
+
 def create(user: User, data: dict[str, Any]) -> Address:
     """Add an address (validated for its country). The first one, or one sent with
     ``is_default: true``, becomes the default. Commits."""
+    _lock_book(user.id)
     count = db.session.scalar(select(func.count()).select_from(Address)
                               .where(Address.user_id == user.id))
     if count >= MAX_ADDRESSES:
@@ -62,6 +71,7 @@ def create(user: User, data: dict[str, Any]) -> Address:
 def update_address(address_id: int, user: User, data: dict[str, Any]) -> Address:
     """Change some fields; the whole address is validated again. ``is_default: true`` makes
     it the default (``false`` on the default is refused: choose another one instead)."""
+    _lock_book(user.id)
     address = get_own(address_id, user.id)
     merged = {f: data.get(f, getattr(address, f)) for f in Address.FIELDS}
     values = normalize(merged)
@@ -80,6 +90,7 @@ def update_address(address_id: int, user: User, data: dict[str, Any]) -> Address
 def delete(address_id: int, user: User) -> None:
     """Delete an address (trades keep their own copy). If it was the default, the most
     recently added remaining address becomes the default."""
+    _lock_book(user.id)
     address = get_own(address_id, user.id)
     was_default = address.is_default
     db.session.delete(address)

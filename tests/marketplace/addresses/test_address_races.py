@@ -50,7 +50,7 @@ def test_two_first_addresses_at_once_make_one_default(app, client, monkeypatch):
     assert len(book) == 2 and sum(a["is_default"] for a in book) == 1
 
 
-@pytest.mark.services  # (SQLite locks no row: the embedded setup serves one user at a time)
+@pytest.mark.services  # SQLite locks no row: the count before the write is not serialised there
 def test_the_limit_holds_under_concurrent_adds(app, client, monkeypatch):
     monkeypatch.setattr(services, "MAX_ADDRESSES", 2)
     _, headers = make_user(client, "Bea", address=False)

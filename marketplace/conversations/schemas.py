@@ -28,7 +28,9 @@ class ConversationSchema(ma.Schema):
     listing_title = ma.fields.String()
     buyer_id = ma.fields.Integer(attribute="conversation.buyer_id")
     seller_id = ma.fields.Integer(attribute="conversation.seller_id")
-    role = ma.fields.String(metadata={"description": "the caller's side: buyer | seller"})
+    role = ma.fields.String(metadata={
+        "enum": ["buyer", "seller", "admin"],
+        "description": "the caller's side (admin: an admin reading, not a participant)"})
     unread_count = ma.fields.Integer()
     last_message = ma.fields.Nested(MessageSchema, allow_none=True)
     last_message_at = ma.fields.AwareDateTime(attribute="conversation.last_message_at",

@@ -103,7 +103,14 @@ def list_mine(user: User, limit: int, cursor: str | None) -> dict[str, Any]:
 def _summary(conv: Conversation, user_id: int, unread: int, title: str) -> dict[str, Any]:
     last = db.session.get(Message, conv.last_message_id) if conv.last_message_id else None
     return {"conversation": conv, "unread_count": unread, "listing_title": title,
-            "role": "buyer" if conv.buyer_id == user_id else "seller", "last_message": last}
+            "role": _role(conv, user_id), "last_message": last}
+
+
+def _role(conv: Conversation, user_id: int) -> str:
+    """The caller's side; "admin" for an admin reading a conversation they are not in."""
+    if user_id == conv.buyer_id:
+        return "buyer"
+    return "seller" if user_id == conv.seller_id else "admin"
 
 
 def view(conversation_id: int, user: User) -> dict[str, Any]:

@@ -83,6 +83,9 @@ def test_stranger_gets_404_admin_reads(client, app):
     admin_h = factories.make_admin(client, app)
     assert client.get(f"/api/v1/conversations/{conv['id']}/messages",
                       headers=admin_h).status_code == 200
+    roles = [client.get(f"/api/v1/conversations/{conv['id']}", headers=h).get_json()["role"]
+             for h in (buyer_h, seller_h, admin_h)]
+    assert roles == ["buyer", "seller", "admin"]  # (an admin was shown as the seller)
     assert_error_shape(client.post(f"/api/v1/conversations/{conv['id']}/messages",
                                    json={"body": "hi"}, headers=admin_h), 404)
 

@@ -163,6 +163,8 @@ def post(conversation_id: int, user: User, body: str) -> Message:
         msg = f"Between 1 and {limit} characters."
         raise InvalidInput("The message is empty or too long.", {"body": [msg]})
     other = conv.other(user.id)
+    if db.session.scalar(select(User.closed_at).where(User.id == other)) is not None:
+        raise Conflict("The other member closed their account: the conversation is over.")
     blocking.ensure_not_blocked(user.id, other, "message this user")
     flagged = False
     if conv.paid_at is None:

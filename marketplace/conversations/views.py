@@ -77,7 +77,7 @@ def conversation_messages(args, conversation_id):
 @blp.idempotent()
 @blp.arguments(PostMessageSchema)
 @blp.response(201, MessageSchema)
-@blp.errors(403, 404)
+@blp.errors(403, 404, 409)
 @blp.rate_limited()
 def post_message(data, conversation_id):
     """Send a message. Before a trade in the conversation is paid, email addresses, phone

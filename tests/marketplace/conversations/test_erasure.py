@@ -13,6 +13,7 @@ from marketplace.core.outbox.models import OutboxMessage
 from marketplace.core.personal_data import REMOVED_TEXT
 from marketplace.core.realtime import StreamEvent
 from tests import factories
+from tests.factories import assert_error_shape
 from tests.marketplace.notifications.test_stream import _open
 
 PASSWORD = "correct horse battery"
@@ -79,3 +80,12 @@ def test_an_announcement_still_in_the_outbox_notifies_without_the_words(app, cli
     notes = client.get("/api/v1/users/me/notifications", headers=seller_h).get_json()["items"]
     quoted = [n for n in notes if n["kind"] == "message.received"]
     assert len(quoted) == 1 and quoted[0]["body"] == f"Former member: {REMOVED_TEXT}"
+
+
+def test_no_message_to_a_closed_account(app, client, drain_jobs):
+    seller, seller_h, buyer, buyer_h, conv, msg = _thread_with_a_message(client, drain_jobs)
+    assert client.delete("/api/v1/users/me", headers=buyer_h,
+                         json={"password": PASSWORD}).status_code == 204
+    late = client.post(f"/api/v1/conversations/{conv['id']}/messages", json={"body": "hello?"},
+                       headers=seller_h)
+    assert "closed their account" in assert_error_shape(late, 409)["message"]

@@ -1,12 +1,14 @@
 """The migrations build exactly the models' schema, on SQLite and PostgreSQL."""
 
+from datetime import timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import bindparam, inspect, text
 
 from marketplace.core.db import db
-from marketplace.core.dbtypes import utcnow
+from marketplace.core.dbtypes import UTCDateTime, utcnow
 
 
 def test_head_matches_models(app_ctx):
@@ -56,3 +58,41 @@ def test_0025_leaves_no_invitation_matched_to_an_unverified_account(app_ctx):
         "ORDER BY status"), {"o": org}).all()
     assert [tuple(r) for r in rows] == [(user_ids[0], None, "active"),
                                         (None, "m0025-1@example.com", "invited")]
+
+
+def test_0026_retries_emails_failed_by_a_short_outage(app_ctx):
+    """Emails failed within the retry window (the old rule failed them after minutes) are
+    pending again, older ones stay failed."""
+    insert = text("INSERT INTO outbound_emails (to_addr, subject, body, status, attempts, "
+                  "created_at) VALUES (:to, 'S', 'B', :status, 8, :created)").bindparams(
+        bindparam("created", type_=UTCDateTime()))
+    now = utcnow()
+    downgrade(revision="0025")
+    try:
+        for to, status, age in (("recent@x.org", "failed", timedelta(hours=2)),
+                                ("old@x.org", "failed", timedelta(days=4)),
+                                ("waiting@x.org", "pending", timedelta(minutes=5)),
+                                ("done@x.org", "sent", timedelta(hours=1))):
+            db.session.execute(insert, {"to": to, "status": status, "created": now - age})
+        db.session.commit()
+    finally:
+        upgrade()
+
+    def emails():
+        return dict(db.session.execute(text(
+            "SELECT to_addr, status FROM outbound_emails "
+            "WHERE to_addr LIKE '%@x.org' AND next_attempt_at IS NULL AND claimed_at IS NULL"
+        )).all())
+    assert emails() == {"recent@x.org": "pending", "old@x.org": "failed",
+                        "waiting@x.org": "pending", "done@x.org": "sent"}
+    # Downgrade: an email being sent is pending for the old code (it ignores other states).
+    db.session.execute(text("UPDATE outbound_emails SET status = 'sending', claimed_at = "
+                            "created_at WHERE to_addr = 'waiting@x.org'"))
+    db.session.commit()
+    downgrade(revision="0025")
+    try:
+        assert db.session.scalar(text("SELECT status FROM outbound_emails "
+                                      "WHERE to_addr = 'waiting@x.org'")) == "pending"
+    finally:
+        db.session.rollback()
+        upgrade()

@@ -1,0 +1,50 @@
+"""outbound_emails: backoff (next_attempt_at) and a claim (sending, claimed_at)
+
+Revision ID: 0026
+Revises: 0025
+Create Date: 2026-12-05 00:10:00
+
+Email delivery counted every failed run against 8 attempts with nothing spacing the runs, so a
+few minutes of SMTP outage marked an email ``failed`` for good; and two delivery jobs of one
+email could both send it. From now on a failed attempt sets ``next_attempt_at`` (exponential
+backoff) and only an email that is due is redelivered; a job claims the email (``sending``,
+``claimed_at``, committed) before talking to the server.
+
+Upgrade: the two columns, NULL (pending emails are due now). Failed emails created within the
+last 3 days (the retry window, ``mail.RETRY_WINDOW``) are pending again: the old rule failed
+them after a short outage.
+Downgrade: emails being sent become pending, the columns go.
+"""
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0026"
+down_revision = "0025"
+branch_labels = None
+depends_on = None
+
+TS = sa.DateTime(timezone=True)
+RETRY_WINDOW = timedelta(days=3)
+
+
+def upgrade():
+    with op.batch_alter_table("outbound_emails") as batch:
+        batch.add_column(sa.Column("next_attempt_at", TS, nullable=True))
+        batch.add_column(sa.Column("claimed_at", TS, nullable=True))
+    cutoff = datetime.now(UTC) - RETRY_WINDOW
+    if op.get_bind().dialect.name == "sqlite":  # stored naive (UTC) there
+        cutoff = cutoff.replace(tzinfo=None)
+    emails = sa.table("outbound_emails", sa.column("status", sa.String()),
+                      sa.column("created_at", TS))
+    op.execute(emails.update().where(emails.c.status == "failed",
+                                     emails.c.created_at >= cutoff).values(status="pending"))
+
+
+def downgrade():
+    op.execute("UPDATE outbound_emails SET status = 'pending' WHERE status = 'sending'")
+    with op.batch_alter_table("outbound_emails") as batch:
+        batch.drop_column("claimed_at")
+        batch.drop_column("next_attempt_at")
+

@@ -9,12 +9,15 @@ from sqlalchemy import bindparam, inspect, text
 
 from marketplace.core.db import db
 from marketplace.core.dbtypes import UTCDateTime, utcnow
+from tests import factories
 
 
 def test_head_matches_models(app_ctx):
-    # The session fixture upgraded to head, downgraded to base and upgraded again.
+    # The session fixture upgraded to head, downgraded to base and upgraded again. Server
+    # defaults count too: one the models do not declare is a schema only migrations build.
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                     "compare_server_default": True})
         diff = compare_metadata(ctx, db.metadata)
     assert diff == []
 
@@ -60,9 +63,19 @@ def test_0025_leaves_no_invitation_matched_to_an_unverified_account(app_ctx):
                                         (None, "m0025-1@example.com", "invited")]
 
 
-def test_0026_retries_emails_failed_by_a_short_outage(app_ctx):
+def test_0026_retries_emails_failed_by_a_short_outage_and_keeps_rows_referring_to_listings(
+        app_ctx, client):
     """Emails failed within the retry window (the old rule failed them after minutes) are
-    pending again, older ones stay failed."""
+    pending again, older ones stay failed; on SQLite the rebuild of ``listings`` (dropping its
+    server defaults) deletes no offer or conversation that refers to a listing."""
+    _, seller = factories.make_user(client, "Sally")
+    _, buyer = factories.make_user(client, "Bob")
+    listing = factories.create_listing(client, seller)
+    assert client.post(f"/api/v1/listings/{listing['id']}/offers", headers=buyer, json={
+        "amount": {"amount": 30000, "currency": "EUR"}}).status_code == 201
+    assert client.post(f"/api/v1/listings/{listing['id']}/conversations",
+                       headers=buyer).status_code in (200, 201)  # (the offer may open it)
+    db.session.remove()
     insert = text("INSERT INTO outbound_emails (to_addr, subject, body, status, attempts, "
                   "created_at) VALUES (:to, 'S', 'B', :status, 8, :created)").bindparams(
         bindparam("created", type_=UTCDateTime()))
@@ -85,6 +98,8 @@ def test_0026_retries_emails_failed_by_a_short_outage(app_ctx):
         )).all())
     assert emails() == {"recent@x.org": "pending", "old@x.org": "failed",
                         "waiting@x.org": "pending", "done@x.org": "sent"}
+    assert [db.session.scalar(text(f"SELECT count(*) FROM {table}"))
+            for table in ("listings", "offers", "conversations")] == [1, 1, 1]
     # Downgrade: an email being sent is pending for the old code (it ignores other states).
     db.session.execute(text("UPDATE outbound_emails SET status = 'sending', claimed_at = "
                             "created_at WHERE to_addr = 'waiting@x.org'"))
@@ -93,6 +108,7 @@ def test_0026_retries_emails_failed_by_a_short_outage(app_ctx):
     try:
         assert db.session.scalar(text("SELECT status FROM outbound_emails "
                                       "WHERE to_addr = 'waiting@x.org'")) == "pending"
+        assert db.session.scalar(text("SELECT count(*) FROM offers")) == 1
     finally:
         db.session.rollback()
         upgrade()

@@ -15,6 +15,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        # Recipient -> the server's answer to RCPT TO, e.g. "550 5.1.1 No such user".
+        self.refuse: dict[str, str] = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         msg = message_from_bytes(envelope.content)

@@ -1,18 +1,23 @@
 """The migrations build exactly the models' schema, on SQLite and PostgreSQL."""
 
+from datetime import timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import bindparam, inspect, text
 
 from marketplace.core.db import db
-from marketplace.core.dbtypes import utcnow
+from marketplace.core.dbtypes import UTCDateTime, utcnow
+from tests import factories
 
 
 def test_head_matches_models(app_ctx):
-    # The session fixture upgraded to head, downgraded to base and upgraded again.
+    # The session fixture upgraded to head, downgraded to base and upgraded again. Server
+    # defaults count too: one the models do not declare is a schema only migrations build.
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                     "compare_server_default": True})
         diff = compare_metadata(ctx, db.metadata)
     assert diff == []
 
@@ -58,10 +63,61 @@ def test_0025_leaves_no_invitation_matched_to_an_unverified_account(app_ctx):
                                         (None, "m0025-1@example.com", "invited")]
 
 
+def test_0026_retries_emails_failed_by_a_short_outage_and_keeps_rows_referring_to_listings(
+        app_ctx, client):
+    """Emails failed within the retry window (the old rule failed them after minutes) are
+    pending again, older ones stay failed; on SQLite the rebuild of ``listings`` (dropping its
+    server defaults) deletes no offer or conversation that refers to a listing."""
+    _, seller = factories.make_user(client, "Sally")
+    _, buyer = factories.make_user(client, "Bob")
+    listing = factories.create_listing(client, seller)
+    assert client.post(f"/api/v1/listings/{listing['id']}/offers", headers=buyer, json={
+        "amount": {"amount": 30000, "currency": "EUR"}}).status_code == 201
+    assert client.post(f"/api/v1/listings/{listing['id']}/conversations",
+                       headers=buyer).status_code in (200, 201)  # (the offer may open it)
+    db.session.remove()
+    insert = text("INSERT INTO outbound_emails (to_addr, subject, body, status, attempts, "
+                  "created_at) VALUES (:to, 'S', 'B', :status, 8, :created)").bindparams(
+        bindparam("created", type_=UTCDateTime()))
+    now = utcnow()
+    downgrade(revision="0025")
+    try:
+        for to, status, age in (("recent@x.org", "failed", timedelta(hours=2)),
+                                ("old@x.org", "failed", timedelta(days=4)),
+                                ("waiting@x.org", "pending", timedelta(minutes=5)),
+                                ("done@x.org", "sent", timedelta(hours=1))):
+            db.session.execute(insert, {"to": to, "status": status, "created": now - age})
+        db.session.commit()
+    finally:
+        upgrade()
+
+    def emails():
+        return dict(db.session.execute(text(
+            "SELECT to_addr, status FROM outbound_emails "
+            "WHERE to_addr LIKE '%@x.org' AND next_attempt_at IS NULL AND claimed_at IS NULL"
+        )).all())
+    assert emails() == {"recent@x.org": "pending", "old@x.org": "failed",
+                        "waiting@x.org": "pending", "done@x.org": "sent"}
+    assert [db.session.scalar(text(f"SELECT count(*) FROM {table}"))
+            for table in ("listings", "offers", "conversations")] == [1, 1, 1]
+    # Downgrade: an email being sent is pending for the old code (it ignores other states).
+    db.session.execute(text("UPDATE outbound_emails SET status = 'sending', claimed_at = "
+                            "created_at WHERE to_addr = 'waiting@x.org'"))
+    db.session.commit()
+    downgrade(revision="0025")
+    try:
+        assert db.session.scalar(text("SELECT status FROM outbound_emails "
+                                      "WHERE to_addr = 'waiting@x.org'")) == "pending"
+        assert db.session.scalar(text("SELECT count(*) FROM offers")) == 1
+    finally:
+        db.session.rollback()
+        upgrade()
+
+
 def test_0027_resolves_open_duplicate_reports_before_indexing_them(app_ctx):
     """Open duplicates (same reporter and subject) made before the unique indexes: all but
     the oldest are resolved as dismissed; resolved reports and other subjects are untouched."""
-    downgrade(revision="0025")
+    downgrade(revision="0026")
     try:
         now = utcnow()
         a, b, c = (db.session.execute(text(

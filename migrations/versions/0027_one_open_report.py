@@ -1,8 +1,8 @@
 """reports: at most one open report per reporter and subject
 
 Revision ID: 0027
-Revises: 0025
-Create Date: 2026-12-05 10:00:00
+Revises: 0026
+Create Date: 2026-12-05 00:30:00
 
 The service refused a second open report of the same subject by the same reporter (409) with
 a SELECT before the INSERT, so two concurrent requests could both pass it. Three partial
@@ -12,7 +12,6 @@ Upgrade: open duplicates made before (all but the oldest open report of a report
 subject) are resolved as dismissed, with a note, so that the indexes can be built.
 Downgrade: the indexes are dropped (the duplicates stay resolved).
 
-Numbering: written alongside another 0026; the lead re-chains ``down_revision`` on merge.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -20,7 +19,7 @@ from alembic import op
 from marketplace.core.dbtypes import UTCDateTime, utcnow
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -62,17 +62,9 @@ def _listing_defaults(drop: bool) -> None:
             op.alter_column("listings", name, existing_type=type_, existing_nullable=False,
                             server_default=None if drop else default)
         return
-    # SQLite rebuilds the table: with foreign keys on (db._sqlite_pragmas), dropping the old
-    # copy would delete the offers, conversations... that refer to listings (ON DELETE
-    # CASCADE). The pragma is ignored inside a transaction, so commit the work so far first.
-    raw = op.get_bind().connection.dbapi_connection
-    if raw.in_transaction:
-        raw.commit()
-    op.execute("PRAGMA foreign_keys=OFF")
-    try:
-        with op.batch_alter_table("listings", recreate="always") as batch:
-            for name, type_, default in LISTING_DEFAULTS:
-                batch.alter_column(name, existing_type=type_, existing_nullable=False,
-                                   server_default=None if drop else default)
-    finally:
-        op.execute("PRAGMA foreign_keys=ON")
+    # SQLite rebuilds the table; migrations/env.py turns foreign keys off around migrations,
+    # so dropping the old copy deletes none of the offers, conversations... referring to it.
+    with op.batch_alter_table("listings", recreate="always") as batch:
+        for name, type_, default in LISTING_DEFAULTS:
+            batch.alter_column(name, existing_type=type_, existing_nullable=False,
+                               server_default=None if drop else default)

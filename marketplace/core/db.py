@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -11,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, g, has_app_context, has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -20,8 +19,6 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSON
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
-
-log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -40,7 +37,6 @@ class Base(DeclarativeBase):
 
 _READ_ONLY_ATTR = "_reloop_read_only"
 _AUTOCOMMIT = "reloop_autocommit_engine"
-_READ_CONNECTION = "_reloop_read_connection"
 
 
 def read_only(view: Callable) -> Callable:
@@ -69,28 +65,14 @@ def read_only_request() -> bool:
 def read_connection() -> Iterator[Connection]:
     """The connection for a read: the session's, in its transaction, once it has one; for a
     read-only view's reads before that, a pooled connection of the autocommit engine of its
-    own (no session state set up and torn down per request), checked out by the request's
-    first such read and kept for its others (the token and the account: one checkout, not
-    two), returned when the request ends or when the session starts (``Session.get_bind``)."""
+    own (no session state set up and torn down per request)."""
     if not db.session().in_transaction() and read_only_request():
         engine = getattr(db.engine, _AUTOCOMMIT, None)  # PostgreSQL only
         if engine is not None:
-            conn = g.get(_READ_CONNECTION)
-            if conn is None or conn.closed or conn.invalidated:
-                conn = engine.connect()
-                setattr(g, _READ_CONNECTION, conn)
-            yield conn
+            with engine.connect() as conn:
+                yield conn
             return
     yield db.session.connection()
-
-
-def _return_read_connection(exc: BaseException | None) -> None:
-    conn = g.pop(_READ_CONNECTION, None) if has_app_context() else None
-    if conn is not None:
-        try:
-            conn.close()
-        except Exception:  # a dead connection is discarded by the pool; never a 500
-            log.warning("returning a read connection failed", exc_info=True)
 
 
 class Session(FlaskSession):
@@ -101,9 +83,6 @@ class Session(FlaskSession):
         engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
         if bind is not None or not read_only_request():
             return engine
-        # The request's hot reads give their connection back first: a request holds one
-        # read connection at a time (the pool sizes in docs/scaling.md count on it).
-        _return_read_connection(None)
         return getattr(engine, _AUTOCOMMIT, engine)
 
 
@@ -125,7 +104,6 @@ def init_app(app) -> None:
         # The same pool; its connections are switched to autocommit while checked out by
         # a read-only view (psycopg sets and resets this without a round trip).
         setattr(engine, _AUTOCOMMIT, engine.execution_options(isolation_level="AUTOCOMMIT"))
-        app.teardown_appcontext(_return_read_connection)
     if CHECK_READS and not event.contains(Session, "do_orm_execute", _no_write_on_read):
         event.listen(Session, "do_orm_execute", _no_write_on_read)
         event.listen(Session, "before_flush", _no_flush_on_read)

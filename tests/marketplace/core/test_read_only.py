@@ -14,7 +14,6 @@ from marketplace.accounts.models import User
 from marketplace.app import create_app
 from marketplace.core.db import WriteOnRead, db, read_only
 from marketplace.core.hotread import HotRead
-from tests.factories import make_user
 
 _ONE = HotRead(select(User.id).where(User.id == -1))
 
@@ -113,18 +112,9 @@ def watch_pool(app):
 
 
 @pytest.mark.services
-def test_hot_reads_of_a_request_share_one_checkout(app, client):
-    _, headers = make_user(client)
-    for _ in range(2):  # token + account: two hot reads, one connection
-        with watch_pool(app) as use:
-            assert client.get("/api/v1/carbon/account", headers=headers).status_code == 200
-        assert use == {"checkouts": 1, "max_out": 1, "out": 0}
-
-
-@pytest.mark.services
-def test_the_session_takes_over_the_read_connection_one_at_a_time(probe_app):
+def test_a_read_only_request_holds_one_connection_at_a_time(probe_app):
     with watch_pool(probe_app) as use:
         assert probe_app.test_client().get("/probe/hot-then-orm").json == {"ok": True}
     # Hot reads, then the session, then a hot read in the session's connection: never two
-    # connections at once, and none left out after the request.
-    assert use == {"checkouts": 2, "max_out": 1, "out": 0}
+    # connections at once (the pool sizes of docs/scaling.md count on it), none left out.
+    assert (use["max_out"], use["out"]) == (1, 0)

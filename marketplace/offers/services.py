@@ -224,10 +224,15 @@ def offer_for_purchase(offer_id: int, buyer_id: int, listing_id: int) -> Offer:
 
 
 def has_open_offers(listing_id: int) -> bool:
-    """Pending or accepted offers exist on the listing (its currency must not change)."""
+    """Offers on the listing can still be answered or bought at (its currency must not
+    change): pending and not past ``expires_at``, or accepted within their purchase window.
+    A lapsed offer counts for nothing, marked expired yet or not."""
+    now = utcnow()
     return db.session.scalar(select(Offer.id).where(
         Offer.listing_id == listing_id,
-        Offer.status.in_([S.PENDING.value, S.ACCEPTED.value])).limit(1)) is not None
+        or_(and_(Offer.status == S.PENDING.value, Offer.expires_at > now),
+            and_(Offer.status == S.ACCEPTED.value, Offer.purchase_deadline > now)))
+        .limit(1)) is not None
 
 
 def expire_for_listing(listing_id: int) -> int:

@@ -18,6 +18,7 @@ from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from marketplace.devices import passport
 from marketplace.listings import device_ids, floors, hooks
+from marketplace.listings import status as listing_status
 from marketplace.listings.models import (
     DEVICE_FIELDS,
     FROZEN_FIELDS,
@@ -167,10 +168,13 @@ def _set_photos(listing: Listing, photo_ids: list[int] | None) -> None:
     listing.photo_uploads = uploads.attach(listing.seller_id, photo_ids, "listing", listing.id)
 
 
-def _own(listing_id: int, user: User) -> Listing:
+def _own(listing_id: int, user: User, lock: bool = False) -> Listing:
+    """The caller's listing; ``lock``: its row locked and reloaded (``status.lock``)."""
     listing = get_visible(listing_id, user)
     if listing.seller_id != user.id:
         raise Forbidden("Only the seller can change this listing.")
+    if lock:
+        listing_status.lock(listing.id)
     return listing
 
 
@@ -184,7 +188,9 @@ def check_if_match(listing: Listing, if_match) -> None:
 
 # ---- update / withdraw -------------------------------------------------------------------
 def update_listing(listing_id: int, user: User, data: dict[str, Any], if_match=None) -> Listing:
-    listing = _own(listing_id, user)
+    # Locked before the frozen checks: an offer accepted meanwhile (accept locks the listing
+    # first too) is seen, and a concurrent accept waits for this edit.
+    listing = _own(listing_id, user, lock=True)
     check_if_match(listing, if_match)
     if listing.status != S.ACTIVE.value:
         raise Conflict(f"A {listing.status} listing cannot be edited"

@@ -4,7 +4,7 @@ only one wins; the caller commits."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
@@ -13,6 +13,15 @@ from marketplace.listings import hooks
 from marketplace.listings.models import Listing, ListingStatus
 
 S = ListingStatus
+
+
+def lock(listing_id: int) -> Listing | None:
+    """Lock the listing's row until the transaction ends (PostgreSQL; ``FOR UPDATE``) and
+    reload it. Lock order: where a listing and its offers are both locked (accepting or
+    countering an offer, buying at one), the listing is locked first, then the offer."""
+    return db.session.scalars(
+        select(Listing).where(Listing.id == listing_id).with_for_update(of=Listing)
+        .execution_options(populate_existing=True)).first()
 
 
 # ---- moderation (the moderation feature records the audit entry and commits) ------------

@@ -27,6 +27,7 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from marketplace.core.http.pagination import id_page
+from marketplace.listings import status as listing_status
 from marketplace.listings import visibility as listing_visibility
 from marketplace.listings.models import ListingStatus
 from marketplace.offers.models import Offer, OfferKind, OfferStatus
@@ -88,12 +89,17 @@ def announce(offer: Offer, kind: str, *to: int) -> None:
 
 # ---- transitions -------------------------------------------------------------------------
 def _load(offer_id: int, user: User, lock: bool = True) -> Offer:
+    """The offer, one of the caller's; ``lock``: its listing's row, then its own (the lock
+    order of ``listing_status.lock``), so that an accept and an edit of the listing's device
+    fields or price (which locks the listing before its frozen check) are serialised."""
     query = select(Offer).where(Offer.id == offer_id)
-    if lock:
-        query = query.with_for_update(of=Offer)
     offer = db.session.scalars(query).first()
     if offer is None or user.id not in (offer.buyer_id, offer.seller_id):
         raise NotFound("No such offer.")
+    if lock:
+        listing_status.lock(offer.listing_id)
+        offer = db.session.scalars(query.with_for_update(of=Offer)
+                                   .execution_options(populate_existing=True)).one()
     return offer
 
 
@@ -210,9 +216,12 @@ def list_offers(user: User, role: str | None, status: str | None, limit: int = 2
 # ---- for trades and jobs -----------------------------------------------------------------
 def offer_for_purchase(offer_id: int, buyer_id: int, listing_id: int) -> Offer:
     """The accepted offer a buyer may purchase at; Conflict unless it is accepted, theirs,
-    for that listing and within its 24-hour purchase window. Locks the row (PostgreSQL)."""
+    for that listing and within its 24-hour purchase window. Locks the listing's row, then the
+    offer's (PostgreSQL; the lock order of ``listing_status.lock``)."""
+    listing_status.lock(listing_id)
     offer = db.session.scalars(
-        select(Offer).where(Offer.id == offer_id).with_for_update(of=Offer)).first()
+        select(Offer).where(Offer.id == offer_id).with_for_update(of=Offer)
+        .execution_options(populate_existing=True)).first()
     if offer is None or offer.buyer_id != buyer_id or offer.listing_id != listing_id:
         raise Conflict("This offer does not belong to you for this listing.")
     if offer.status != S.ACCEPTED.value:
@@ -224,10 +233,15 @@ def offer_for_purchase(offer_id: int, buyer_id: int, listing_id: int) -> Offer:
 
 
 def has_open_offers(listing_id: int) -> bool:
-    """Pending or accepted offers exist on the listing (its currency must not change)."""
+    """Offers on the listing can still be answered or bought at (its currency must not
+    change): pending and not past ``expires_at``, or accepted within their purchase window.
+    A lapsed offer counts for nothing, marked expired yet or not."""
+    now = utcnow()
     return db.session.scalar(select(Offer.id).where(
         Offer.listing_id == listing_id,
-        Offer.status.in_([S.PENDING.value, S.ACCEPTED.value])).limit(1)) is not None
+        or_(and_(Offer.status == S.PENDING.value, Offer.expires_at > now),
+            and_(Offer.status == S.ACCEPTED.value, Offer.purchase_deadline > now)))
+        .limit(1)) is not None
 
 
 def expire_for_listing(listing_id: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.etag import ETAG_HEADER_DOC
 from marketplace.offers import services
 from marketplace.offers.schemas import (
     OfferAmountSchema,
@@ -41,10 +42,12 @@ def list_offers(args):
 @blp.route("/offers/<int:offer_id>", methods=["GET"])
 @blp.read_only()
 @blp.auth()
-@blp.response(200, OfferSchema)
+@blp.conditional()
+@blp.response(200, OfferSchema, headers=ETAG_HEADER_DOC)
 @blp.errors(404)
 def get_offer(offer_id):
-    """One offer (its buyer and seller only)."""
+    """One offer (its buyer and seller only). Its ETag is a hash of the offer as shown: send it
+    back as If-None-Match for a 304 while it has not changed (e.g. polling its status)."""
     return services.get_offer(offer_id, current_user())
 
 

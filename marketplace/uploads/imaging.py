@@ -79,10 +79,21 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return img
 
 
+def _alpha_kept(img: Image.Image) -> Image.Image:
+    """The image with its transparency as an alpha channel: a palette, grey or RGB image
+    whose transparency is metadata (a PNG's tRNS: a transparent palette index or colour key)
+    would lose it with the metadata."""
+    if "transparency" not in img.info or img.mode not in ("P", "L", "RGB"):
+        return img
+    converted = img.convert("RGBA")
+    img.close()
+    return converted
+
+
 def _encode(img: Image.Image) -> tuple[bytes, str, str]:
-    """JPEG, or PNG when the image has transparency."""
+    """JPEG, or PNG when the image has an alpha channel (``_alpha_kept``)."""
     out = io.BytesIO()
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA"):
         img = img.convert("RGBA")
         img.save(out, "PNG", optimize=False)
         return out.getvalue(), "image/png", "png"
@@ -98,6 +109,7 @@ def reencode(data: bytes, max_pixels: int) -> Encoded:
     upright = ImageOps.exif_transpose(img)  # applies Orientation; a new image, no EXIF kept
     if upright is not img:
         img.close()  # one full-size bitmap at a time (24 MP RGB: 72 MB each)
+    upright = _alpha_kept(upright)  # before the metadata, which holds a tRNS, is dropped
     upright.info.clear()
     encoded, content_type, ext = _encode(upright)
     return Encoded(encoded, content_type, ext, upright.width, upright.height)

@@ -7,6 +7,7 @@ from flask import Response, redirect
 from marketplace.core.http import guards
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
+from marketplace.core.http.etag import ETAG_HEADER_DOC
 from marketplace.uploads import services
 from marketplace.uploads.schemas import UploadFileSchema, UploadSchema, upload_out
 
@@ -30,10 +31,12 @@ def create_upload(files):
 
 @blp.route("/uploads/<int:upload_id>", methods=["GET"])
 @blp.auth()
-@blp.response(200, UploadSchema)
+@blp.conditional()
+@blp.response(200, UploadSchema, headers=ETAG_HEADER_DOC)
 @blp.errors(404)
 def get_upload(upload_id):
-    """One of the caller's uploads (e.g. to see whether its thumbnail is ready)."""
+    """One of the caller's uploads (e.g. to see whether its thumbnail is ready). Its ETag is a
+    hash of the upload as shown: If-None-Match gets a 304 while it has not changed."""
     return upload_out(services.get_own(upload_id, current_user().id))
 
 

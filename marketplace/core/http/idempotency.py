@@ -18,8 +18,10 @@ documents the 409 / 422 responses it can add.
 How it works, per (user, key):
 
 1. the key row is inserted *and committed* before the view runs, as ``in_progress``, with the
-   request's fingerprint (method, path, SHA-256 of the body, JSON bodies canonicalised). The
-   unique constraint on (user_id, key) means two concurrent requests cannot both get here;
+   request's fingerprint (method, path, SHA-256 of the body, JSON bodies canonicalised,
+   ``multipart/form-data`` bodies taken by their parts, not their random boundary:
+   ``multipart_body``). The unique constraint on (user_id, key) means two concurrent requests
+   cannot both get here;
 2. the loser sees the existing row: another fingerprint → 422; still in progress → 409
    ("a request with this key is in progress"); completed → the stored response is replayed
    with ``Idempotent-Replayed: true``;
@@ -58,6 +60,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from marketplace.core.db import db
@@ -112,6 +115,41 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+_CHUNK = 1 << 16
+
+
+def _file_digest(stream: Any) -> str:
+    """SHA-256 of a file part, read in chunks (werkzeug spools a large part to a temporary
+    file: it is not read into memory again); the stream is left where it was."""
+    start = stream.tell()
+    digest = hashlib.sha256()
+    for chunk in iter(functools.partial(stream.read, _CHUNK), b""):
+        digest.update(chunk)
+    stream.seek(start)
+    return digest.hexdigest()
+
+
+def multipart_body(form: MultiDict, files: MultiDict) -> bytes:
+    """A ``multipart/form-data`` body as its parsed parts, whatever its boundary (every client
+    draws a new one per request, retries included): each field's name and value, each file's
+    field name, filename, content type and SHA-256, sorted by field name (the parts of one
+    name in the order sent). Not JSON: ``fingerprint`` takes it as it is."""
+    parts = [["field", name, value] for name, values in sorted(form.lists())
+             for value in values]
+    parts += [["file", name, part.filename or "", part.content_type or "",
+               _file_digest(part.stream)]
+              for name, values in sorted(files.lists()) for part in values]
+    return b"multipart/form-data\n" + json.dumps(parts, separators=(",", ":")).encode()
+
+
+def _request_body() -> bytes:
+    """What the fingerprint covers: the body, or a multipart body's parts (one werkzeug could
+    not parse into any part is taken as it is)."""
+    if request.mimetype == "multipart/form-data" and (request.form or request.files):
+        return multipart_body(request.form, request.files)
+    return request.get_data()
 
 
 def _user_id() -> int:
@@ -209,7 +247,7 @@ def idempotent(view):
         if not _KEY.match(key):
             raise InvalidInput("Bad Idempotency-Key header.",
                                {HEADER: ["1 to 255 printable ASCII characters, no spaces."]})
-        fp = fingerprint(request.method, request.full_path, request.get_data())
+        fp = fingerprint(request.method, request.full_path, _request_body())
         claimed = _claim(_user_id(), key, fp)
         if isinstance(claimed, IdempotencyKey):
             return _answer(claimed, fp)

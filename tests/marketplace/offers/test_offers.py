@@ -10,17 +10,9 @@ from marketplace.core.dbtypes import utcnow
 from marketplace.listings import status as listing_status
 from marketplace.listings.models import Listing
 from marketplace.offers.models import Offer
-from tests.factories import assert_error_shape, create_listing, make_user
+from tests.factories import assert_error_shape, make_user
 from workers import jobs
 from workers.schedule import PERIODIC
-
-
-@pytest.fixture
-def deal(client):
-    seller, s = make_user(client, "Seller")
-    buyer, b = make_user(client, "Buyer")
-    listing = create_listing(client, s)
-    return {"seller": seller, "s": s, "buyer": buyer, "b": b, "listing": listing}
 
 
 def eur(amount):

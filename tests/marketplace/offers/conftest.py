@@ -1,0 +1,13 @@
+"""Fixtures of the offers tests."""
+
+import pytest
+
+from tests.factories import create_listing, make_user
+
+
+@pytest.fixture
+def deal(client):
+    seller, s = make_user(client, "Seller")
+    buyer, b = make_user(client, "Buyer")
+    listing = create_listing(client, s)
+    return {"seller": seller, "s": s, "buyer": buyer, "b": b, "listing": listing}

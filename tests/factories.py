@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,3 +127,17 @@ def recorded_statements(app) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def pause_before_adding(monkeypatch, model, parties: int = 2, timeout: float = 60) -> None:
+    """Concurrent requests each wait, just before ``db.session.add(<a model instance>)``, for
+    the others to get there: all have made their checks (a deterministic double submit)."""
+    barrier = threading.Barrier(parties, timeout=timeout)
+    real_add = db.session.add
+
+    def add(obj, *args, **kwargs):
+        if isinstance(obj, model):
+            barrier.wait()
+        return real_add(obj, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "add", add)

@@ -5,23 +5,14 @@ from __future__ import annotations
 import threading
 
 from marketplace.conversations.models import UserBlock
-from marketplace.core.db import db
 from tests import factories
+from tests.factories import pause_before_adding
 
 
 def test_a_block_sent_twice_at_once_is_200_twice(client, app, monkeypatch):
     _, a_h = factories.make_user(client, "A")
     b, _ = factories.make_user(client, "B")
-    # Both requests wait just before adding the row: both have found no block yet.
-    barrier = threading.Barrier(2, timeout=10)
-    real_add = db.session.add
-
-    def add(obj, *args, **kwargs):
-        if isinstance(obj, UserBlock):
-            barrier.wait()
-        return real_add(obj, *args, **kwargs)
-
-    monkeypatch.setattr(db.session, "add", add)
+    pause_before_adding(monkeypatch, UserBlock)  # both found no block yet
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # a 500 as in production
     codes: list[int] = []
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from marketplace.core.db import db
 from marketplace.moderation.models import Report
-from tests.factories import create_listing, make_admin, make_user
+from tests.factories import create_listing, make_admin, make_user, pause_before_adding
 
 V1 = "/api/v1"
 
@@ -40,27 +40,13 @@ def _open_reports(app, reporter_id) -> list[Report]:
             Report.reporter_id == reporter_id, Report.status == "open")))
 
 
-def _pause_before_adding_a_report(monkeypatch) -> None:
-    """Both requests wait, just before ``session.add(report)``, for the other to get there:
-    both have passed the "already reported?" check (a deterministic double submit)."""
-    barrier = threading.Barrier(2, timeout=60)
-    real_add = db.session.add
-
-    def add(obj, *args, **kwargs):
-        if isinstance(obj, Report):
-            barrier.wait()
-        return real_add(obj, *args, **kwargs)
-
-    monkeypatch.setattr(db.session, "add", add)
-
-
 @pytest.mark.parametrize("subject", ["user", "listing"])
 def test_double_submitted_report_is_one_report_and_a_409(client, app, monkeypatch, subject):
     reporter, headers = make_user(client, "Reporter")
     other, other_h = make_user(client, "Other")
     body = {"user_id": other["id"]} if subject == "user" else {
         "listing_id": create_listing(client, other_h)["id"]}
-    _pause_before_adding_a_report(monkeypatch)
+    pause_before_adding(monkeypatch, Report)  # both passed "already reported?"
     codes = _post_together(app, [(headers, {**body, "reason": "spam"})] * 2)
     assert codes == [201, 409]
     [row] = _open_reports(app, reporter["id"])

@@ -10,7 +10,8 @@ Redis, rate limits off, ``LOG_LEVEL=WARNING``, Prometheus multiprocess mode) and
 request (best of ``--repeats`` runs of ``--requests`` each; PostgreSQL's side is not counted)
 and the difference to the hello-world: what the app's own code costs, which the HTTP figures
 hide under gunicorn's share and the machine's noise. ``--profile ENDPOINT`` prints cProfile's
-top functions by internal time for one endpoint instead.
+top functions for one endpoint instead, by CPU time (not waits on PostgreSQL), sorted by
+internal time (``SORT=cumulative`` in the environment for cumulative).
 """
 
 from __future__ import annotations

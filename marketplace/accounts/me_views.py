@@ -16,7 +16,7 @@ from marketplace.accounts.me_schemas import (
 from marketplace.accounts.schemas import AcceptedSchema
 from marketplace.core.http.auth import current_token, current_user
 from marketplace.core.http.blueprint import Blueprint
-from marketplace.core.http.limiter import client_address, limiter
+from marketplace.core.http.limiter import client_address, limiter, spend
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1",
@@ -27,23 +27,17 @@ def _resend_limit() -> str:
     return current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"]
 
 
-def _password_guess_limit() -> str:
-    return current_app.config["LOGIN_LIMIT_PER_EMAIL"]
-
-
-# Views that check the current password behind a token (changing it, closing the account): a
-# stolen token must not give unlimited guesses. Counted per token (wrong passwords, 422), one
-# count for both views, never per account: the owner's other sessions are not slowed. Below
-# ``blp.auth()``: the key needs the token, and Flask-Limiter checks a decorated limit when its
-# wrapper is called.
-password_guesses = limiter.shared_limit(
-    _password_guess_limit, scope="password-guess", key_func=lambda: str(current_token().id),
-    deduct_when=lambda response: response.status_code == 422)
+def spend_password_guess() -> None:
+    """Before checking the current password behind a token (changing it, closing the
+    account): one attempt of the token's allowance (``LOGIN_LIMIT_PER_EMAIL``), counted before
+    the check so parallel guesses cannot overtake it, and only once the body is valid. Per
+    token, one count for both views, never per account: a stolen token gives no unlimited
+    guessing and the owner's other sessions are not slowed."""
+    spend(current_app.config["LOGIN_LIMIT_PER_EMAIL"], f"password-guess:{current_token().id}")
 
 
 @blp.route("/users/me/password", methods=["POST"])
 @blp.auth()
-@password_guesses
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
 @blp.errors(422)
@@ -52,6 +46,7 @@ def change_password(data):
     """Change the password (the current one required); every other session is logged out.
 
     Not idempotent by key: it creates nothing, and a replay fails on the old password."""
+    spend_password_guess()
     account.change_password(current_user(), current_token(), data["old_password"],
                             data["new_password"])
 

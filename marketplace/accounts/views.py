@@ -14,7 +14,7 @@ from marketplace.accounts.me_schemas import (
     ResetConfirmSchema,
     TokenConfirmSchema,
 )
-from marketplace.accounts.me_views import password_guesses
+from marketplace.accounts.me_views import spend_password_guess
 from marketplace.accounts.schemas import (
     AcceptedSchema,
     LoginSchema,
@@ -166,7 +166,6 @@ def update_me(data):
 
 @blp.route("/users/me", methods=["DELETE"])
 @blp.auth()
-@password_guesses
 @blp.arguments(PasswordSchema)
 @blp.response(204)
 @blp.errors(409, 422)
@@ -174,6 +173,7 @@ def update_me(data):
 def close_me(data):
     """Close the account (password required): personal data erased or pseudonymised, every
     token revoked; 409 while a trade is in flight or money is owed. See docs/privacy.md."""
+    spend_password_guess()
     erasure.close(current_user(), data["password"])
 
 

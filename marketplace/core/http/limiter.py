@@ -12,13 +12,15 @@ error that reaches a request is a 503 too, not a 500.
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from marketplace.core.http.api import api
 
@@ -31,6 +33,23 @@ def client_address() -> str:
 
 
 limiter = Limiter(key_func=client_address, default_limits=[])
+
+
+def spend(limit: str, key: str) -> None:
+    """Count one attempt of ``key`` against ``limit`` (Flask-Limiter notation) *before* the
+    guarded check runs; 429 with ``Retry-After`` once it is spent. A decorated limit with
+    ``deduct_when`` counts after the response, so parallel requests all pass its check; here
+    the storage's atomic increment decides (Redis down: a 503, as for login)."""
+    if not limiter.enabled:
+        return
+    item = parse(limit)
+    if limiter.limiter.hit(item, "spend", key):
+        return
+    reset_at, _ = limiter.limiter.get_window_stats(item, "spend", key)
+    exc = TooManyRequests()
+    exc.data = {"message": "Too many attempts; try again later.",
+                "headers": {"Retry-After": str(max(1, int(reset_at - time.time()) + 1))}}
+    raise exc
 
 
 # Endpoints whose limits must hold even when Redis is down: login (failed logins per email).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from tests.factories import assert_error_shape, register
 
 PASSWORD = "correct horse battery"
@@ -62,6 +64,40 @@ def test_a_stolen_token_cannot_guess_the_password_without_limit(client):
     assert client.post("/api/v1/users/me/password", headers=owner, json={
         "old_password": PASSWORD, "new_password": "owner new password"}).status_code == 204
     assert client.get("/api/v1/users/me", headers=stolen).status_code == 401
+
+
+def test_form_errors_do_not_spend_the_owners_allowance(client):
+    """Only password checks count: a too-short new password (422 from the schema) does not."""
+    register(client, "typo@example.com")
+    owner = _token(client, "typo@example.com", VICTIM)
+    for _ in range(12):
+        short = client.post("/api/v1/users/me/password", headers=owner, json={
+            "old_password": PASSWORD, "new_password": "short"})
+        assert "new_password" in assert_error_shape(short, 422)["errors"]
+    assert client.post("/api/v1/users/me/password", headers=owner, json={
+        "old_password": PASSWORD, "new_password": "a long enough one"}).status_code == 204
+
+
+def test_parallel_guesses_cannot_overtake_the_count(app, client):
+    """Counted before the check: 13 guesses at once get the allowance's 10 checks, no more
+    (13: below the test pool's 15 connections)."""
+    register(client, "burst@example.com")
+    stolen = _token(client, "burst@example.com", ATTACKER)
+    codes: list[int] = []
+    start = threading.Barrier(13, timeout=30)
+
+    def guess(i):
+        with app.test_client() as c:
+            start.wait()
+            codes.append(c.post("/api/v1/users/me/password", headers=stolen, json={
+                "old_password": f"parallel guess {i}", "new_password": "x" * 12}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(13)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(codes) == [422] * 10 + [429] * 3
 
 
 def _token(client, email, where) -> dict:

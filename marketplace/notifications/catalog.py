@@ -45,6 +45,13 @@ KINDS: dict[str, tuple[str, str, bool]] = {
 }
 
 
+# Kinds whose text quotes another person (their name and words): exported without it, as the
+# conversations export leaves out the other participant's messages; rewritten when that person
+# closes their account; never in an email (a copy nobody could take back): EMAIL_INSTEAD.
+QUOTES_OTHERS = {"message.received"}
+EMAIL_INSTEAD = {"message.received": "You have a new message. Open Reloop to read it."}
+
+
 class _Blank(dict):
     def __missing__(self, key: str) -> str:
         return "…"

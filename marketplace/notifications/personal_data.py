@@ -17,11 +17,9 @@ from marketplace.core.dbtypes import utcnow
 from marketplace.core.personal_data import SCRUBBED_SENDER, as_dicts
 from marketplace.core.realtime import StreamEvent
 from marketplace.notifications import catalog
+from marketplace.notifications.catalog import QUOTES_OTHERS
 from marketplace.notifications.models import Notification
 
-# Kinds whose text quotes another person (their name and words): exported without it, as
-# the conversations export leaves out the other participant's messages.
-QUOTES_OTHERS = {"message.received"}
 WITHHELD = "(another member's message: not part of your data)"
 
 

@@ -59,8 +59,9 @@ def on_event(event: Event) -> None:
         if wanted["email"]:
             user = db.session.get(User, user_id)
             if user is not None:
+                text = catalog.EMAIL_INSTEAD.get(event.kind, body)
                 mail.queue_email(user.email, f"Reloop: {title}",
-                                 f"Hello {user.display_name},\n\n{body}\n\n"
+                                 f"Hello {user.display_name},\n\n{text}\n\n"
                                  "Change which emails you get in your notification settings.")
 
 

@@ -135,3 +135,24 @@ def test_email_channel_goes_through_smtp(client, smtp_app, smtp_server, drain_jo
     assert [m["Subject"] for m in smtp_server.to(seller["email"])].count(
         "Reloop: New offer") == 1
     assert len(_notes(client, seller_h, "?unread_only=true")) == 3  # welcome + 2 offers
+
+
+def test_a_message_email_does_not_quote_the_message(client, smtp_app, smtp_server, drain_jobs):
+    """An email is a copy nobody can take back (its author may close their account): it says
+    a message came, not who wrote what."""
+    seller, seller_h = factories.make_user(client, "Sally")
+    buyer, buyer_h = factories.make_user(client, "Bruno Quotable")
+    client.put("/api/v1/users/me/notification-settings", headers=seller_h, json={
+        "kinds": [{"kind": "message.received", "email": True}]})
+    listing = factories.create_listing(client, seller_h)
+    conv = client.post(f"/api/v1/listings/{listing['id']}/conversations",
+                       headers=buyer_h).get_json()
+    assert client.post(f"/api/v1/conversations/{conv['id']}/messages", headers=buyer_h,
+                       json={"body": "my number is in the next message"}).status_code == 201
+    drain_jobs()
+    drain_jobs()
+    [mail] = [m for m in smtp_server.to(seller["email"]) if m["Subject"] == "Reloop: New message"]
+    text = mail.get_payload()
+    assert "new message" in text and "next message" not in text and "Quotable" not in text
+    note = _notes(client, seller_h)[0]  # the in-app notification still quotes it
+    assert note["kind"] == "message.received" and "next message" in note["body"]

@@ -140,3 +140,31 @@ def test_0027_resolves_open_duplicate_reports_before_indexing_them(app_ctx):
         (reports[0], "resolved", None), (reports[1], "open", None),
         (reports[2], "resolved", "dismissed"), (reports[3], "resolved", "dismissed"),
         (reports[4], "open", None)]
+
+
+def test_rows_that_already_referred_to_nothing_do_not_block_an_upgrade(app_ctx):
+    """On SQLite, env.py runs migrations with foreign keys off and then names the rows a
+    migration left referring to nothing; an orphan that was there before is not the
+    migration's doing and must not fail every later upgrade. (PostgreSQL refuses such a row
+    in the first place: there the upgrade is simply run.)"""
+    downgrade(revision="0026")
+    orphan = db.engine.dialect.name == "sqlite"
+    try:
+        if orphan:
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+                conn.exec_driver_sql("INSERT INTO user_blocks (blocker_id, blocked_id, "
+                                     "created_at) VALUES (987654, 987655, '2026-01-01')")
+                conn.commit()
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        db.session.remove()
+        upgrade()
+        assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == "0027"
+    finally:
+        db.session.remove()
+        if orphan:
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("DELETE FROM user_blocks WHERE blocker_id = 987654")
+                conn.commit()
+        upgrade()

@@ -24,7 +24,7 @@ from marketplace.accounts.schemas import (
 )
 from marketplace.core.http.auth import current_token, current_user
 from marketplace.core.http.blueprint import Blueprint
-from marketplace.core.http.limiter import client_address, limiter
+from marketplace.core.http.limiter import client_address, limiter, refund, spend
 from marketplace.core.http.pagination import PageArgsSchema, page_schema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and tokens")
@@ -36,7 +36,7 @@ RESET_SENT = "If this email has an account, a reset code is on its way."
 
 
 def _login_pair() -> str:
-    """Failed-login key of the (email, client address) pair, never the email alone: failures
+    """Login-attempt key of the (email, client address) pair, never the email alone: guesses
     from an attacker's address must not lock the owner out elsewhere. The email is hashed (no
     addresses in Redis)."""
     body = request.get_json(silent=True)
@@ -123,7 +123,6 @@ def reset_password(data):
 @limiter.limit(_per_address_limit, key_func=lambda: "login-addr:" + client_address())
 @limiter.limit(_failures_per_address, key_func=lambda: "login-fail-addr:" + client_address(),
                deduct_when=_failed)
-@limiter.limit(_per_email_limit, key_func=_login_pair, deduct_when=_failed)
 @blp.arguments(LoginSchema)
 @blp.response(201, TokenSchema)
 @blp.errors(401, 403)
@@ -133,7 +132,13 @@ def create_token(data):
     told only with the right password).
 
     No `Idempotency-Key` here (anonymous): a retry issues another token, each revocable."""
+    # Every attempt of the (email, address) pair counts before the password is checked (a
+    # limit counted after the response let a burst of parallel guesses by); a login that
+    # succeeds gives its attempt back: only failures weigh.
+    pair = _login_pair()
+    spend(_per_email_limit(), pair)
     raw, token = services.login(data["email"], data["password"])
+    refund(_per_email_limit(), pair)
     return {"token": raw, "expires_at": token.expires_at}
 
 

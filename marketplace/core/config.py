@@ -89,7 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_TTL_DAYS", "TOKEN_TTL_DAYS", _int(1, 3650), 30,
             "Lifetime of API tokens in days."),
     Setting("LOGIN_LIMIT_PER_EMAIL", "LOGIN_LIMIT_PER_EMAIL", _str, "10 per minute",
-            "Failed logins allowed per (email, client address) pair, and password checks "
+            "Failed logins allowed per (email, client address) pair (each attempt counted "
+            "before its password is checked, given back if it succeeds), and password checks "
             "per session when changing the password or closing the account (Flask-Limiter "
             "notation). Never per email alone: an attacker could lock the owner out."),
     Setting("LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_ADDRESS", _str, "100 per minute",

@@ -18,6 +18,7 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
+from limits.strategies import FixedWindowRateLimiter
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
@@ -50,6 +51,14 @@ def spend(limit: str, key: str) -> None:
     exc.data = {"message": "Too many attempts; try again later.",
                 "headers": {"Retry-After": str(max(1, int(reset_at - time.time()) + 1))}}
     raise exc
+
+
+def refund(limit: str, key: str) -> None:
+    """Give back the attempt ``spend`` took (a login that succeeded: only failures should
+    weigh). Fixed windows only (Flask-Limiter's default strategy): a decrement of the window's
+    counter; with another strategy the attempt stays counted."""
+    if limiter.enabled and isinstance(limiter.limiter, FixedWindowRateLimiter):
+        limiter.limiter.hit(parse(limit), "spend", key, cost=-1)
 
 
 # Endpoints whose limits must hold even when Redis is down: login (failed logins per email).

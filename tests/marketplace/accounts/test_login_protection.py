@@ -100,6 +100,26 @@ def test_parallel_guesses_cannot_overtake_the_count(app, client):
     assert sorted(codes) == [422] * 10 + [429] * 3
 
 
+def test_a_burst_of_parallel_logins_cannot_overtake_the_pair_limit(app, client):
+    """13 guesses at once from one address: the pair's 10 are checked (401), no more."""
+    register(client, "rush@example.com")
+    codes: list[int] = []
+    start = threading.Barrier(13, timeout=30)
+
+    def guess(i):
+        with app.test_client() as c:
+            start.wait()
+            codes.append(_login(c, "rush@example.com", f"burst guess {i}", ATTACKER).status_code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(13)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(codes) == [401] * 10 + [429] * 3
+    assert _login(client, "rush@example.com", PASSWORD, VICTIM).status_code == 201
+
+
 def _token(client, email, where) -> dict:
     resp = _login(client, email, PASSWORD, where)
     assert resp.status_code == 201

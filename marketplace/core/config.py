@@ -219,6 +219,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("UPLOAD_MAX_PIXELS", "UPLOAD_MAX_PIXELS", _int(10_000, 150_000_000), 50_000_000,
             "Largest accepted image in pixels (width x height; 422 above), checked before "
             "decoding (decompression bombs)."),
+    Setting("UPLOAD_LIMIT_PER_USER", "UPLOAD_LIMIT_PER_USER", _str, "120 per hour",
+            "Image uploads a user may make (each is decoded and re-encoded: up to ~200 MB "
+            "of memory for the largest); then 429."),
     Setting("UPLOAD_UNREFERENCED_TTL_SECONDS", "UPLOAD_UNREFERENCED_TTL_SECONDS",
             _int(60, 10**8), 86_400, "Age after which an upload no listing refers to is "
             "deleted by the periodic `purge-uploads` job (1 day)."),

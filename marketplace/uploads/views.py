@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, redirect
+from flask import Response, current_app, redirect
 
 from marketplace.core.http import guards
 from marketplace.core.http.auth import current_user
 from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.etag import ETAG_HEADER_DOC
+from marketplace.core.http.limiter import limiter
 from marketplace.uploads import services
 from marketplace.uploads.schemas import UploadFileSchema, UploadSchema, upload_out
 
@@ -15,13 +16,19 @@ blp = Blueprint("uploads", __name__, url_prefix="/api/v1",
                 description="Image uploads (re-encoded, metadata removed) and their media")
 
 
+def _upload_limit() -> str:
+    return current_app.config["UPLOAD_LIMIT_PER_USER"]
+
+
 @blp.route("/uploads", methods=["POST"])
 @guards.allow_body("UPLOAD_MAX_BYTES")  # the app's default body limit is for JSON; 413 above
 @blp.auth()
-@blp.idempotent()
+@blp.idempotent()  # (outside the limit: a replay decodes nothing)
+@limiter.limit(_upload_limit, key_func=lambda: f"upload-user:{current_user().id}")
 @blp.arguments(UploadFileSchema, location="files")
 @blp.response(201, UploadSchema)
 @blp.errors(413, 415, 422, 503)
+@blp.rate_limited()
 def create_upload(files):
     """Upload one image (multipart field ``file``): decoded, oriented, re-encoded without EXIF;
     its thumbnail is made in the background. Refer to it by id (e.g. a listing's photo_ids)

@@ -52,3 +52,18 @@ def test_another_file_or_filename_with_the_same_key_is_a_422(app, client, backen
     renamed = upload(client, keyed, encoded("JPEG"), name="other.jpg")
     assert renamed.status_code == 422
     assert _count(app) == 1
+
+
+def test_uploads_are_limited_per_user_and_a_replay_is_not_counted(app, client, backend,
+                                                                  monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_LIMIT_PER_USER", "2 per hour")
+    _, h = make_user(client)
+    _, other = make_user(client)
+    image = encoded("JPEG")
+    keyed = {**h, "Idempotency-Key": "limited-1"}
+    assert upload(client, keyed, image).status_code == 201
+    assert upload(client, keyed, image).status_code == 201  # the replay: not counted
+    assert upload(client, h, image).status_code == 201
+    refused = upload(client, h, image)
+    assert refused.status_code == 429 and refused.headers.get("Retry-After")
+    assert upload(client, other, image).status_code == 201  # per user

@@ -83,41 +83,36 @@ def test_parallel_guesses_cannot_overtake_the_count(app, client):
     (13: below the test pool's 15 connections)."""
     register(client, "burst@example.com")
     stolen = _token(client, "burst@example.com", ATTACKER)
-    codes: list[int] = []
-    start = threading.Barrier(13, timeout=30)
-
-    def guess(i):
-        with app.test_client() as c:
-            start.wait()
-            codes.append(c.post("/api/v1/users/me/password", headers=stolen, json={
-                "old_password": f"parallel guess {i}", "new_password": "x" * 12}).status_code)
-
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(13)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    codes = _at_once(app, 13, lambda c, i: c.post("/api/v1/users/me/password", headers=stolen,
+                     json={"old_password": f"parallel guess {i}", "new_password": "x" * 12}))
     assert sorted(codes) == [422] * 10 + [429] * 3
 
 
 def test_a_burst_of_parallel_logins_cannot_overtake_the_pair_limit(app, client):
     """13 guesses at once from one address: the pair's 10 are checked (401), no more."""
     register(client, "rush@example.com")
-    codes: list[int] = []
-    start = threading.Barrier(13, timeout=30)
+    codes = _at_once(app, 13, lambda c, i: _login(c, "rush@example.com", f"burst guess {i}",
+                                                  ATTACKER))
+    assert sorted(codes) == [401] * 10 + [429] * 3
+    assert _login(client, "rush@example.com", PASSWORD, VICTIM).status_code == 201
 
-    def guess(i):
+
+def _at_once(app, n, send) -> list[int]:
+    """``send(client, i)`` from ``n`` threads released together; their status codes, sorted."""
+    codes: list[int] = []
+    start = threading.Barrier(n, timeout=30)
+
+    def run(i):
         with app.test_client() as c:
             start.wait()
-            codes.append(_login(c, "rush@example.com", f"burst guess {i}", ATTACKER).status_code)
+            codes.append(send(c, i).status_code)
 
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(13)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    assert sorted(codes) == [401] * 10 + [429] * 3
-    assert _login(client, "rush@example.com", PASSWORD, VICTIM).status_code == 201
+    return sorted(codes)
 
 
 def _token(client, email, where) -> dict:

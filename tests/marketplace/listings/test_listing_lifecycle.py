@@ -17,15 +17,7 @@ from marketplace.listings import status as listing_status
 from marketplace.listings.models import Listing
 from marketplace.offers import services as offers
 from marketplace.offers.models import Offer
-from tests.factories import assert_error_shape, create_listing, make_user
-
-
-@pytest.fixture
-def deal(client):
-    seller, s = make_user(client, "Seller")
-    buyer, b = make_user(client, "Buyer")
-    listing = create_listing(client, s)
-    return {"seller": seller, "s": s, "buyer": buyer, "b": b, "listing": listing}
+from tests.factories import assert_error_shape, create_listing
 
 
 def _offer(client, deal, amount=30000):

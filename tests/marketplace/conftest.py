@@ -1,4 +1,4 @@
-"""Fixtures of the offers tests."""
+"""Fixtures shared by the marketplace tests: a seller's listing and a buyer (offers, listings)."""
 
 import pytest
 

@@ -27,8 +27,16 @@ req/s cannot. Where it goes (server, database, client) says what a change can st
 
 "listing detail" and "text search" repeat one request (one listing, ``q=iphone``): the case
 most favourable to caches. "detail, 2,000 ids" spreads the load over 2,000 active listings
-picked at random, and "search, mixed" over every query of bench/search.py's scenarios (text,
-category, price range, the four sorts), each request picking one at random.
+picked at random, "detail, all ids" over every active listing (~60,000: most requests of a
+run are the first for their listing, so they miss the response cache and store a copy), and
+"search, mixed" over every query of bench/search.py's scenarios (text, category, price range,
+the four sorts), each request picking one at random.
+
+The app runs as in production, with Redis (``--redis``; its database is flushed first, so the
+response cache starts cold and only the 2 s warm-up before each case fills it) and the
+shared response cache for listing detail and search (core.http.respcache); Redis's CPU is
+counted with the rest. ``--response-cache off`` measures every request running its view,
+``--redis none`` the embedded setup (one in-memory cache per worker).
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import psycopg
 from flask_migrate import upgrade
+from redis import Redis
 from search import (
     SCENARIOS,
     listing_indexes,
@@ -120,6 +129,13 @@ def listing_ids(server: str, database: str) -> list[int]:
             "SELECT id FROM listings WHERE status = 'active' ORDER BY random() LIMIT %s",
             (SPREAD,))]
     return [first, *spread]
+
+
+def all_active_ids(server: str, database: str) -> list[int]:
+    """Every active listing (the "detail, all ids" case: most requests miss any cache)."""
+    with psycopg.connect(f"{server}/{database}") as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT id FROM listings WHERE status = 'active' ORDER BY id")]
 
 
 def free_port() -> int:
@@ -270,8 +286,9 @@ class CpuMeter:
     process for the Python client). Per request, they are a measure of cost that other work
     on the machine moves far less than req/s (Linux /proc; zeros elsewhere)."""
 
-    def __init__(self, server: str, database: str) -> None:
+    def __init__(self, server: str, database: str, redis_pids: list[int]) -> None:
         self.dsn, self.database = f"{server}/postgres", database
+        self.redis_pids = redis_pids
 
     def _backends(self) -> list[int]:
         with psycopg.connect(self.dsn) as conn:
@@ -280,7 +297,7 @@ class CpuMeter:
 
     def run(self, proc: subprocess.Popen, runner, *args) -> dict:
         workers, backends = _children(proc.pid), self._backends()
-        before = {p: _cpu_seconds(p) for p in (*workers, *backends)}
+        before = {p: _cpu_seconds(p) for p in (*workers, *backends, *self.redis_pids)}
         client0, own0 = os.times(), time.process_time()
         result = runner(*args)
         client1, own1 = os.times(), time.process_time()
@@ -292,6 +309,7 @@ class CpuMeter:
         n = max(result["requests"], 1)
         result["cpu_us"] = {"server": spent(workers) / n * 1e6,
                             "postgresql": spent(backends) / n * 1e6,
+                            "redis": spent(self.redis_pids) / n * 1e6,
                             "client": client / n * 1e6}
         result["cpu_us"]["total"] = sum(result["cpu_us"].values())
         return result
@@ -311,13 +329,27 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--reuse", action="store_true",
                     help="use the dataset a previous run left in --database")
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/13",
+                    help="REDIS_URL of the app, as in production (its database is flushed "
+                         "first: a cold response cache); 'none': the embedded setup")
+    ap.add_argument("--response-cache", choices=("on", "off"), default="on",
+                    help="RESPONSE_CACHE: off measures every request running its view")
     args = ap.parse_args()
     runner = run_python if args.python_client or not shutil.which("wrk") else run_wrk
 
     token = (reuse(args.server, args.database) if args.reuse
              else seed(args.server, args.database, args.listings))
     listing_id, *spread = listing_ids(args.server, args.database)
+    every = all_active_ids(args.server, args.database)
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    redis_pids: list[int] = []
+    if args.redis != "none":
+        env["REDIS_URL"] = args.redis
+        Redis.from_url(args.redis).flushdb()
+        redis_pids = [int(p) for p in subprocess.run(["pgrep", "-x", "redis-server"],
+                                                     capture_output=True, text=True
+                                                     ).stdout.split()]
+    env["RESPONSE_CACHE"] = "true" if args.response_cache == "on" else "false"
     env.update({"DATABASE_URL": f"{args.server}/{args.database}", "SECRET_KEY": "bench-http",
                 "WEB_CONCURRENCY": str(args.workers), "RATELIMIT_ENABLED": "false",
                 "LOG_LEVEL": args.log_level,
@@ -330,6 +362,7 @@ def main() -> None:
         "healthz": ("GET", "/healthz", {}, None),
         "listing detail": ("GET", f"/api/v1/listings/{listing_id}", {}, None),
         "detail, 2,000 ids": ("GET", [f"/api/v1/listings/{i}" for i in spread], {}, None),
+        "detail, all ids": ("GET", [f"/api/v1/listings/{i}" for i in every], {}, None),
         "text search": ("GET", "/api/v1/listings?q=iphone", {}, None),
         "search, mixed": ("GET", mixed_searches(), {}, None),
         "estimate": ("POST", "/api/v1/footprints/estimate",
@@ -344,7 +377,7 @@ def main() -> None:
     # change in the machine's load during the run moves both sides of the ratio alike.
     hello, hello_port = start("bench.hello_wsgi:app", env)
     app_proc, port = start("wsgi:app", env)
-    meter = CpuMeter(args.server, args.database)
+    meter = CpuMeter(args.server, args.database, redis_pids)
     hello_cpu: list[float] = []
     try:
         runner(hello_port, "GET", "/", {}, None, args.connections, 2)  # warm-up
@@ -374,10 +407,11 @@ def main() -> None:
                                "cpu_us": {**before["cpu_us"], "total": mean_cpu}}, **results}
     print(f"gunicorn.conf.py, WEB_CONCURRENCY={args.workers}, {args.connections} connections, "
           f"{args.seconds} s each, {args.listings:,} listings, client: {runner.__name__}, "
+          f"Redis: {args.redis}, response cache: {args.response_cache}, "
           f"load average before {load1[0]:.2f} after {os.getloadavg()[0]:.2f}")
     print("hello-world req/s, run by run: " + ", ".join(f"{r:.0f}" for r in hello_runs))
     print(f"| {'endpoint':16} | req/s | p50 ms | p99 ms | hello-world around | ratio | target "
-          "| errors | CPU us/req: server + PostgreSQL + client = total | CPU ratio |")
+          "| errors | CPU us/req: server + PostgreSQL + Redis + client = total | CPU ratio |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, r in results.items():
         r["ratio"] = r["rps"] / r["hello_rps"] if r["hello_rps"] else 0.0
@@ -387,7 +421,8 @@ def main() -> None:
         print(f"| {name:16} | {r['rps']:7.0f} | {r['p50_ms']:6.2f} | {r['p99_ms']:6.2f} | "
               f"{r['hello_rps']:7.0f} | {r['ratio']:6.0%} | "
               f"{f'>= {target:.0%}' if target else '':>6} | {r['errors']} | "
-              f"{cpu['server']:5.0f} + {cpu['postgresql']:4.0f} + {cpu['client']:4.0f} = "
+              f"{cpu['server']:5.0f} + {cpu['postgresql']:4.0f} + {cpu['redis']:3.0f} + "
+              f"{cpu['client']:4.0f} = "
               f"{cpu['total']:5.0f} | {r['cpu_ratio']:6.0%} |")
     if args.json:
         print(json.dumps(results, indent=2))

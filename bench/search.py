@@ -126,6 +126,9 @@ def load(conn, start_id: int, count: int) -> float:
     conn.execute("CREATE UNLOGGED TABLE IF NOT EXISTS listings_stage "
                  "(LIKE listings INCLUDING DEFAULTS)")
     conn.execute("ALTER TABLE listings_stage ALTER COLUMN search_doc TYPE text")
+    # columns the bench rows leave out and the table gives no server default (migration 0026)
+    conn.execute("ALTER TABLE listings_stage ALTER COLUMN photo_uploads SET DEFAULT '[]', "
+                 "ALTER COLUMN previous_owners SET DEFAULT 0")
     conn.execute("TRUNCATE listings_stage")
     with conn.cursor() as cur, cur.copy(
             f"COPY listings_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
@@ -137,7 +140,7 @@ def load(conn, start_id: int, count: int) -> float:
                 buf.clear()
         if buf:
             copy.write("".join(buf))
-    cols = ", ".join(COLUMNS)
+    cols = ", ".join(COLUMNS + ("photo_uploads", "previous_owners"))
     # the search_term_bounds trigger is rebuilt in one pass afterwards (rebuild_indexes)
     conn.execute("ALTER TABLE listings DISABLE TRIGGER USER")
     conn.execute(f"INSERT INTO listings ({cols}) SELECT "

@@ -36,7 +36,15 @@ from marketplace.core import (
     realtime,
     sentry,
 )
-from marketplace.core.http import cors, docs_assets, etag, guards, jsonprovider, sessions
+from marketplace.core.http import (
+    cors,
+    docs_assets,
+    etag,
+    guards,
+    jsonprovider,
+    respcache,
+    sessions,
+)
 from marketplace.core.http.api import api
 from marketplace.core.http.flaskapp import App
 from marketplace.core.http.limiter import fail_closed, limiter
@@ -94,6 +102,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sentry.init_app(app)
     cors.init_app(app)
     etag.init_app(app)
+    respcache.init_app(app)
 
     api.register_blueprint(health.blp)
     app.register_blueprint(docs_assets.blp)

@@ -18,7 +18,7 @@ from marketplace.app import create_app
 from marketplace.core import db as core_db
 from marketplace.core.config import _database_url
 from marketplace.core.db import db
-from marketplace.core.http import fastdump, fastload
+from marketplace.core.http import fastdump, fastload, respcache
 from marketplace.core.http.limiter import limiter
 from marketplace.core.jobs import QUEUES, redis_connection
 from tests import factories
@@ -80,6 +80,10 @@ def base_config(tmp_dir) -> dict:
         "SECRET_KEY": "test-secret",
         "LOG_LEVEL": "WARNING",
         "STORAGE_URL": f"file://{tmp_dir / 'uploads'}",
+        # Search pages are shared for SEARCH_CACHE_SECONDS by design (a listing's change shows
+        # in search up to that late); tests of what search finds read it fresh.
+        # tests/marketplace/listings/test_listing_cache.py turns it on.
+        "SEARCH_CACHE_SECONDS": 0,
     }
 
 
@@ -143,6 +147,7 @@ def _clean(request):
         # (e.g. with an unreachable Redis) rebind it, so put the session app's back.
         limiter._storage, limiter._limiter, limiter.enabled = app.extensions["test_limiter_state"]
         limiter.reset()
+        respcache.clear(app)
         if REDIS_URL:
 
             redis_connection(app).flushdb()

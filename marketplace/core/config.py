@@ -52,8 +52,18 @@ SETTINGS: tuple[Setting, ...] = (
             "`false` behind PgBouncer in transaction mode (docs/scaling.md), where the next "
             "transaction may run on another server connection that lacks it."),
     Setting("REDIS_URL", "REDIS_URL", _redis_url, None,
-            "Redis URL for RQ queues and rate-limit storage. Unset: jobs run in-process "
-            "and limits are kept in memory."),
+            "Redis URL for RQ queues, rate-limit storage and the response cache. Unset: jobs "
+            "run in-process, limits and the response cache are kept in memory."),
+    Setting("RESPONSE_CACHE", "RESPONSE_CACHE", _bool, True,
+            "Shared copies of public responses (listing detail, search pages) in Redis, or "
+            "in memory without it; a write forgets a listing's copy at once "
+            "(docs/scaling.md). `false`: every request runs its view."),
+    Setting("LISTING_CACHE_SECONDS", "LISTING_CACHE_SECONDS", _int(0, 86_400), 60,
+            "Longest a listing's stored detail lives (its changes replace it at once); "
+            "0: not cached."),
+    Setting("SEARCH_CACHE_SECONDS", "SEARCH_CACHE_SECONDS", _int(0, 3600), 5,
+            "How long a page of search results is served to everyone asking the same query "
+            "(it may show a listing's old price or status that long); 0: not cached."),
     Setting("SECRET_KEY", "SECRET_KEY", _str, None,
             "Flask secret key. Required when DATABASE_URL is PostgreSQL (production); a random "
             "per-process key is used otherwise."),

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
 from marketplace.core.errors import Conflict
-from marketplace.listings import hooks
+from marketplace.listings import cache, hooks
 from marketplace.listings.models import Listing, ListingStatus
 
 S = ListingStatus
@@ -57,6 +57,7 @@ def _transition(listing: Listing, frm: str, to: str, message: str, **values) -> 
     )
     if result.rowcount != 1:
         raise Conflict(message)
+    cache.forget([listing.id])
     db.session.refresh(listing)
 
 

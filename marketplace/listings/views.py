@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from marketplace.core.http import respcache
 from marketplace.core.http.auth import current_user, optional_user
 from marketplace.core.http.blueprint import Blueprint
-from marketplace.listings import search, services, visibility
+from marketplace.listings import cache, search, services, visibility
 from marketplace.listings.schemas import (
     ListingInputSchema,
     ListingPageSchema,
@@ -44,15 +45,19 @@ def create_listing(data):
 
 
 @blp.route("/listings", methods=["GET"])
+@blp.cached(cache.search_key, "SEARCH_CACHE_SECONDS")
 @blp.read_only()
 @blp.arguments(SearchArgsSchema, location="query")
 @blp.response(200, ListingPageSchema)
 def search_listings(args):
-    """Search active listings: filters, sorts, cursor pagination."""
+    """Search active listings: filters, sorts, cursor pagination. A page may be up to
+    SEARCH_CACHE_SECONDS old (a shared copy)."""
+    respcache.share()
     return jsonify(dump_page(search.search(args)))
 
 
 @blp.route("/listings/<int:listing_id>", methods=["GET"])
+@blp.cached(cache.detail_key, "LISTING_CACHE_SECONDS")
 @blp.read_only()
 @blp.doc(security=_OPTIONAL_AUTH)
 @blp.conditional()
@@ -60,7 +65,10 @@ def search_listings(args):
 @blp.errors(404)
 def get_listing(listing_id):
     """A listing: public unless withdrawn or suspended (then its seller and admins only)."""
-    return _with_etag(visibility.get_public(listing_id, optional_user()))
+    listing = visibility.get_public(listing_id, optional_user())
+    if visibility.public_to_all(listing):
+        respcache.share()
+    return _with_etag(listing)
 
 
 @blp.route("/listings/<int:listing_id>/passport", methods=["GET"])

@@ -66,3 +66,6 @@ def get_public(listing_id: int, viewer: User | None) -> ListingRow:
     return row
 
 
+def public_to_all(row: ListingRow) -> bool:
+    """Whether anyone, signed in or not, may see this row of ``get_public``."""
+    return can_see(row, None, suspended=row.seller_suspended_at is not None)

@@ -17,7 +17,7 @@ from webargs.flaskparser import FlaskParser
 
 from marketplace.core.db import read_only as db_read_only
 from marketplace.core.errors import Forbidden
-from marketplace.core.http import etag
+from marketplace.core.http import etag, respcache
 from marketplace.core.http.auth import current_user, token_auth
 from marketplace.core.http.fastdump import fast_schema
 from marketplace.core.http.fastload import fast_load_schema
@@ -180,6 +180,13 @@ class Blueprint(flask_smorest.Blueprint):
             return self.errors(*((401, 403) if role or verified else (401,)))(func)
 
         return decorator
+
+    def cached(self, key: Callable[..., str], setting: str) -> Callable:
+        """Serve GET from the shared response cache (core.http.respcache) under
+        ``key(**view_args)``; the view stores its response by calling ``respcache.share()``
+        when it is the same for every caller. Place it first, right below ``route()``: a hit
+        skips every decorator below it."""
+        return respcache.cached(key, setting)
 
     def conditional(self) -> Callable:
         """ETag on the 200 response and 304 for a matching ``If-None-Match`` (core.http.etag);

@@ -28,10 +28,15 @@ def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
-        g.reloop_conditional = True
+        conditional_response()
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def conditional_response() -> None:
+    """This request's 200 response carries an ETag and honours If-None-Match."""
+    g.reloop_conditional = True
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,259 @@
+"""Shared copies of public responses: a hit costs one Redis GET instead of the view.
+
+A view decorated with ``Blueprint.cached(key, seconds)`` answers a GET from a stored copy of
+an earlier 200 response (body and ETag) when one is there. On a miss the view runs as usual,
+and its response is stored only if the view said it is the same for every caller
+(``share()``): a listing anyone may see, a page of search results; never what depends on who
+asks. ``If-None-Match`` still gets its 304 (core.http.etag) from the stored ETag.
+
+Freshness, as a CDN in front of the API would give it, but with invalidation:
+- A write that changes what a stored copy shows names its key (``forget_after_commit``); when
+  the session commits, the key is replaced by a tombstone for ``TOMBSTONE_SECONDS``. Readers
+  store with ``SET NX``, so a reader that read the old row before the commit cannot put the old
+  copy back after it (the race of every delete-on-write cache); the next reader after the
+  tombstone fills the cache again.
+- Every copy also expires after its view's ``seconds`` (the config setting it names): the bound
+  on staleness for whatever no write names (search pages are never named: a page may show a
+  listing's old price or status for up to ``SEARCH_CACHE_SECONDS``), and after a Redis blip
+  that lost a tombstone.
+
+Store: Redis (``REDIS_URL``), shared by every process, with short socket timeouts; a Redis
+error is a miss (the view runs) and the cache is skipped for ``PAUSE_SECONDS`` rather than
+making each request wait for the timeout. Without Redis (the embedded setup: one process), a
+bounded dict. ``RESPONSE_CACHE=false`` turns it off. Values are bytes we wrote (ETag, newline,
+body), never unpickled.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import Counter
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.core.http.etag import conditional_response
+
+log = logging.getLogger("marketplace.core.http.respcache")
+
+TOMBSTONE = b"\x00"
+TOMBSTONE_SECONDS = 10  # longer than any read between its SELECT and its store (timeouts)
+PAUSE_SECONDS = 5.0
+SOCKET_TIMEOUT = 0.25
+MEMORY_ENTRIES = 10_000
+MAX_KEY = 200  # longer keys (long query strings) are hashed
+
+_EXTENSION = "reloop.respcache"
+_PENDING = "reloop.respcache.forget"
+_SHARE = "reloop_share"
+
+LOOKUPS = Counter("reloop_http_cache_lookups", "Response cache lookups", ("cache", "outcome"))
+
+
+class RedisStore:
+    def __init__(self, url: str, prefix: str) -> None:
+        self.redis = Redis.from_url(url, socket_connect_timeout=SOCKET_TIMEOUT,
+                                    socket_timeout=SOCKET_TIMEOUT)
+        self.prefix = prefix
+
+    def get(self, key: str) -> bytes | None:
+        return self.redis.get(self.prefix + key)
+
+    def add(self, key: str, value: bytes, seconds: int) -> None:
+        self.redis.set(self.prefix + key, value, ex=seconds, nx=True)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(self.prefix + key, TOMBSTONE, ex=TOMBSTONE_SECONDS)
+        pipe.execute()
+
+
+    def clear(self) -> None:
+        for keys in _chunks(self.redis.scan_iter(self.prefix + "*", count=1000), 1000):
+            self.redis.delete(*keys)
+
+
+def _chunks(items: Iterable[bytes], size: int) -> Iterable[list[bytes]]:
+    chunk: list[bytes] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class MemoryStore:
+    """One process's store (the embedded setup), oldest entries dropped past ``size``."""
+
+    def __init__(self, size: int = MEMORY_ENTRIES) -> None:
+        self.size = size
+        self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        entry = self.entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def _put(self, key: str, value: bytes, seconds: int) -> None:
+        self.entries[key] = (time.monotonic() + seconds, value)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    def add(self, key: str, value: bytes, seconds: int) -> None:
+        with self.lock:
+            if self.get(key) is None:
+                self._put(key, value, seconds)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        with self.lock:
+            for key in keys:
+                self._put(key, TOMBSTONE, TOMBSTONE_SECONDS)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+class ResponseCache:
+    def __init__(self, store: RedisStore | MemoryStore | None) -> None:
+        self.store = store
+        self.paused_until = 0.0
+
+    def _usable(self) -> bool:
+        return self.store is not None and time.monotonic() >= self.paused_until
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        self.paused_until = time.monotonic() + PAUSE_SECONDS
+        log.warning("response cache %s failed (%s); skipped for %ss", what,
+                    type(exc).__name__, PAUSE_SECONDS)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self.store.get(key)
+        except RedisError as exc:
+            self._failed("read", exc)
+            return None
+
+    def add(self, key: str, value: bytes, seconds: int) -> None:
+        try:
+            self.store.add(key, value, seconds)
+        except RedisError as exc:
+            self._failed("store", exc)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Tombstones for ``keys``, now. Tried even while reads are paused: a write must not
+        leave a copy behind when it can help it."""
+        if self.store is None:
+            return
+        try:
+            self.store.forget(keys)
+        except RedisError as exc:
+            self._failed("invalidation", exc)
+
+
+def clear(app: Flask) -> None:
+    """Drop every stored copy: for when the database was wiped or restored under it."""
+    rc: ResponseCache = app.extensions[_EXTENSION]
+    if rc.store is not None:
+        rc.store.clear()
+
+
+def init_app(app: Flask) -> None:
+    store: RedisStore | MemoryStore | None = None
+    if app.config.get("RESPONSE_CACHE", True):
+        url = app.config.get("REDIS_URL")
+        prefix = app.config.get("RESPONSE_CACHE_PREFIX") or "reloop:rc:"
+        store = RedisStore(url, prefix) if url else MemoryStore()
+    app.extensions[_EXTENSION] = ResponseCache(store)
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+
+
+def cache() -> ResponseCache:
+    return current_app.extensions[_EXTENSION]
+
+
+def forget_after_commit(session: Session, keys: Iterable[str]) -> None:
+    """When ``session`` commits, the stored copies under ``keys`` are gone for every process
+    (tombstones); nothing happens if it rolls back (nothing changed)."""
+    session.info.setdefault(_PENDING, set()).update(keys)
+
+
+def _after_commit(session: Session) -> None:
+    keys = session.info.pop(_PENDING, None)
+    if keys:
+        cache().forget(keys)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def share() -> None:
+    """Called by a cached view: this response is the same for every caller; store it."""
+    g.setdefault(_SHARE, True)
+
+
+def query_key(prefix: str) -> str:
+    """A key for a view whose response depends only on its query string."""
+    raw = request.query_string
+    if len(raw) > MAX_KEY:
+        raw = hashlib.blake2b(raw, digest_size=16).hexdigest().encode()
+    return prefix + raw.decode("latin-1")
+
+
+def cached(key: Callable[..., str], setting: str) -> Callable:
+    """Decorator (``Blueprint.cached``): serve GET/HEAD from the store; store what the view
+    ``share()``-d, for ``current_app.config[setting]`` seconds (0: not cached)."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        name = view.__name__
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            rc = cache()
+            seconds = current_app.config[setting]
+            if not seconds or not rc._usable():
+                return view(*args, **kwargs)
+            k = key(*args, **kwargs)
+            value = rc.get(k)
+            if value is not None and value != TOMBSTONE:
+                LOOKUPS.labels(name, "hit").inc()
+                return _response(value)
+            LOOKUPS.labels(name, "miss").inc()
+            response = view(*args, **kwargs)
+            if (value is None and g.get(_SHARE) and isinstance(response, Response)
+                    and response.status_code == 200 and not response.direct_passthrough):
+                etag = (response.headers.get("ETag") or "").encode("latin-1")
+                rc.add(k, etag + b"\n" + response.get_data(), seconds)
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _response(value: bytes) -> Response:
+    etag, _, body = value.partition(b"\n")
+    response = Response(body, 200, mimetype="application/json")
+    if etag:
+        response.headers["ETag"] = etag.decode("latin-1")
+        conditional_response()  # 304 for a matching If-None-Match
+    return response

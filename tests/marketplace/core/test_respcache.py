@@ -1,0 +1,81 @@
+"""The response cache's store: tombstones win over a late store, Redis errors are misses,
+and one process's write forgets another process's copy (they share Redis)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from marketplace.app import create_app
+from marketplace.core.http import respcache
+from tests.factories import REDIS_URL, create_listing, make_user
+
+needs_redis = pytest.mark.services
+
+
+def _stores():
+    yield respcache.MemoryStore()
+    if REDIS_URL:
+        yield respcache.RedisStore(REDIS_URL, "test:rc:")
+
+
+@pytest.mark.parametrize("store", list(_stores()), ids=lambda s: type(s).__name__)
+def test_a_read_that_began_before_a_write_cannot_store_the_old_copy(store):
+    rc = respcache.ResponseCache(store)
+    assert rc.get("k") is None          # a reader misses, reads the old row...
+    rc.forget(["k"])                    # ...a writer commits and forgets the key...
+    rc.add("k", b"old", 60)             # ...the reader's store comes too late
+    assert rc.get("k") == respcache.TOMBSTONE
+    store.clear()
+    rc.add("k", b"new", 60)
+    rc.add("k", b"newer", 60)           # first store wins until forgotten
+    assert rc.get("k") == b"new"
+
+
+def test_memory_store_expires_and_is_bounded(monkeypatch):
+    store = respcache.MemoryStore(size=3)
+    now = [1000.0]
+    monkeypatch.setattr(respcache.time, "monotonic", lambda: now[0])
+    for key in "abcd":
+        store.add(key, key.encode(), 10)
+    assert [store.get(k) for k in "abcd"] == [None, b"b", b"c", b"d"]
+    now[0] += 11
+    assert store.get("d") is None
+
+
+def test_redis_errors_are_misses_and_pause_the_cache(monkeypatch):
+    rc = respcache.ResponseCache(respcache.RedisStore("redis://127.0.0.1:1/0", "x:"))
+    started = time.monotonic()
+    assert rc._usable() and rc.get("k") is None
+    assert not rc._usable()
+    rc.add("k", b"v", 60)
+    rc.forget(["k"])  # logged, not raised
+    assert time.monotonic() - started < 2
+    monkeypatch.setattr(respcache.time, "monotonic",
+                        lambda: started + respcache.PAUSE_SECONDS + 1)
+    assert rc._usable()
+
+
+def test_detail_is_served_when_redis_is_unreachable(client, app_config):
+    _, seller = make_user(client, "Seller")
+    lid = create_listing(client, seller)["id"]
+    broken = create_app({**app_config, "REDIS_URL": "redis://127.0.0.1:1/0"}).test_client()
+    for _ in range(2):
+        resp = broken.get(f"/api/v1/listings/{lid}")
+        assert resp.status_code == 200 and resp.get_json()["id"] == lid
+
+
+@needs_redis
+def test_a_write_in_one_process_forgets_the_copy_another_process_stored(app, app_config):
+    other = create_app(app_config)  # another gunicorn worker: its own app, the same Redis
+    reader, writer = other.test_client(), app.test_client()
+    _, seller = make_user(writer, "Seller")
+    lid = create_listing(writer, seller)["id"]
+    url = f"/api/v1/listings/{lid}"
+    etag = reader.get(url).headers["ETag"]
+    assert reader.get(url).headers["ETag"] == etag
+    changed = writer.patch(url, json={"title": "Renamed phone"},
+                           headers={**seller, "If-Match": etag})
+    assert changed.status_code == 200, changed.get_json()
+    assert reader.get(url).get_json()["title"] == "Renamed phone"

@@ -183,7 +183,6 @@ def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION] = ResponseCache(store)
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
 
 
 def cache() -> ResponseCache:
@@ -191,8 +190,10 @@ def cache() -> ResponseCache:
 
 
 def forget_after_commit(session: Session, keys: Iterable[str]) -> None:
-    """When ``session`` commits, the stored copies under ``keys`` are gone for every process
-    (tombstones); nothing happens if it rolls back (nothing changed)."""
+    """When ``session`` next commits, the stored copies under ``keys`` are gone for every
+    process (tombstones). A rollback leaves them pending: SQLAlchemy reports a savepoint's
+    rollback like the transaction's, and dropping them there would lose what the outer
+    transaction changed; forgetting a key too many costs one miss."""
     session.info.setdefault(_PENDING, set()).update(keys)
 
 
@@ -200,10 +201,6 @@ def _after_commit(session: Session) -> None:
     keys = session.info.pop(_PENDING, None)
     if keys:
         cache().forget(keys)
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 def share() -> None:

@@ -94,6 +94,20 @@ def test_a_rolled_back_change_keeps_the_copy(client, app, counted):
     assert counted == [lid]
 
 
+def test_a_savepoint_rolled_back_keeps_the_outer_change_to_forget(client, app):
+    _, seller = make_user(client, "Seller")
+    lid = create_listing(client, seller)["id"]
+    url = f"{V1}/listings/{lid}"
+    client.get(url)
+    with app.app_context():
+        db.session.get(Listing, lid).title = "Renamed in the outer transaction"
+        db.session.flush()
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            raise RuntimeError("the savepoint rolls back")
+        db.session.commit()
+    assert client.get(url).get_json()["title"] == "Renamed in the outer transaction"
+
+
 def test_withdrawn_listing_is_gone_for_others_and_never_stored_for_its_seller(client):
     _, seller = make_user(client, "Seller")
     lid = create_listing(client, seller)["id"]

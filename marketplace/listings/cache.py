@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import object_session
 
@@ -21,6 +21,7 @@ from marketplace.accounts.models import User
 from marketplace.core.db import db
 from marketplace.core.http import respcache
 from marketplace.listings.models import Listing
+from marketplace.listings.schemas import SearchArgsSchema
 
 
 def detail_key(listing_id: int) -> str:
@@ -29,6 +30,15 @@ def detail_key(listing_id: int) -> str:
 
 def search_key() -> str:
     return respcache.query_key("search:")
+
+
+_SEARCH_ARGS = frozenset(SearchArgsSchema().fields)
+
+
+def search_shareable() -> bool:
+    """A search page is stored only for a query of known parameters: made-up ones would
+    each make a new key for the same page."""
+    return request.args.keys() <= _SEARCH_ARGS
 
 
 def forget(listing_ids: list[int]) -> None:

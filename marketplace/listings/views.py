@@ -52,7 +52,8 @@ def create_listing(data):
 def search_listings(args):
     """Search active listings: filters, sorts, cursor pagination. A page may be up to
     SEARCH_CACHE_SECONDS old (a shared copy)."""
-    respcache.share()
+    if cache.search_shareable():
+        respcache.share()
     return jsonify(dump_page(search.search(args)))
 
 

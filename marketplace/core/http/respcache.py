@@ -19,9 +19,14 @@ Freshness, as a CDN in front of the API would give it, but with invalidation:
 
 Store: Redis (``REDIS_URL``), shared by every process, with short socket timeouts; a Redis
 error is a miss (the view runs) and the cache is skipped for ``PAUSE_SECONDS`` rather than
-making each request wait for the timeout. Without Redis (the embedded setup: one process), a
-bounded dict. ``RESPONSE_CACHE=false`` turns it off. Values are bytes we wrote (ETag, newline,
-body), never unpickled.
+making each request wait for the timeout. Without Redis (the embedded setup: one server
+process), a dict of at most ``MEMORY_BYTES``; a write made in another process (a CLI command)
+is not seen there before the copy expires. Responses over ``MAX_VALUE`` are not stored.
+``RESPONSE_CACHE=false`` turns it off. Values are bytes we wrote (ETag, newline, body), never
+unpickled.
+
+Only the outermost transaction's commit forgets: a savepoint's release is not the commit, and
+a rollback (SQLAlchemy reports a savepoint's like the transaction's) leaves the keys pending.
 """
 
 from __future__ import annotations
@@ -50,8 +55,8 @@ TOMBSTONE = b"\x00"
 TOMBSTONE_SECONDS = 10  # longer than any read between its SELECT and its store (timeouts)
 PAUSE_SECONDS = 5.0
 SOCKET_TIMEOUT = 0.25
-MEMORY_ENTRIES = 10_000
-MAX_KEY = 200  # longer keys (long query strings) are hashed
+MEMORY_BYTES = 32 * 2**20
+MAX_VALUE = 256 * 2**10  # a larger response is not stored
 
 _EXTENSION = "reloop.respcache"
 _PENDING = "reloop.respcache.forget"
@@ -96,38 +101,54 @@ def _chunks(items: Iterable[bytes], size: int) -> Iterable[list[bytes]]:
 
 
 class MemoryStore:
-    """One process's store (the embedded setup), oldest entries dropped past ``size``."""
+    """One process's store (the embedded setup): at most ``max_bytes`` of copies, the oldest
+    dropped first; tombstones kept apart, so a flood of copies cannot push one out."""
 
-    def __init__(self, size: int = MEMORY_ENTRIES) -> None:
-        self.size = size
+    def __init__(self, max_bytes: int = MEMORY_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
         self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self.tombstones: dict[str, float] = {}
         self.lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
+        now = time.monotonic()
+        if self.tombstones.get(key, 0.0) > now:
+            return TOMBSTONE
         entry = self.entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
+        if entry is None or entry[0] < now:
             return None
         return entry[1]
 
-    def _put(self, key: str, value: bytes, seconds: int) -> None:
-        self.entries[key] = (time.monotonic() + seconds, value)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+    def _drop(self, key: str) -> None:
+        entry = self.entries.pop(key, None)
+        if entry is not None:
+            self.size -= len(entry[1])
 
     def add(self, key: str, value: bytes, seconds: int) -> None:
         with self.lock:
-            if self.get(key) is None:
-                self._put(key, value, seconds)
+            if self.get(key) is not None or len(value) > self.max_bytes:
+                return
+            self._drop(key)
+            self.entries[key] = (time.monotonic() + seconds, value)
+            self.size += len(value)
+            while self.size > self.max_bytes:
+                self._drop(next(iter(self.entries)))
 
     def forget(self, keys: Iterable[str]) -> None:
         with self.lock:
+            now = time.monotonic()
+            if len(self.tombstones) > 10_000:
+                self.tombstones = {k: t for k, t in self.tombstones.items() if t > now}
             for key in keys:
-                self._put(key, TOMBSTONE, TOMBSTONE_SECONDS)
+                self._drop(key)
+                self.tombstones[key] = now + TOMBSTONE_SECONDS
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+            self.tombstones.clear()
+            self.size = 0
 
 
 class ResponseCache:
@@ -172,6 +193,7 @@ def clear(app: Flask) -> None:
     rc: ResponseCache = app.extensions[_EXTENSION]
     if rc.store is not None:
         rc.store.clear()
+    rc.paused_until = 0.0
 
 
 def init_app(app: Flask) -> None:
@@ -198,6 +220,8 @@ def forget_after_commit(session: Session, keys: Iterable[str]) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
+        return
     keys = session.info.pop(_PENDING, None)
     if keys:
         cache().forget(keys)
@@ -209,11 +233,9 @@ def share() -> None:
 
 
 def query_key(prefix: str) -> str:
-    """A key for a view whose response depends only on its query string."""
-    raw = request.query_string
-    if len(raw) > MAX_KEY:
-        raw = hashlib.blake2b(raw, digest_size=16).hexdigest().encode()
-    return prefix + raw.decode("latin-1")
+    """A key for a view whose response depends only on its query string (hashed: bounded,
+    and no query can name another's key)."""
+    return prefix + hashlib.blake2b(request.query_string, digest_size=16).hexdigest()
 
 
 def cached(key: Callable[..., str], setting: str) -> Callable:
@@ -235,11 +257,15 @@ def cached(key: Callable[..., str], setting: str) -> Callable:
                 LOOKUPS.labels(name, "hit").inc()
                 return _response(value)
             LOOKUPS.labels(name, "miss").inc()
+            g.pop(_SHARE, None)
             response = view(*args, **kwargs)
-            if (value is None and g.get(_SHARE) and isinstance(response, Response)
-                    and response.status_code == 200 and not response.direct_passthrough):
-                etag = (response.headers.get("ETag") or "").encode("latin-1")
-                rc.add(k, etag + b"\n" + response.get_data(), seconds)
+            if (value is None and g.pop(_SHARE, False) and isinstance(response, Response)
+                    and response.status_code == 200 and not response.direct_passthrough
+                    and rc._usable()):
+                body = response.get_data()
+                if len(body) <= MAX_VALUE:
+                    etag = (response.headers.get("ETag") or "").encode("latin-1")
+                    rc.add(k, etag + b"\n" + body, seconds)
             return response
 
         return wrapper

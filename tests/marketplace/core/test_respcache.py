@@ -33,15 +33,26 @@ def test_a_read_that_began_before_a_write_cannot_store_the_old_copy(store):
     assert rc.get("k") == b"new"
 
 
-def test_memory_store_expires_and_is_bounded(monkeypatch):
-    store = respcache.MemoryStore(size=3)
+def test_memory_store_expires_and_is_bounded_in_bytes(monkeypatch):
+    store = respcache.MemoryStore(max_bytes=30)
     now = [1000.0]
     monkeypatch.setattr(respcache.time, "monotonic", lambda: now[0])
     for key in "abcd":
-        store.add(key, key.encode(), 10)
-    assert [store.get(k) for k in "abcd"] == [None, b"b", b"c", b"d"]
+        store.add(key, key.encode() * 10, 10)
+    assert [store.get(k) for k in "abcd"] == [None, b"b" * 10, b"c" * 10, b"d" * 10]
+    store.add("big", b"x" * 31, 10)  # larger than the whole store: not kept
+    assert store.get("big") is None and store.size == 30
     now[0] += 11
     assert store.get("d") is None
+
+
+def test_memory_store_keeps_tombstones_through_a_flood_of_copies():
+    store = respcache.MemoryStore(max_bytes=1000)
+    store.forget(["listing:1"])
+    for i in range(500):
+        store.add(f"search:{i}", b"x" * 100, 60)
+    store.add("listing:1", b"old copy", 60)
+    assert store.get("listing:1") == respcache.TOMBSTONE
 
 
 def test_redis_errors_are_misses_and_pause_the_cache(monkeypatch):
@@ -54,6 +65,13 @@ def test_redis_errors_are_misses_and_pause_the_cache(monkeypatch):
     assert time.monotonic() - started < 2
     monkeypatch.setattr(respcache.time, "monotonic",
                         lambda: started + respcache.PAUSE_SECONDS + 1)
+    assert rc._usable()
+
+
+def test_clearing_the_cache_ends_a_pause(app):
+    rc = app.extensions["reloop.respcache"]
+    rc.paused_until = time.monotonic() + 60
+    respcache.clear(app)
     assert rc._usable()
 
 

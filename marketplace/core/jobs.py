@@ -200,6 +200,8 @@ def init_app(app) -> None:
 
 
 def _run_deferred(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: not the commit
+        return
     for app, func, args in session.info.pop(_DEFERRED, ()):
         run_inline(app, func, args)
 

@@ -129,6 +129,8 @@ HUB = Hub()
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: not the commit
+        return
     users = session.info.pop("realtime_users", None)
     if not users:
         return

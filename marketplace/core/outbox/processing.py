@@ -286,6 +286,8 @@ def _after_flush(session: Session, flush_context) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: not the commit
+        return
     flushed = session.info.pop("outbox_flushed", None)
     if flushed:
         dispatch(flushed)

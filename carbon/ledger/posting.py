@@ -27,6 +27,7 @@ from carbon.ledger.shares import reversal_amounts
 from marketplace.core import events, outbox
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
+from marketplace.core.http import respcache
 
 PPM = 1_000_000
 # Outbox topics the incentives handle (carbon/incentives): evaluate the rules after each
@@ -149,6 +150,13 @@ def party_accounts(meta: dict[str, Any]) -> tuple[int, int]:
     return out[0], out[1]
 
 
+def forget_account_pages(user_ids) -> None:
+    """The users' carbon account pages kept in the response cache (core.http.respcache) go
+    when this transaction commits: their balance, credited trades or pending share moved."""
+    respcache.forget_owners_after_commit(db.session(), {respcache.user_owner(u)
+                                                        for u in user_ids})
+
+
 def announce_completion(payload: dict[str, Any]) -> None:
     """Write a trade's ``trade.completed`` record in the caller's transaction, with each
     party's pending share (read by the account page until the credit is posted). Raises
@@ -163,6 +171,7 @@ def announce_completion(payload: dict[str, Any]) -> None:
         shares[c.seller_id] += seller_g
     if not shares:
         return
+    forget_account_pages(shares)
     db.session.execute(bulk.upsert_ignore(PendingCredit, [
         {"trade_id": c.trade_id, "user_id": user, "amount_g": grams, "created_at": utcnow()}
         for user, grams in sorted(shares.items())], "trade_id", "user_id"))
@@ -177,6 +186,7 @@ def post_credits(records: list[Any]) -> int:
         by_key.setdefault(credit_key(c.trade_id), c)
     if not by_key:
         return 0
+    forget_account_pages(u for c in by_key.values() for u in c.personal_parties())
     db.session.execute(delete(PendingCredit).where(
         PendingCredit.trade_id.in_(sorted({c.trade_id for c in by_key.values()}))))
     accounts = bulk.ensure_user_accounts(
@@ -278,6 +288,8 @@ def post_reversal(payload: dict[str, Any], at=None) -> int:
     if not inserted:
         return 0
     tx_id = inserted[key]
+    forget_account_pages(credit.meta[f"{side}_id"] for side in ("buyer", "seller")
+                         if not credit.meta.get(f"{side}_org_id"))
     lines = [(tx_id, a, -amount) for (a, _), amount in zip(parties, amounts, strict=True)]
     bulk.insert_lines(lines + [(tx_id, issuance, total)])
     deltas: dict[int, int] = defaultdict(int)

@@ -24,7 +24,13 @@ from carbon.ledger.models import (
     LedgerLine,
     LedgerTransaction,
 )
-from carbon.ledger.posting import EVALUATE_TOPIC, InvalidEvent, _int, _opt_id
+from carbon.ledger.posting import (
+    EVALUATE_TOPIC,
+    InvalidEvent,
+    _int,
+    _opt_id,
+    forget_account_pages,
+)
 from marketplace.core import outbox
 from marketplace.core.db import db
 from marketplace.core.outbox import OutboxMessage
@@ -74,6 +80,8 @@ def post_recycling_credits(records: list[Any]) -> int:
          "occurred_at": at, "meta": meta} for key, (meta, at) in metas.items()])
     if not inserted:
         return 0
+    forget_account_pages(metas[key][0]["user_id"] for key in inserted
+                         if not metas[key][0]["org_id"])
     issuance = bulk.issuance_account_id()
     lines, deltas, evaluations = [], defaultdict(int), []
     for key, tx_id in inserted.items():

@@ -10,7 +10,9 @@ from carbon.ledger.schemas import (
     SummaryQuerySchema,
     SummarySchema,
 )
-from marketplace.core.http.auth import current_user
+from marketplace.core.dbtypes import utcnow
+from marketplace.core.http import respcache
+from marketplace.core.http.auth import current_token, current_user
 from marketplace.core.http.blueprint import Blueprint
 from marketplace.core.http.etag import ETAG_HEADER_DOC
 
@@ -23,6 +25,7 @@ def _with_etag(view):
 
 
 @blp.route("/carbon/account", methods=["GET"])
+@blp.cached(respcache.bearer_key("carbon-account:"), "ACCOUNT_CACHE_SECONDS")
 @blp.read_only()
 @blp.auth()
 @blp.conditional()
@@ -31,8 +34,13 @@ def my_account():
     """The caller's carbon balance, credited trades and credits still pending.
 
     Carries a (weak) ETag that changes with the figures (not with `as_of`): send it back as
-    `If-None-Match` to get 304 Not Modified while nothing changed."""
-    return _with_etag(services.account_view(current_user().id))
+    `If-None-Match` to get 304 Not Modified while nothing changed. Served from a copy kept
+    for the caller's token while the figures do not move (`as_of`: when they were read)."""
+    user_id = current_user().id
+    view = services.account_view(user_id)
+    respcache.share(owner=respcache.user_owner(user_id),
+                    seconds=(current_token().expires_at - utcnow()).total_seconds())
+    return _with_etag(view)
 
 
 @blp.route("/carbon/entries", methods=["GET"])

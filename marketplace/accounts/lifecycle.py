@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.accounts import cache
 from marketplace.accounts.models import ApiToken, EmailToken, User
 from marketplace.accounts.services import (
     REGISTERED_TOPIC,
@@ -131,6 +132,7 @@ def revoke_tokens(user_id: int, keep: int | None = None) -> int:
     stmt = update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
     if keep is not None:
         stmt = stmt.where(ApiToken.id != keep)
+    cache.forget_user(user_id)
     return db.session.execute(stmt.values(revoked_at=utcnow())).rowcount or 0
 
 

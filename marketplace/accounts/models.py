@@ -118,11 +118,12 @@ class DataExport(db.Model):
 
 @dataclass(slots=True)
 class LiveToken:
-    """A resolved bearer token: its id and last use, and its user (an ORM entity)."""
+    """A resolved bearer token: its id, last use and expiry, and its user (an ORM entity)."""
 
     id: int
     user: User | UserRow
     last_used_at: datetime | None
+    expires_at: datetime
 
 
 class UserRow:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from marketplace.accounts import cache
 from marketplace.accounts.models import ApiToken, DataExport, EmailToken, User
 from marketplace.core import privacy
 from marketplace.core.db import db
@@ -52,6 +53,7 @@ def erase(user_id: int) -> None:
     user.bio = user.city = user.country = user.locale = user.currency = None
     user.email_verified_at = None
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    cache.forget_user(user_id)
     db.session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))
     db.session.execute(delete(DataExport).where(DataExport.user_id == user_id))
     db.session.execute(delete(OutboundEmail).where(OutboundEmail.to_addr == old_email))

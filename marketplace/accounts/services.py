@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.accounts import cache
 from marketplace.accounts.models import ApiToken, LiveToken, Role, User, UserRow
 from marketplace.core import outbox
 from marketplace.core.db import db, read_only_request
@@ -98,12 +99,12 @@ def login(email: str, password: str) -> tuple[str, ApiToken]:
 # The user is the only entity loaded; of the token, only what is used.
 _LIVE = (ApiToken.token_hash == bindparam("hash"), ApiToken.revoked_at.is_(None),
          ApiToken.expires_at > bindparam("now"))
-_LIVE_TOKEN = (select(User, ApiToken.id, ApiToken.last_used_at)
+_LIVE_TOKEN = (select(User, ApiToken.id, ApiToken.last_used_at, ApiToken.expires_at)
                .join(ApiToken, ApiToken.user_id == User.id).where(*_LIVE))
 # Read-only views (search, a listing's detail, the carbon account) get the same token, same
 # checks, with the user as a row (core.hotread): no ORM entity to build on every request.
 _LIVE_TOKEN_ROW = HotRead(
-    select(ApiToken.id.label("token_id"), ApiToken.last_used_at,
+    select(ApiToken.id.label("token_id"), ApiToken.last_used_at, ApiToken.expires_at,
            *(getattr(User, c) for c in UserRow.COLUMNS))
     .join(User, ApiToken.user_id == User.id).where(*_LIVE))
 
@@ -120,12 +121,12 @@ def resolve_token(raw: str) -> LiveToken | None:
         if values is None:
             return None
         token = LiveToken(id=values.pop("token_id"), last_used_at=values.pop("last_used_at"),
-                          user=UserRow(values))
+                          expires_at=values.pop("expires_at"), user=UserRow(values))
     else:
         row = db.session.execute(_LIVE_TOKEN, params).first()
         if row is None:
             return None
-        token = LiveToken(id=row[1], user=row[0], last_used_at=row[2])
+        token = LiveToken(id=row[1], user=row[0], last_used_at=row[2], expires_at=row[3])
     # A token issued while the account was closing, or before a suspension committed.
     if token.user.closed_at is not None or token.user.is_suspended:
         return None
@@ -155,6 +156,7 @@ def _touch(token: LiveToken) -> None:
 def revoke(token: LiveToken, at: datetime | None = None) -> None:
     db.session.execute(update(ApiToken).where(ApiToken.id == token.id)
                        .values(revoked_at=at or utcnow()))
+    cache.forget_user(token.user.id)
     db.session.commit()
 
 

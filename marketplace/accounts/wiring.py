@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from marketplace.accounts import cli, export, me_views, personal_data, services, views
+from marketplace.accounts import cache, cli, export, me_views, personal_data, services, views
 from marketplace.core import outbox
 from marketplace.core import personal_data as registry
 from marketplace.core.http.api import api
@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
     api.register_blueprint(me_views.blp)
     install_token_resolver(app, services.resolve_token)
+    cache.register(app)
     outbox.declare_writes(app, services.REGISTERED_TOPIC, export.TOPIC)
     outbox.register_handler(app, export.TOPIC, export.enqueue_build, queue="default")
     registry.register_exporter(app, "profile", personal_data.export_profile)

@@ -61,6 +61,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LISTING_CACHE_SECONDS", "LISTING_CACHE_SECONDS", _int(0, 86_400), 60,
             "Longest a listing's stored detail lives (its changes replace it at once); "
             "0: not cached."),
+    Setting("ACCOUNT_CACHE_SECONDS", "ACCOUNT_CACHE_SECONDS", _int(0, 3600), 60,
+            "Longest a caller's carbon account page is kept for their token (a posting, a "
+            "revocation or a change of the user replaces it at once); 0: not cached."),
     Setting("SEARCH_CACHE_SECONDS", "SEARCH_CACHE_SECONDS", _int(0, 3600), 5,
             "How long a page of search results is served to everyone asking the same query "
             "(it may show a listing's old price or status that long); 0: not cached."),

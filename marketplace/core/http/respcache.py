@@ -17,6 +17,14 @@ Freshness, as a CDN in front of the API would give it, but with invalidation:
   listing's old price or status for up to ``SEARCH_CACHE_SECONDS``), and after a Redis blip
   that lost a tombstone.
 
+Private copies (``share(owner=...)``): a page that belongs to one caller (their carbon account)
+is kept under a key only that caller can name (``bearer_key``: a hash of their bearer token)
+and filed under its owner (``user_owner``). A write that moves what it shows, or revokes the
+token, or changes the user, forgets the owner (``forget_owners_after_commit``): every copy of
+theirs goes, and none is stored for them for ``TOMBSTONE_SECONDS`` (a reader that read before
+the commit cannot store after it). A hit does not resolve the token: the copy is proof the
+token was live when it was stored, and a copy never outlives the token's expiry.
+
 Store: Redis (``REDIS_URL``), shared by every process, with short socket timeouts; a Redis
 error is a miss (the view runs) and the cache is skipped for ``PAUSE_SECONDS`` rather than
 making each request wait for the timeout. Without Redis (the embedded setup: one server
@@ -34,121 +42,31 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import Counter
-from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from marketplace.core.http.auth import token_auth
+from marketplace.core.http.cachestores import TOMBSTONE, MemoryStore, RedisStore
 from marketplace.core.http.etag import conditional_response
 
 log = logging.getLogger("marketplace.core.http.respcache")
 
-TOMBSTONE = b"\x00"
-TOMBSTONE_SECONDS = 10  # longer than any read between its SELECT and its store (timeouts)
 PAUSE_SECONDS = 5.0
-SOCKET_TIMEOUT = 0.25
-MEMORY_BYTES = 32 * 2**20
 MAX_VALUE = 256 * 2**10  # a larger response is not stored
 
 _EXTENSION = "reloop.respcache"
 _PENDING = "reloop.respcache.forget"
+_PENDING_OWNERS = "reloop.respcache.forget_owners"
 _SHARE = "reloop_share"
 
 LOOKUPS = Counter("reloop_http_cache_lookups", "Response cache lookups", ("cache", "outcome"))
-
-
-class RedisStore:
-    def __init__(self, url: str, prefix: str) -> None:
-        self.redis = Redis.from_url(url, socket_connect_timeout=SOCKET_TIMEOUT,
-                                    socket_timeout=SOCKET_TIMEOUT)
-        self.prefix = prefix
-
-    def get(self, key: str) -> bytes | None:
-        return self.redis.get(self.prefix + key)
-
-    def add(self, key: str, value: bytes, seconds: int) -> None:
-        self.redis.set(self.prefix + key, value, ex=seconds, nx=True)
-
-    def forget(self, keys: Iterable[str]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.set(self.prefix + key, TOMBSTONE, ex=TOMBSTONE_SECONDS)
-        pipe.execute()
-
-
-    def clear(self) -> None:
-        for keys in _chunks(self.redis.scan_iter(self.prefix + "*", count=1000), 1000):
-            self.redis.delete(*keys)
-
-
-def _chunks(items: Iterable[bytes], size: int) -> Iterable[list[bytes]]:
-    chunk: list[bytes] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-class MemoryStore:
-    """One process's store (the embedded setup): at most ``max_bytes`` of copies, the oldest
-    dropped first; tombstones kept apart, so a flood of copies cannot push one out."""
-
-    def __init__(self, max_bytes: int = MEMORY_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
-        self.tombstones: dict[str, float] = {}
-        self.lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        now = time.monotonic()
-        if self.tombstones.get(key, 0.0) > now:
-            return TOMBSTONE
-        entry = self.entries.get(key)
-        if entry is None or entry[0] < now:
-            return None
-        return entry[1]
-
-    def _drop(self, key: str) -> None:
-        entry = self.entries.pop(key, None)
-        if entry is not None:
-            self.size -= len(entry[1])
-
-    def add(self, key: str, value: bytes, seconds: int) -> None:
-        with self.lock:
-            if self.get(key) is not None or len(value) > self.max_bytes:
-                return
-            self._drop(key)
-            self.entries[key] = (time.monotonic() + seconds, value)
-            self.size += len(value)
-            while self.size > self.max_bytes:
-                self._drop(next(iter(self.entries)))
-
-    def forget(self, keys: Iterable[str]) -> None:
-        with self.lock:
-            now = time.monotonic()
-            if len(self.tombstones) > 10_000:
-                self.tombstones = {k: t for k, t in self.tombstones.items() if t > now}
-            for key in keys:
-                self._drop(key)
-                self.tombstones[key] = now + TOMBSTONE_SECONDS
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-            self.tombstones.clear()
-            self.size = 0
 
 
 class ResponseCache:
@@ -171,9 +89,12 @@ class ResponseCache:
             self._failed("read", exc)
             return None
 
-    def add(self, key: str, value: bytes, seconds: int) -> None:
+    def add(self, key: str, value: bytes, seconds: int, owner: str | None = None) -> None:
         try:
-            self.store.add(key, value, seconds)
+            if owner is None:
+                self.store.add(key, value, seconds)
+            else:
+                self.store.add_owned(key, value, seconds, owner)
         except RedisError as exc:
             self._failed("store", exc)
 
@@ -184,6 +105,15 @@ class ResponseCache:
             return
         try:
             self.store.forget(keys)
+        except RedisError as exc:
+            self._failed("invalidation", exc)
+
+    def forget_owners(self, owners: Iterable[str]) -> None:
+        """Every copy of each owner gone, and none stored for them for a while."""
+        if self.store is None:
+            return
+        try:
+            self.store.forget_owners(owners)
         except RedisError as exc:
             self._failed("invalidation", exc)
 
@@ -219,17 +149,46 @@ def forget_after_commit(session: Session, keys: Iterable[str]) -> None:
     session.info.setdefault(_PENDING, set()).update(keys)
 
 
+def forget_owners_after_commit(session: Session, owners: Iterable[str]) -> None:
+    """As ``forget_after_commit``, for every private copy of each owner (``user_owner``)."""
+    session.info.setdefault(_PENDING_OWNERS, set()).update(owners)
+
+
+def user_owner(user_id: int) -> str:
+    """The owner of a user's private copies (what their bearer tokens read)."""
+    return f"user:{user_id}"
+
+
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: the transaction goes on
         return
     keys = session.info.pop(_PENDING, None)
+    owners = session.info.pop(_PENDING_OWNERS, None)
     if keys:
         cache().forget(keys)
+    if owners:
+        cache().forget_owners(owners)
 
 
-def share() -> None:
-    """Called by a cached view: this response is the same for every caller; store it."""
-    g.setdefault(_SHARE, True)
+def share(owner: str | None = None, seconds: float | None = None) -> None:
+    """Called by a cached view: store this response. Without ``owner`` it is the same for
+    every caller; with one, it is that owner's private copy (under a key only its caller can
+    name, e.g. ``bearer_key``), forgotten with ``forget_owners_after_commit``. ``seconds``:
+    kept at most this long (e.g. until the caller's token expires)."""
+    g.setdefault(_SHARE, (owner, seconds))
+
+
+def bearer_key(prefix: str) -> Callable[..., str | None]:
+    """Key function of a private copy: the caller's bearer token, hashed (None without one:
+    the view runs and answers 401)."""
+
+    def key(*args: Any, **kwargs: Any) -> str | None:
+        auth = token_auth.get_auth()
+        if auth is None or not auth.token:
+            return None
+        return prefix + hashlib.sha256(auth.token.encode()).hexdigest()
+
+    return key
 
 
 def query_key(prefix: str) -> str:
@@ -238,9 +197,10 @@ def query_key(prefix: str) -> str:
     return prefix + hashlib.blake2b(request.query_string, digest_size=16).hexdigest()
 
 
-def cached(key: Callable[..., str], setting: str) -> Callable:
+def cached(key: Callable[..., str | None], setting: str) -> Callable:
     """Decorator (``Blueprint.cached``): serve GET/HEAD from the store; store what the view
-    ``share()``-d, for ``current_app.config[setting]`` seconds (0: not cached)."""
+    ``share()``-d, for ``current_app.config[setting]`` seconds (0: not cached). A key of None:
+    not cached."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         name = view.__name__
@@ -252,6 +212,8 @@ def cached(key: Callable[..., str], setting: str) -> Callable:
             if not seconds or not rc._usable():
                 return view(*args, **kwargs)
             k = key(*args, **kwargs)
+            if k is None:
+                return view(*args, **kwargs)
             value = rc.get(k)
             if value is not None and value != TOMBSTONE:
                 LOOKUPS.labels(name, "hit").inc()
@@ -259,13 +221,16 @@ def cached(key: Callable[..., str], setting: str) -> Callable:
             LOOKUPS.labels(name, "miss").inc()
             g.pop(_SHARE, None)
             response = view(*args, **kwargs)
-            if (value is None and g.pop(_SHARE, False) and isinstance(response, Response)
+            shared = g.pop(_SHARE, None)
+            if (value is None and shared and isinstance(response, Response)
                     and response.status_code == 200 and not response.direct_passthrough
                     and rc._usable()):
+                owner, most = shared
+                ttl = int(min(seconds, most) if most is not None else seconds)
                 body = response.get_data()
-                if len(body) <= MAX_VALUE:
+                if ttl >= 1 and len(body) <= MAX_VALUE:
                     etag = (response.headers.get("ETag") or "").encode("latin-1")
-                    rc.add(k, etag + b"\n" + body, seconds)
+                    rc.add(k, etag + b"\n" + body, ttl, owner)
             return response
 
         return wrapper

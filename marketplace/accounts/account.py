@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from marketplace.accounts import cache
 from marketplace.accounts.lifecycle import RESET, revoke_tokens, void_codes
 from marketplace.accounts.models import ApiToken, LiveToken, User
 from marketplace.accounts.services import hash_password, password_matches
@@ -67,6 +68,7 @@ def revoke_session(user: User, session_id: int) -> None:
     if token is None:
         raise NotFound("No such session.")
     token.revoked_at = utcnow()
+    cache.forget_user(user.id)
     db.session.commit()
 
 

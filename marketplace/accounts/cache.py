@@ -21,7 +21,9 @@ from marketplace.core.http import respcache
 
 
 def forget_user(user_id: int) -> None:
-    respcache.forget_owners_after_commit(db.session(), [respcache.user_owner(user_id)])
+    """For a revocation, a suspension, an erasure: at commit, and again from the outbox if
+    that fails (a revoked token must not go on reading from a copy)."""
+    respcache.forget_owners_for_sure(db.session(), [respcache.user_owner(user_id)])
 
 
 def _user_changed(mapper: Any, connection: Any, user: User) -> None:

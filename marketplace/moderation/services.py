@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.accounts import cache as accounts_cache
 from marketplace.accounts.models import ApiToken, User
 from marketplace.conversations import services as conversations
 from marketplace.conversations.models import Message
@@ -204,6 +205,7 @@ def suspend_user(user_id: int, admin: User, reason: str,
         revoked = db.session.execute(
             update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
+        accounts_cache.forget_user(user.id)
         audit.record("user.suspended", "user", user.id, actor_id=admin.id,
                      details={"reason": reason, "report_id": report_id,
                               "tokens_revoked": revoked})

@@ -26,12 +26,13 @@ MEMORY_BYTES = 32 * 2**20
 OWNER_SET_EXTRA_SECONDS = 60
 
 # KEYS: the copy, the owner's tombstone, the owner's set of copies.
-# ARGV: the value, its seconds, the set's seconds.
+# ARGV: the value, its seconds, the set's seconds (only ever extended: the set must outlive
+# every copy it names, or a forget would miss one).
 _ADD_OWNED = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if not redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 0 end
 redis.call('SADD', KEYS[3], KEYS[1])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
+if redis.call('TTL', KEYS[3]) < tonumber(ARGV[3]) then redis.call('EXPIRE', KEYS[3], ARGV[3]) end
 return 1
 """
 # KEYS: pairs (owner's tombstone, owner's set). ARGV: the tombstone's seconds.
@@ -71,10 +72,17 @@ class RedisStore:
         pipe.execute()
 
     def forget_owners(self, owners: Iterable[str]) -> None:
+        """Every chunk is tried; the first error is raised after the last chunk."""
         p = self.prefix
         keys = [k for o in sorted(owners) for k in (p + "owner-tomb:" + o, p + "owner:" + o)]
+        failed: Exception | None = None
         for start in range(0, len(keys), 2000):
-            self._forget_owners(keys=keys[start:start + 2000], args=[TOMBSTONE_SECONDS])
+            try:
+                self._forget_owners(keys=keys[start:start + 2000], args=[TOMBSTONE_SECONDS])
+            except Exception as exc:  # noqa: BLE001 - re-raised below
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
     def clear(self) -> None:
         batch: list[bytes] = []
@@ -97,6 +105,8 @@ class MemoryStore:
         self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self.tombstones: dict[str, float] = {}
         self.owners: dict[str, set[str]] = {}
+        self.owner_of: dict[str, str] = {}
+        self.swept = 0.0
         self.lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
@@ -112,8 +122,26 @@ class MemoryStore:
         entry = self.entries.pop(key, None)
         if entry is not None:
             self.size -= len(entry[1])
+        owner = self.owner_of.pop(key, None)
+        if owner is not None:
+            keys = self.owners.get(owner)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.owners[owner]
+
+    def _sweep(self) -> None:
+        """Drop what expired (copies and tombstones), at most once a second."""
+        now = time.monotonic()
+        if now - self.swept < 1.0:
+            return
+        self.swept = now
+        for key in [k for k, (until, _) in self.entries.items() if until < now]:
+            self._drop(key)
+        self.tombstones = {k: t for k, t in self.tombstones.items() if t > now}
 
     def _add(self, key: str, value: bytes, seconds: int) -> bool:
+        self._sweep()
         if self.get(key) is not None or len(value) > self.max_bytes:
             return False
         self._drop(key)
@@ -132,18 +160,15 @@ class MemoryStore:
             if self.get("owner:" + owner) == TOMBSTONE:
                 return
             if self._add(key, value, seconds):
-                if len(self.owners) > 10_000:  # owners whose copies all went
-                    self.owners = {o: keys for o, keys in self.owners.items()
-                                   if any(k in self.entries for k in keys)}
                 self.owners.setdefault(owner, set()).add(key)
+                self.owner_of[key] = owner
 
     def _tombstone(self, keys: Iterable[str]) -> None:
-        now = time.monotonic()
-        if len(self.tombstones) > 10_000:
-            self.tombstones = {k: t for k, t in self.tombstones.items() if t > now}
+        self._sweep()
+        until = time.monotonic() + TOMBSTONE_SECONDS
         for key in keys:
             self._drop(key)
-            self.tombstones[key] = now + TOMBSTONE_SECONDS
+            self.tombstones[key] = until
 
     def forget(self, keys: Iterable[str]) -> None:
         with self.lock:
@@ -151,14 +176,16 @@ class MemoryStore:
 
     def forget_owners(self, owners: Iterable[str]) -> None:
         with self.lock:
+            owners = list(owners)
             for owner in owners:
-                for key in self.owners.pop(owner, ()):
+                for key in list(self.owners.get(owner, ())):
                     self._drop(key)
-                self._tombstone(["owner:" + owner])
+            self._tombstone(["owner:" + owner for owner in owners])
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
             self.tombstones.clear()
             self.owners.clear()
+            self.owner_of.clear()
             self.size = 0

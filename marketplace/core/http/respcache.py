@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -52,6 +53,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from marketplace.core import outbox
 from marketplace.core.http.auth import token_auth
 from marketplace.core.http.cachestores import TOMBSTONE, MemoryStore, RedisStore
 from marketplace.core.http.etag import conditional_response
@@ -64,6 +66,7 @@ MAX_VALUE = 256 * 2**10  # a larger response is not stored
 _EXTENSION = "reloop.respcache"
 _PENDING = "reloop.respcache.forget"
 _PENDING_OWNERS = "reloop.respcache.forget_owners"
+FORGET_TOPIC = "respcache.forget_owners"
 _SHARE = "reloop_share"
 
 LOOKUPS = Counter("reloop_http_cache_lookups", "Response cache lookups", ("cache", "outcome"))
@@ -133,6 +136,8 @@ def init_app(app: Flask) -> None:
         prefix = app.config.get("RESPONSE_CACHE_PREFIX") or "reloop:rc:"
         store = RedisStore(url, prefix) if url else MemoryStore()
     app.extensions[_EXTENSION] = ResponseCache(store)
+    outbox.declare_writes(app, FORGET_TOPIC)
+    outbox.register_handler(app, FORGET_TOPIC, _forget_recorded, queue="default")
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
 
@@ -152,6 +157,21 @@ def forget_after_commit(session: Session, keys: Iterable[str]) -> None:
 def forget_owners_after_commit(session: Session, owners: Iterable[str]) -> None:
     """As ``forget_after_commit``, for every private copy of each owner (``user_owner``)."""
     session.info.setdefault(_PENDING_OWNERS, set()).update(owners)
+
+
+def forget_owners_for_sure(session: Session, owners: Iterable[str]) -> None:
+    """``forget_owners_after_commit``, and an outbox record in the same transaction that
+    forgets them again from a worker, retried until Redis takes it: for what must not keep
+    reading (a revoked token, a suspended user) when the forget at commit fails."""
+    owners = sorted(set(owners))
+    forget_owners_after_commit(session, owners)
+    outbox.write(FORGET_TOPIC, {"owners": owners})
+
+
+def _forget_recorded(message: Any) -> None:
+    store = cache().store
+    if store is not None:
+        store.forget_owners(message.payload["owners"])  # a Redis error: the record retries
 
 
 def user_owner(user_id: int) -> str:
@@ -179,14 +199,16 @@ def share(owner: str | None = None, seconds: float | None = None) -> None:
 
 
 def bearer_key(prefix: str) -> Callable[..., str | None]:
-    """Key function of a private copy: the caller's bearer token, hashed (None without one:
-    the view runs and answers 401)."""
+    """Key function of a private copy: the caller's bearer token, keyed-hashed with
+    ``SECRET_KEY`` (not the database's token hash: Redis keys and rows cannot be matched);
+    None without one: the view runs and answers 401."""
 
     def key(*args: Any, **kwargs: Any) -> str | None:
         auth = token_auth.get_auth()
         if auth is None or not auth.token:
             return None
-        return prefix + hashlib.sha256(auth.token.encode()).hexdigest()
+        secret = str(current_app.config["SECRET_KEY"]).encode()
+        return prefix + hmac.new(secret, auth.token.encode(), hashlib.sha256).hexdigest()
 
     return key
 

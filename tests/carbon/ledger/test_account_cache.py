@@ -9,13 +9,15 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
 from carbon.ledger import posting
 from marketplace.accounts.models import ApiToken
 from marketplace.core.db import db
 from marketplace.core.dbtypes import utcnow
-from marketplace.core.http import cachestores
+from marketplace.core.http import cachestores, respcache
+from marketplace.core.outbox import OutboxMessage, processing
 from tests.factories import assert_error_shape, login, make_admin, make_user, recorded_statements
 
 URL = "/api/v1/carbon/account"
@@ -124,4 +126,28 @@ def test_a_copy_never_outlives_its_token(client, app):
     assert client.get(URL, headers=headers).status_code == 200
     assert client.get(URL, headers=headers).status_code == 200  # a copy for <= 1 s
     time.sleep(1.6)
+    assert_error_shape(client.get(URL, headers=headers), 401)
+
+
+def test_a_revocation_whose_forget_fails_is_forgotten_from_the_outbox(client, app, monkeypatch):
+    _, headers = make_user(client)
+    settle()
+    assert client.get(URL, headers=headers).status_code == 200
+    assert client.get(URL, headers=headers).status_code == 200  # the copy
+    store = app.extensions["reloop.respcache"].store
+
+    def down(owners):
+        raise RedisConnectionError("timed out")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "forget_owners", down)
+        patched.setattr(respcache, "PAUSE_SECONDS", 0.0)  # as in another worker: not paused
+        assert client.delete("/api/v1/auth/tokens/current", headers=headers).status_code == 204
+        assert client.get(URL, headers=headers).status_code == 200  # the copy, still
+    with app.app_context():
+        pending = db.session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.topic == respcache.FORGET_TOPIC,
+            OutboxMessage.processed_at.is_(None))).all()
+        assert pending
+        processing.process(list(pending))  # a worker's drain, Redis back
     assert_error_shape(client.get(URL, headers=headers), 401)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from marketplace.app import create_app
-from marketplace.core.http import respcache
+from marketplace.core.http import cachestores, respcache
 from tests.factories import REDIS_URL, create_listing, make_user
 
 needs_redis = pytest.mark.services
@@ -97,3 +97,34 @@ def test_a_write_in_one_process_forgets_the_copy_another_process_stored(app, app
                            headers={**seller, "If-Match": etag})
     assert changed.status_code == 200, changed.get_json()
     assert reader.get(url).get_json()["title"] == "Renamed phone"
+
+
+@needs_redis
+def test_an_owners_set_outlives_every_copy_it_names():
+    store = cachestores.RedisStore(REDIS_URL, "test:rc-owner:")
+    store.clear()
+    store.add_owned("carbon-account:a", b"x", 300, "user:1")
+    store.add_owned("carbon-account:b", b"x", 1, "user:1")  # a token about to expire
+    r = store.redis
+    assert r.ttl("test:rc-owner:owner:user:1") >= r.ttl("test:rc-owner:carbon-account:a")
+    store.forget_owners(["user:1"])
+    assert store.get("carbon-account:a") is None
+    store.clear()
+
+
+def test_memory_store_stays_cheap_with_many_owners():
+    store = cachestores.MemoryStore()
+    for i in range(30_000):
+        store.add_owned(f"carbon-account:{i:064d}", b"x" * 350, 1, f"user:{i}")
+    time.sleep(1.2)
+    started = time.perf_counter()
+    for i in range(30_000, 30_050):
+        store.add_owned(f"carbon-account:{i:064d}", b"x" * 350, 60, f"user:{i}")
+    assert (time.perf_counter() - started) / 50 < 0.002
+    store.forget_owners([f"user:{i}" for i in range(10_001)])
+    started = time.perf_counter()
+    store.forget_owners([f"user:{i}" for i in range(20_000, 24_000)])
+    assert time.perf_counter() - started < 0.1
+    assert store.get(f"carbon-account:{30_001:064d}") is not None
+    store.forget_owners(["user:30001"])
+    assert store.get(f"carbon-account:{30_001:064d}") is None

@@ -15,6 +15,7 @@ and both are idempotent on their own through the transactions' unique idempotenc
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +151,7 @@ def party_accounts(meta: dict[str, Any]) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def forget_account_pages(user_ids) -> None:
+def forget_account_pages(user_ids: Iterable[int]) -> None:
     """The users' carbon account pages kept in the response cache (core.http.respcache) go
     when this transaction commits: their balance, credited trades or pending share moved."""
     respcache.forget_owners_after_commit(db.session(), {respcache.user_owner(u)

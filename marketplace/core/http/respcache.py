@@ -85,40 +85,34 @@ class ResponseCache:
         log.warning("response cache %s failed (%s); skipped for %ss", what,
                     type(exc).__name__, PAUSE_SECONDS)
 
-    def get(self, key: str) -> bytes | None:
+    def _try(self, what: str, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)`` on the store; a Redis error is logged, pauses the cache and gives
+        None (a miss, a copy not stored, a forget left to the copy's expiry)."""
         try:
-            return self.store.get(key)
+            return call(*args)
         except RedisError as exc:
-            self._failed("read", exc)
+            self._failed(what, exc)
             return None
 
+    def get(self, key: str) -> bytes | None:
+        return self._try("read", self.store.get, key)
+
     def add(self, key: str, value: bytes, seconds: int, owner: str | None = None) -> None:
-        try:
-            if owner is None:
-                self.store.add(key, value, seconds)
-            else:
-                self.store.add_owned(key, value, seconds, owner)
-        except RedisError as exc:
-            self._failed("store", exc)
+        if owner is None:
+            self._try("store", self.store.add, key, value, seconds)
+        else:
+            self._try("store", self.store.add_owned, key, value, seconds, owner)
 
     def forget(self, keys: Iterable[str]) -> None:
         """Tombstones for ``keys``, now. Tried even while reads are paused: a write must not
         leave a copy behind when it can help it."""
-        if self.store is None:
-            return
-        try:
-            self.store.forget(keys)
-        except RedisError as exc:
-            self._failed("invalidation", exc)
+        if self.store is not None:
+            self._try("invalidation", self.store.forget, keys)
 
     def forget_owners(self, owners: Iterable[str]) -> None:
         """Every copy of each owner gone, and none stored for them for a while."""
-        if self.store is None:
-            return
-        try:
-            self.store.forget_owners(owners)
-        except RedisError as exc:
-            self._failed("invalidation", exc)
+        if self.store is not None:
+            self._try("invalidation", self.store.forget_owners, owners)
 
 
 def clear(app: Flask) -> None:

@@ -6,6 +6,7 @@ round trips; elsewhere (SQLite, the embedded mode) plain multi-row statements do
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +58,20 @@ def _pg_create_accounts(column: str, kind: str, prefix: str):
 def upsert_ignore(model, rows: list[dict[str, Any]], *keys: str):
     ins = (postgresql.insert if _pg() else sqlite.insert)(model)
     return ins.values(rows).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def insert_ignore(model, rows: list[dict[str, Any]], *keys: str) -> None:
+    """Insert ``rows`` into ``model``'s table, skipping those whose ``keys`` already exist:
+    the per-request form of ``upsert_ignore``. The statement is built and compiled once per
+    table and keys and the rows are its parameters; a statement with the rows in its VALUES
+    is compiled again for every call (about a third of a trade completion's CPU)."""
+    db.session.execute(_insert_ignore(model.__table__, keys, _pg()), rows)
+
+
+@functools.cache
+def _insert_ignore(table, keys: tuple[str, ...], pg: bool):
+    ins = (postgresql.insert if pg else sqlite.insert)(table)
+    return ins.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def ensure_user_accounts(user_ids: Iterable[int]) -> dict[int, int]:

@@ -173,9 +173,9 @@ def announce_completion(payload: dict[str, Any]) -> None:
     if not shares:
         return
     forget_account_pages(shares)
-    db.session.execute(bulk.upsert_ignore(PendingCredit, [
+    bulk.insert_ignore(PendingCredit, [
         {"trade_id": c.trade_id, "user_id": user, "amount_g": grams, "created_at": utcnow()}
-        for user, grams in sorted(shares.items())], "trade_id", "user_id"))
+        for user, grams in sorted(shares.items())], "trade_id", "user_id")
 
 
 def post_credits(records: list[Any]) -> int:

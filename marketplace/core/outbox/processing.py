@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
     """Give ``app`` an empty registry; request drains for what a transaction wrote once it
     commits."""
     install(app)
-    for name, listener in (("after_flush", _after_flush), ("after_commit", _after_commit),
+    for name, listener in (("after_commit", _after_commit),
                            ("after_soft_rollback", _after_rollback)):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
@@ -276,24 +276,15 @@ def pending_count() -> int:
     ) or 0
 
 
-# Record ids once flushed; after commit, request drains for what the transaction wrote; after
-# a rollback, forget it.
-def _after_flush(session: Session, flush_context) -> None:
-    new = session.info.pop("outbox_new", None)
-    if new:
-        session.info.setdefault("outbox_flushed", []).extend(
-            (m.id, m.topic, m.partition_key) for m in new)
-
-
+# After commit, request drains for what the transaction wrote; after a rollback, forget it.
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint released: not the commit
         return
-    flushed = session.info.pop("outbox_flushed", None)
-    if flushed:
-        dispatch(flushed)
+    written = session.info.pop("outbox_written", None)
+    if written:
+        dispatch(written)
 
 
 def _after_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
-        session.info.pop("outbox_new", None)
-        session.info.pop("outbox_flushed", None)
+        session.info.pop("outbox_written", None)

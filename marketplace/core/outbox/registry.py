@@ -108,15 +108,21 @@ def batch_size() -> int:
     return BATCH_SIZE
 
 
-def write(topic: str, payload: dict[str, Any], *, partition_by: int | None = None
-          ) -> OutboxMessage:
-    """Add a record to the current transaction; it is dispatched after commit."""
+# One record: a Core statement compiled once (an ORM object's flush cost about a quarter of
+# a trade completion's CPU).
+_WRITE_ONE = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)
+
+
+def write(topic: str, payload: dict[str, Any], *, partition_by: int | None = None) -> int:
+    """Insert a record in the current transaction (its payload as it is now); it is
+    dispatched after commit. Returns its id."""
     h = _checked(topic)
-    message = OutboxMessage(topic=topic, payload=payload,
-                            partition_key=_partition(h, topic, partition_by))
-    db.session.add(message)
-    db.session.info.setdefault("outbox_new", []).append(message)
-    return message
+    key = _partition(h, topic, partition_by)
+    message_id = db.session.execute(_WRITE_ONE, {
+        "topic": topic, "payload": payload, "partition_key": key, "created_at": utcnow(),
+        "attempts": 0}).scalar_one()
+    db.session.info.setdefault("outbox_written", []).append((message_id, topic, key))
+    return message_id
 
 
 # The records travel as one JSON document ``[[payload, partition key], …]``: one parameter
@@ -157,7 +163,7 @@ def write_many(topic: str, payloads: list[dict[str, Any]],
                 {"topic": topic, "payload": p, "partition_key": k, "created_at": now,
                  "attempts": 0} for p, k in zip(payloads, keys, strict=True)])
             .returning(OutboxMessage.id, OutboxMessage.partition_key)).all()
-    db.session.info.setdefault("outbox_flushed", []).extend(
+    db.session.info.setdefault("outbox_written", []).extend(
         (r[0], topic, r[1]) for r in rows)
     return [r[0] for r in rows]
 

@@ -24,7 +24,9 @@ Sustained mode (``--sustained RATE``): writer processes (open loop, paced by the
 completions one per transaction through ``posting.announce_completion`` while ``--workers``
 serve ``ledger incentives``; the main process tails ``ledger_transactions`` and
 ``incentive_evaluations`` every 50 ms (one query each) for each completion's credit and both
-parties' evaluations. Ends with the ``sustained:`` summary line.
+parties' evaluations. Prints the CPU per completion of the workers, of their PostgreSQL
+backends, of the Redis server and of the writers, and the RQ jobs the workers ran; ends with
+the ``sustained:`` summary line.
 
 Every run prints load averages and a sample of ``pg_stat_activity`` (wait events, lock waits).
 """

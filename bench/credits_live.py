@@ -175,7 +175,7 @@ def writer(config: dict, first_id: int, step: int, rate: float, start, seconds: 
         barrier.wait()
         while not start.value:
             time.sleep(0.001)
-        t0 = start.value
+        t0, cpu0 = start.value, time.process_time()
         k, n = 0, int(seconds * rate)
         while k < n:
             due = t0 + k / rate
@@ -188,7 +188,32 @@ def writer(config: dict, first_id: int, step: int, rate: float, start, seconds: 
             db.session.commit()
             done.append((trade_id, due, stamp[0] if stamp else time.monotonic()))
             k += 1
-    out.put(done)
+    out.put((done, time.process_time() - cpu0))
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds of these processes so far (Linux /proc; gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def worker_cpu(conn, procs, redis_url: str) -> tuple[float, float, float, int]:
+    """CPU seconds so far of the worker processes, of their PostgreSQL backends, of the Redis
+    server (shared with whatever else uses it), and the jobs the workers have run."""
+    backends = [r[0] for r in conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-worker'")]
+    redis = Redis.from_url(redis_url)
+    jobs = sum(w.successful_job_count + w.failed_job_count
+               for w in Worker.all(connection=redis))
+    return (cpu_seconds(p.pid for p in procs), cpu_seconds(backends),
+            cpu_seconds([redis.info("server")["process_id"]]), jobs)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -226,8 +251,10 @@ def sustained(args, db_url: str, app_config: dict) -> None:
         barrier.wait(120)
         t0 = start.value = time.monotonic() + 0.2
         results: list[tuple[int, float, float]] = []
+        writer_cpu: list[float] = []
         load_start = load()
         with WaitSampler(db_url) as sampler, psycopg.connect(db_url, autocommit=True) as conn:
+            cpu_start = worker_cpu(conn, procs, args.redis)
             deadline = t0 + seconds + 180
             while True:
                 now = time.monotonic()
@@ -237,17 +264,23 @@ def sustained(args, db_url: str, app_config: dict) -> None:
                     evaluated[trade] += 1
                     if evaluated[trade] >= expected.get(trade, 2):
                         rewarded.setdefault(trade, now)
-                while len(results) < total and not out.empty():
-                    results += out.get()
+                while not out.empty():
+                    done, cpu = out.get()
+                    results += done
+                    writer_cpu.append(cpu)
                 if len(rewarded) >= total and len(credited) >= total:
+                    cpu_end = worker_cpu(conn, procs, args.redis)
                     break
                 if now > deadline:
                     print(f"timed out: {len(credited)} credited, {len(rewarded)} evaluated "
                           f"of {total}")
+                    cpu_end = worker_cpu(conn, procs, args.redis)
                     break
                 time.sleep(max(0.0, 0.05 - (time.monotonic() - now)))
-        while len(results) < total:
-            results += out.get(timeout=60)
+        while len(writer_cpu) < writers:
+            done, cpu = out.get(timeout=60)
+            results += done
+            writer_cpu.append(cpu)
         for w in ws:
             w.join(10)
         load_end = load()
@@ -268,6 +301,11 @@ def sustained(args, db_url: str, app_config: dict) -> None:
           f"{max(bal, default=0):.0f} ({len(bal)}/{total}); completion->evaluations+rewards "
           f"ms: p50 {pct(rew, .5):.0f}, p95 {pct(rew, .95):.0f}, max {max(rew, default=0):.0f} "
           f"({len(rew)}/{total}) (latencies include up to 50 ms polling granularity)")
+    w_cpu, b_cpu, r_cpu, jobs = (b - a for a, b in zip(cpu_start, cpu_end, strict=True))
+    print(f"CPU per completion: workers {w_cpu / total * 1e6:,.0f} us + their PostgreSQL "
+          f"backends {b_cpu / total * 1e6:,.0f} us + Redis {r_cpu / total * 1e6:,.0f} us "
+          f"(shared server); writers' Python {sum(writer_cpu) / total * 1e6:,.0f} us; RQ jobs "
+          f"run: {jobs:,.0f} ({jobs / total:.2f} per completion)")
     print(sampler.report())
     print(f"load average (1/5/15 min) at start {load_start}, at end {load_end}")
     print(f"sustained: offered {total / span:,.0f}/s, credited "

@@ -130,7 +130,7 @@ def bench_evaluation(db_url: str, trades: int) -> None:
                     "category": CATS[i % len(CATS)], "listing_id": i,
                     "listing_title": f"Device {i}", "completed_at": at.isoformat()}))
             db.session.commit()
-            return [m.id for m in ids]
+            return ids
 
         def evaluate_ids(after: int) -> list[int]:
             return list(db.session.scalars(select(OutboxMessage.id).where(

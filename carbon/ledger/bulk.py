@@ -65,7 +65,8 @@ def insert_ignore(model, rows: list[dict[str, Any]], *keys: str) -> None:
     the per-request form of ``upsert_ignore``. The statement is built and compiled once per
     table and keys and the rows are its parameters; a statement with the rows in its VALUES
     is compiled again for every call (about a third of a trade completion's CPU)."""
-    db.session.execute(_insert_ignore(model.__table__, keys, _pg()), rows)
+    if rows:  # (no rows: SQLAlchemy would run the statement once, without parameters)
+        db.session.execute(_insert_ignore(model.__table__, keys, _pg()), rows)
 
 
 @functools.cache

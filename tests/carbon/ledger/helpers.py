@@ -31,7 +31,7 @@ def completion(trade_id: int, buyer: int, seller: int, grams: int, category="sma
         "completed_at": (completed_at or datetime.now(UTC)).isoformat()})
 
 
-def refund(trade_id: int, refund_id: str, refunded: int, amount: int) -> outbox.OutboxMessage:
+def refund(trade_id: int, refund_id: str, refunded: int, amount: int) -> int:
     return outbox.write("trade.refunded", {"trade_id": trade_id, "refund_id": refund_id,
                                            "refunded_amount": refunded, "trade_amount": amount})
 

@@ -97,7 +97,7 @@ def seed(url: str, users: int, trades: int) -> None:
                 now() - interval '1 second', 0
             FROM generate_series(1::bigint, %(n)s) AS i""",
                      {"u": users, "n": trades, "cats": CATEGORIES})
-        conn.execute("ANALYZE")
+        conn.execute("ANALYZE users, outbox_messages")
 
 
 def pending(url: str) -> tuple[int, int, int]:

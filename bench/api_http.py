@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import psycopg
 from flask_migrate import upgrade
+from procstat import process_cpu, spent_since
 from redis import Redis
 from search import (
     SCENARIOS,
@@ -254,19 +255,6 @@ def run_python(port: int, method: str, path: str | list[str], headers: dict,
             "requests": len(samples), "errors": errors[0]}
 
 
-_HZ = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process so far (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _HZ
-
-
 def _children(pid: int) -> list[int]:
     kids = []
     for entry in os.listdir("/proc"):
@@ -297,12 +285,12 @@ class CpuMeter:
 
     def run(self, proc: subprocess.Popen, runner, *args) -> dict:
         workers, backends = _children(proc.pid), self._backends()
-        before = {p: _cpu_seconds(p) for p in (*workers, *backends, *self.redis_pids)}
+        before = {p: process_cpu(p) for p in (*workers, *backends, *self.redis_pids)}
         client0, own0 = os.times(), time.process_time()
         result = runner(*args)
         client1, own1 = os.times(), time.process_time()
         backends = set(backends) | set(self._backends())  # new ones: all their CPU
-        spent = lambda pids: sum(_cpu_seconds(p) - before.get(p, 0.0) for p in pids)  # noqa: E731
+        spent = lambda pids: spent_since(before, pids)  # noqa: E731
         client = ((client1.children_user + client1.children_system)
                   - (client0.children_user + client0.children_system)
                   if runner is run_wrk else own1 - own0)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from procstat import process_cpu, spent_since
 from redis import Redis
 from rq import Worker
 
@@ -191,29 +192,18 @@ def writer(config: dict, first_id: int, step: int, rate: float, start, seconds: 
     out.put((done, time.process_time() - cpu0))
 
 
-def cpu_seconds(pids) -> float:
-    """User + system CPU seconds of these processes so far (Linux /proc; gone ones count 0)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def worker_cpu(conn, procs, redis_url: str) -> tuple[float, float, float, int]:
-    """CPU seconds so far of the worker processes, of their PostgreSQL backends, of the Redis
-    server (shared with whatever else uses it), and the jobs the workers have run."""
+def measured_pids(conn, procs, redis_url: str) -> list[list[int]]:
+    """The processes whose CPU a sustained run reports: the workers, their PostgreSQL
+    backends, the Redis server (shared with whatever else uses it)."""
     backends = [r[0] for r in conn.execute(
         "SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-worker'")]
-    redis = Redis.from_url(redis_url)
-    jobs = sum(w.successful_job_count + w.failed_job_count
-               for w in Worker.all(connection=redis))
-    return (cpu_seconds(p.pid for p in procs), cpu_seconds(backends),
-            cpu_seconds([redis.info("server")["process_id"]]), jobs)
+    return [[p.pid for p in procs], backends,
+            [Redis.from_url(redis_url).info("server")["process_id"]]]
+
+
+def jobs_run(redis_url: str) -> int:
+    return sum(w.successful_job_count + w.failed_job_count
+               for w in Worker.all(connection=Redis.from_url(redis_url)))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -254,7 +244,9 @@ def sustained(args, db_url: str, app_config: dict) -> None:
         writer_cpu: list[float] = []
         load_start = load()
         with WaitSampler(db_url) as sampler, psycopg.connect(db_url, autocommit=True) as conn:
-            cpu_start = worker_cpu(conn, procs, args.redis)
+            cpu_before = [{pid: process_cpu(pid) for pid in pids}
+                          for pids in measured_pids(conn, procs, args.redis)]
+            jobs_before = jobs_run(args.redis)
             deadline = t0 + seconds + 180
             while True:
                 now = time.monotonic()
@@ -269,14 +261,16 @@ def sustained(args, db_url: str, app_config: dict) -> None:
                     results += done
                     writer_cpu.append(cpu)
                 if len(rewarded) >= total and len(credited) >= total:
-                    cpu_end = worker_cpu(conn, procs, args.redis)
                     break
                 if now > deadline:
                     print(f"timed out: {len(credited)} credited, {len(rewarded)} evaluated "
                           f"of {total}")
-                    cpu_end = worker_cpu(conn, procs, args.redis)
                     break
                 time.sleep(max(0.0, 0.05 - (time.monotonic() - now)))
+            # Per process: a backend opened during the run counts whole, one closed counts 0.
+            w_cpu, b_cpu, r_cpu = (spent_since(before, pids) for before, pids in zip(
+                cpu_before, measured_pids(conn, procs, args.redis), strict=True))
+            jobs = jobs_run(args.redis) - jobs_before
         while len(writer_cpu) < writers:
             done, cpu = out.get(timeout=60)
             results += done
@@ -301,7 +295,6 @@ def sustained(args, db_url: str, app_config: dict) -> None:
           f"{max(bal, default=0):.0f} ({len(bal)}/{total}); completion->evaluations+rewards "
           f"ms: p50 {pct(rew, .5):.0f}, p95 {pct(rew, .95):.0f}, max {max(rew, default=0):.0f} "
           f"({len(rew)}/{total}) (latencies include up to 50 ms polling granularity)")
-    w_cpu, b_cpu, r_cpu, jobs = (b - a for a, b in zip(cpu_start, cpu_end, strict=True))
     print(f"CPU per completion: workers {w_cpu / total * 1e6:,.0f} us + their PostgreSQL "
           f"backends {b_cpu / total * 1e6:,.0f} us + Redis {r_cpu / total * 1e6:,.0f} us "
           f"(shared server); writers' Python {sum(writer_cpu) / total * 1e6:,.0f} us; RQ jobs "

@@ -35,9 +35,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import requests
 from flask_migrate import upgrade
+from procstat import cpu_seconds
 from redis import Redis
 from sqlalchemy import text
 
@@ -179,18 +181,6 @@ def descendants(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
                          text=True).stdout.split()
     return [int(p) for p in out] + [d for p in out for d in descendants(int(p))]
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (load-independent cost of the work)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run(args, base: str, users: list[tuple[int, str]], master: int, worker: int) -> None:

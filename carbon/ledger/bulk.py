@@ -56,8 +56,9 @@ def _pg_create_accounts(column: str, kind: str, prefix: str):
 
 
 def upsert_ignore(model, rows: list[dict[str, Any]], *keys: str):
-    ins = (postgresql.insert if _pg() else sqlite.insert)(model)
-    return ins.values(rows).on_conflict_do_nothing(index_elements=list(keys))
+    """``INSERT … ON CONFLICT DO NOTHING`` with the rows in its VALUES (a batch's chunk; it
+    can take ``.returning``). Compiled again for every call: per request, ``insert_ignore``."""
+    return _insert_ignore(model.__table__, keys, _pg()).values(rows)
 
 
 def insert_ignore(model, rows: list[dict[str, Any]], *keys: str) -> None:

@@ -42,6 +42,12 @@ from marketplace.core.outbox.registry import batch_size, handlers, install
 log = logging.getLogger("marketplace.outbox")
 
 DRAIN_SECONDS = 60.0  # a drain hands over to a fresh job after this long (job timeout: 300 s)
+# A partition's drain hands over sooner: its job goes to the back of the queue, behind the other
+# partitions' drains (and the worker looks at its higher-priority queues first). Holding one
+# partition for a minute let the others pile up behind it (with fewer workers than
+# partitions, or workers busy with the ledger), and a backlog then ended on one worker alone,
+# the others idle: a partition is drained by one worker at a time.
+PARTITION_SLICE_SECONDS = 2.0
 BACKOFF_SECONDS = (5, 15, 60, 300, 900, 3600)
 
 
@@ -88,8 +94,8 @@ def dispatch(records: Iterable[tuple[int, str, int | None]]) -> None:
 def drain(queue: str, partition: int | None = None) -> int:
     """Apply the due records of ``queue``'s topics (with ``partition``: of its partitioned
     topics, that partition only), a claim at a time, until none is left or ``DRAIN_SECONDS``
-    have passed (then another drain is requested). Returns how many were applied. Failures
-    are recorded on their records, never raised."""
+    (a partition: ``PARTITION_SLICE_SECONDS``) have passed (then another drain is requested).
+    Returns how many were applied. Failures are recorded on their records, never raised."""
     topics = queue_topics(queue, partitioned=partition is not None)
     linger = max((handlers()[t].linger_ms for t in topics), default=0) if partition is not None \
         else 0
@@ -113,7 +119,8 @@ def _drain(queue: str, partition: int | None, topics: list[str], renew: Any) -> 
     condition = _due(topics)
     if partition is not None:
         condition = condition & (OutboxMessage.partition_key == partition)
-    size, deadline, applied, failed = batch_size(), time.monotonic() + DRAIN_SECONDS, 0, 0
+    seconds = DRAIN_SECONDS if partition is None else PARTITION_SLICE_SECONDS
+    size, deadline, applied, failed = batch_size(), time.monotonic() + seconds, 0, 0
     while True:
         claimed, done = _apply_claim(condition, size)
         applied += done

@@ -44,3 +44,33 @@ def test_a_taken_partition_is_left_to_its_holder_who_drains_again(app_ctx, drain
     assert get_queue("incentives").count == 1  # the holder asked for one more drain
     drain_jobs()
     assert _pending(partition) == 0
+
+
+def test_a_partition_drain_hands_over_after_its_slice(app_ctx, drain_jobs, monkeypatch):
+    """A partition's drain stops claiming once its slice is spent and requests another drain
+    of its partition, queued behind the other partitions' drains: a backlog's partitions are
+    drained in turn, not one for a minute while the others wait for their worker."""
+    points_rule(every_kg=1, amount=10)
+    users = make_users(8)
+    for i in range(16):
+        completion(91_000 + i, users[i % 8], users[(i + 3) % 8], 1500)
+    db.session.commit()
+    processing.drain("ledger")
+    queue = get_queue("incentives")
+    queue.empty()
+    partitions = sorted({p for p in db.session.scalars(select(OutboxMessage.partition_key)
+                                                       .where(OutboxMessage.topic == TOPIC))})
+    assert len(partitions) == 2
+    first, other = partitions
+    before = _pending(first)
+    assert before > 2 and _pending(other) > 0
+    processing.request_drain("incentives", other, force=True)  # the other one, waiting
+    monkeypatch.setitem(app_ctx.config, "OUTBOX_BATCH_SIZE", 2)
+    monkeypatch.setattr(processing, "PARTITION_SLICE_SECONDS", 0.0)
+    assert processing.drain("incentives", first) == 2  # one claim: the slice is spent
+    assert _pending(first) == before - 2
+    assert [job.args for job in queue.get_jobs()] == [("incentives", other),
+                                                      ("incentives", first)]
+    monkeypatch.setattr(processing, "PARTITION_SLICE_SECONDS", 60.0)
+    drain_jobs()
+    assert _pending(first) == 0 and _pending(other) == 0

@@ -34,8 +34,8 @@ def describe(rewards: list[dict[str, Any]]) -> str:
         if r.get("badge"):
             units = r.get("units") or 1
             parts.append(f"the badge {r['badge']}" + (f" ({units} times)" if units > 1 else ""))
-        else:
-            counts[r["kind"]] += 1
+        else:  # (a certificate's trees: its units)
+            counts[r["kind"]] += r.get("units") or 1
     for kind, n in counts.items():
         if kind == RewardKind.VOUCHER:
             parts.append("a voucher" if n == 1 else f"{n} vouchers")

@@ -1,12 +1,14 @@
 """Which rewards a batch's evaluations issue (batch.py step 4): keys already issued, caps and
 budgets applied in credit order, and the aggregation of threshold crossings.
 
-A threshold rule whose reward is points or a badge issues one reward row per (credit, rule,
-user), key ``tx:<ledger transaction id>``: the thresholds the credit crosses that the user
-does not already hold (from an earlier reward of the rule, aggregated or not) become its
-``units``, each clipped by the caps and the budget in order as if issued one by one (the
-first clipped to nothing ends the list), ``points`` their total. Vouchers (one voucher per
-threshold) and trees (one certificate per tree) keep one row per threshold.
+A threshold rule whose reward is points or a badge, and a tree rule, issue one reward row per
+(credit, rule, user), key ``tx:<ledger transaction id>``: the thresholds the credit crosses
+that the user does not already hold (from an earlier reward of the rule, aggregated or not)
+become its ``units``, each clipped by the caps and the budget in order as if issued one by
+one (the first clipped to nothing ends the list), ``points`` their total; a tree rule's row is
+one certificate for its ``units`` trees. Vouchers keep one row per threshold (a voucher
+each). Rewards issued before aggregation keep their per-threshold keys (``g:<grams>``,
+``tree:<grams>``): the thresholds they hold are not issued again.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ ROW_DEFAULTS: dict[str, Any] = {
 
 def aggregated(rule: ActiveRule) -> bool:
     """Whether the rule issues one reward per credit for all the thresholds it crosses."""
-    return rule.type == RuleType.THRESHOLD and rule.reward.get("kind") != RewardKind.VOUCHER
+    return rule.type in (RuleType.THRESHOLD, RuleType.TREE) \
+        and rule.reward.get("kind") != RewardKind.VOUCHER
+
+
+def legacy_prefix(rule_type: str) -> str:
+    """The key prefix of an aggregated rule's per-threshold rewards (``earned``'s keys)."""
+    return "g:" if rule_type == RuleType.THRESHOLD else "tree:"
 
 
 def _key_g(key: str) -> int:
@@ -80,10 +88,11 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
         min_g = min(items[0] for _, r, items in groups if r.rule_id in batch.agg)
         cond |= (rc.rule_id.in_(agg) & rc.status.in_(HELD) & (rc.last_g >= min_g))
         cond |= (rc.rule_id.in_(agg) & rc.step_g.is_(None)
-                 & rc.period_key.like("g:%"))
+                 & (rc.period_key.like("g:%") | rc.period_key.like("tree:%")))
+    prefixes = {rid: legacy_prefix(rules[rid].type) for rid in agg}  # (empty without agg)
     issued, day_pts, month_pts = set(), defaultdict(int), defaultdict(int)
     covered: dict[tuple[int, int], set[int]] = defaultdict(set)
-    legacy: dict[tuple[int, int], set[int]] = defaultdict(set)  # ``g:<grams>`` keys issued
+    legacy: dict[tuple[int, int], set[int]] = defaultdict(set)  # ``g:<grams>``... issued
     for (rule_id, user, key, at, pts, status, revoked_pts, first, last, step, skipped, units,
          revoked) in db.session.execute(
             select(rc.rule_id, rc.user_id, rc.period_key, rc.occurred_at,
@@ -94,7 +103,9 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
         if rule_id not in rules:
             continue
         issued.add((rule_id, user, key))
-        threshold_key = rule_id in batch.agg and key.startswith("g:") and key[2:].isdigit()
+        prefix = prefixes.get(rule_id)
+        threshold_key = prefix is not None and key.startswith(prefix) \
+            and key[len(prefix):].isdigit()
         if threshold_key:  # (not a revoked one's renamed key, ``g:<grams>~r<id>``)
             legacy[(rule_id, user)].add(_key_g(key))
         if rule_id in batch.agg and status in HELD:

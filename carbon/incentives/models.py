@@ -112,8 +112,10 @@ class Reward(db.Model):
     none); ``points`` is their total after caps. The set of thresholds a user holds per rule
     is the same as with one reward per threshold. A partial reversal revokes the top units
     whose thresholds are no longer reached (``revoked_units``, ``revoked_points``; status
-    ``partly_revoked``), a full one all of them (``revoked``). Other rewards have ``units``
-    1 (vouchers and trees stay one per threshold: a voucher or certificate each).
+    ``partly_revoked``), a full one all of them (``revoked``). A tree rule's crossings are
+    aggregated the same way: one certificate per credit for its ``units`` trees (until
+    2026-12, one per tree, key ``tree:<grams>``). Vouchers stay one per threshold (``units``
+    1: a voucher each), as do the other rules' rewards.
     """
 
     __tablename__ = "incentive_rewards"

@@ -56,8 +56,12 @@ class CertificateSchema(ma.Schema):
     certificate_id = ma.fields.String()
     rule_id = ma.fields.Integer()
     trade_id = ma.fields.Integer(allow_none=True)
-    cumulative_g = grams_field("The user's cumulative avoided emissions this tree marks",
-                               allow_none=True)
+    trees = ma.fields.Integer(metadata={
+        "description": "Trees this certificate stands for: the thresholds of the tree rule "
+                       "one credit crossed (less any revoked by a partial refund); 1 for "
+                       "certificates issued before 2026-12 (one per tree)"})
+    cumulative_g = grams_field("The user's cumulative avoided emissions the last of these "
+                               "trees marks", allow_none=True)
     cumulative_kgco2e = kg_field("cumulative_g", allow_none=True)
     issued_at = ma.fields.AwareDateTime()
 
@@ -79,6 +83,8 @@ class RewardCountsSchema(ma.Schema):
     vouchers = ma.fields.Integer(metadata={"description": "Not revoked (any status)"})
     vouchers_available = ma.fields.Integer()
     certificates = ma.fields.Integer()
+    trees = ma.fields.Integer(metadata={
+        "description": "Trees the certificates stand for (see Certificate.trees)"})
 
 
 class RewardsSummarySchema(ma.Schema):

@@ -107,6 +107,10 @@ def summary(user_id: int) -> dict[str, Any]:
         "vouchers_available": _count(_vouchers(user_id).where(
             Voucher.status == VoucherStatus.AVAILABLE.value)),
         "certificates": _count(_issued(user_id, RewardKind.TREE)),
+        "trees": db.session.scalar(select(func.coalesce(func.sum(
+            Reward.units - Reward.revoked_units), 0)).where(
+            Reward.user_id == user_id, Reward.kind == RewardKind.TREE.value,
+            Reward.status.in_(HELD))) or 0,
     }}
 
 
@@ -120,13 +124,17 @@ def badges(user_id: int, limit: int, cursor: str | None) -> dict[str, Any]:
 
 
 def certificates(user_id: int, limit: int, cursor: str | None) -> dict[str, Any]:
-    """The user's tree certificates, newest first."""
+    """The user's tree certificates, newest first: one per credit that planted trees (older
+    ones: one per tree), with the trees it still holds and the highest threshold among them."""
     page = id_page(_issued(user_id, RewardKind.TREE), Reward.id, limit, cursor)
     items = []
     for r in page["items"]:
-        g = _key_g(r.period_key)
+        trees = r.units - r.revoked_units
+        held = r.thresholds()[:trees]
+        g = held[-1] if held else _key_g(r.period_key) if r.step_g is None else None
         items.append({"id": r.id, "certificate_id": r.certificate_id, "rule_id": r.rule_id,
-                      "issued_at": r.issued_at, "trade_id": r.trade_id, "cumulative_g": g,
+                      "issued_at": r.issued_at, "trade_id": r.trade_id, "trees": trees,
+                      "cumulative_g": g,
                       "cumulative_kgco2e": None if g is None else round(g / 1000, 3)})
     page["items"] = items
     return page

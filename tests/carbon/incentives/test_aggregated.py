@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from carbon.incentives import points
+from carbon.incentives import points, rewards
 from carbon.incentives.evaluate import TOPIC
 from carbon.incentives.models import CreditEvaluation, IncentiveRuleVersion, Reward
 from marketplace.core.db import db
@@ -135,13 +135,15 @@ def test_a_lingering_drain_still_evaluates_everything_once(app, app_ctx, drain_j
     assert db.session.scalar(select(func.count()).select_from(CreditEvaluation)) == 6
 
 
-def _legacy(r, user, key, status="issued"):
-    """A per-threshold reward as issued before aggregation (``g:<grams>``, no ``step_g``)."""
+def _legacy(r, user, key, status="issued", kind="points"):
+    """A per-threshold reward as issued before aggregation (``g:<grams>`` or
+    ``tree:<grams>``, no ``step_g``)."""
     version = db.session.scalar(select(IncentiveRuleVersion.id).where(
         IncentiveRuleVersion.rule_id == r["id"]))
     db.session.add(Reward(rule_id=r["id"], rule_version_id=version, user_id=user,
-                          period_key=key, kind="points", points=10, status=status,
-                          source_transaction_id=0, occurred_at=T0))
+                          period_key=key, kind=kind, points=10 if kind == "points" else 0,
+                          status=status, source_transaction_id=0, occurred_at=T0,
+                          certificate_id=f"TREE-OLD{user}{key}" if kind == "tree" else None))
     db.session.commit()
 
 
@@ -156,3 +158,31 @@ def test_older_per_threshold_rewards_are_not_earned_again(app_ctx, drain_jobs):
     assert [(x.user_id, x.units, x.points, x.first_g, x.last_g, x.skipped_g) for x in new] == [
         (buyer, 2, 20, 10_000, 15_000, None), (seller, 2, 20, 5_000, 15_000, [10_000])]
     assert balance(buyer) == balance(seller) == 20
+
+
+def test_older_per_tree_certificates_are_not_planted_again(app_ctx, drain_jobs):
+    r = rule("tree", {"every_kg": 5}, {"kind": "tree"})
+    buyer, seller = make_users(2)
+    _legacy(r, buyer, "tree:5000", kind="tree")
+    _legacy(r, buyer, "tree:10000~r1", status="revoked", kind="tree")  # planted again
+    trade(drain_jobs, 1, buyer, seller, 32_000)  # 16 kg each: 5, 10 and 15 crossed
+    new = [x for x in issued(buyer) + issued(seller) if x.step_g is not None]
+    assert [(x.user_id, x.units, x.first_g, x.last_g, x.skipped_g) for x in new] == [
+        (buyer, 2, 10_000, 15_000, None), (seller, 3, 5_000, 15_000, None)]
+    assert rewards.summary(buyer)["counts"]["trees"] == 3  # the older one and these two
+    assert [(c["trees"], c["cumulative_g"]) for c in rewards.certificates(
+        buyer, 10, None)["items"]] == [(2, 15_000), (1, 5_000)]
+
+
+def test_a_partial_refund_takes_trees_off_the_certificate(app_ctx, drain_jobs):
+    rule("tree", {"every_kg": 5}, {"kind": "tree"})
+    buyer, seller = make_users(2)
+    trade(drain_jobs, 1, buyer, seller, 60_000)  # 30 kg each: one certificate, 6 trees
+    (cert,) = issued(buyer)
+    assert (cert.kind, cert.units) == ("tree", 6)
+    refund_and_drain(drain_jobs, 1, "re_1", 2_000, 10_000)  # 20 %: 24 kg left, 2 trees go
+    (cert,) = issued(buyer)
+    assert (cert.status, cert.revoked_units) == ("partly_revoked", 2)
+    assert [(c["trees"], c["cumulative_g"]) for c in rewards.certificates(
+        buyer, 10, None)["items"]] == [(4, 20_000)]
+    assert rewards.summary(buyer)["counts"]["trees"] == 4

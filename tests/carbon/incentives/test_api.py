@@ -120,7 +120,7 @@ def test_rewards_catalogue_and_redemption(client, app, drain_jobs):
     me = headers_for(client, app, buyer)
     held = client.get("/api/v1/rewards", headers=me).get_json()
     assert held == {"points_balance": 200, "counts": {
-        "badges": 0, "vouchers": 0, "vouchers_available": 0, "certificates": 0}}
+        "badges": 0, "vouchers": 0, "vouchers_available": 0, "certificates": 0, "trees": 0}}
     assert client.get("/api/v1/rewards/vouchers", headers=me).get_json() == {
         "items": [], "next_cursor": None}
     listed = client.get("/api/v1/rewards/catalog", headers=me).get_json()

@@ -112,20 +112,21 @@ def test_rewards_summary_and_paged_badges_certificates_vouchers(client, app, dra
              {"kind": "voucher", "amount_off": 300, "currency": "EUR", "min_price": 1000})
         buyer, seller = make_users(2)
         trade(drain_jobs, 1, buyer, seller, 6_000)  # 3 kg each: 3 badges, 1 tree, 1 voucher
-        trade(drain_jobs, 2, buyer, seller, 4_000)  # 5 kg: 2 badges, 1 tree
+        trade(drain_jobs, 2, buyer, seller, 8_000)  # 7 kg: 4 badges, 2 trees (a certificate)
         badge_ids = list(db.session.scalars(select(Reward.id).where(
             Reward.user_id == buyer, Reward.kind == "badge").order_by(Reward.id.desc())))
     me = headers_for(client, app, buyer)
     summary = client.get(f"{API}/rewards", headers=me).get_json()
     assert summary == {"points_balance": 0, "counts": {
-        "badges": 5, "vouchers": 1, "vouchers_available": 1, "certificates": 2}}
+        "badges": 7, "vouchers": 1, "vouchers_available": 1, "certificates": 2, "trees": 3}}
     badges = _walk(client, f"{API}/rewards/badges", me, limit=1)
     assert [[b["id"] for b in p] for p in badges] == [badge_ids[:1], badge_ids[1:]]
-    assert [[b["units"] for b in p] for p in badges] == [[2], [3]]
+    assert [[b["units"] for b in p] for p in badges] == [[4], [3]]
     assert {b["badge"] for p in badges for b in p} == {"every-kg"}
     certificates = _walk(client, f"{API}/rewards/certificates", me, limit=1)
-    assert [[c["cumulative_g"] for c in p] for p in certificates] == [[4000], [2000]]
-    assert certificates[0][0]["cumulative_kgco2e"] == 4.0
+    assert [[(c["trees"], c["cumulative_g"]) for c in p] for p in certificates] == [
+        [(2, 6000)], [(1, 2000)]]
+    assert certificates[0][0]["cumulative_kgco2e"] == 6.0
     assert all(c["certificate_id"] for p in certificates for c in p)
     (vouchers,) = _walk(client, f"{API}/rewards/vouchers", me)
     (voucher,) = vouchers

@@ -81,14 +81,17 @@ def test_campaign_multiplier_in_categories_and_window(app_ctx, drain_jobs):
 
 
 def test_tree_certificates_every_17_9_kg(app_ctx, drain_jobs):
+    """One certificate per credit that plants trees, for all of them (its units)."""
     rule("tree", {}, {"kind": "tree"})
     buyer, seller = make_users(2)
     trade(drain_jobs, 1, buyer, seller, 2 * 17_899)
     assert issued(buyer) == []
     trade(drain_jobs, 2, buyer, seller, 2 * 17_901 + 2)  # to 35.801 kg: two trees
+    trade(drain_jobs, 3, buyer, seller, 2 * 17_900)  # to 53.701 kg: a third
     certs = issued(buyer)
-    assert [c.period_key for c in certs] == ["tree:17900", "tree:35800"]
-    assert all(c.certificate_id.startswith("TREE-") for c in certs)
+    assert [(c.period_key, c.units, held_g(c)) for c in certs] == [
+        ("tx:2", 2, [17_900, 35_800]), ("tx:3", 1, [53_700])]
+    assert all(c.certificate_id.startswith("TREE-") and c.points == 0 for c in certs)
     assert len({c.certificate_id for c in certs}) == 2
 
 

@@ -29,6 +29,8 @@ backends, of the Redis server and of the writers, and the RQ jobs the workers ra
 the ``sustained:`` summary line.
 
 Every run prints load averages and a sample of ``pg_stat_activity`` (wait events, lock waits).
+The tables the workers fill are analyzed once they hold 1,000 rows, as autovacuum would in a
+live system (``credits_live.Autoanalyze``; ``--cold``: not at all).
 """
 
 from __future__ import annotations
@@ -49,7 +51,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import psycopg
-from credits_live import CATEGORIES, WaitSampler, load, start_workers, stop, sustained
+from credits_live import (
+    CATEGORIES,
+    Autoanalyze,
+    WaitSampler,
+    load,
+    start_workers,
+    stop,
+    sustained,
+)
 from flask_migrate import upgrade
 from redis import Redis
 from sqlalchemy import select
@@ -153,7 +163,8 @@ def credit_run(app, args, db_url: str, workers: int, rules: bool) -> tuple[float
     procs = start_workers(args, workers, queues)
     load_before = load()
     try:
-        with WaitSampler(db_url) as sampler:
+        with WaitSampler(db_url) as sampler, \
+                Autoanalyze(db_url, enabled=not args.cold) as analyzer:
             t0 = time.perf_counter()
             with app.app_context():
                 queued = outbox.reconcile(timedelta(0))
@@ -189,6 +200,7 @@ def credit_run(app, args, db_url: str, workers: int, rules: bool) -> tuple[float
           f"without progress); load before/after "
           f"{load_before} / {load()}")
     print(f"  {sampler.report()}")
+    print(f"  {analyzer.report()}")
     if rules:
         with psycopg.connect(db_url) as conn:
             n_ev, n_rw = conn.execute("SELECT (SELECT count(*) FROM incentive_evaluations), "
@@ -325,6 +337,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2000, help="OUTBOX_BATCH_SIZE")
     ap.add_argument("--latency-samples", type=int, default=20, help="0: no latency runs")
     ap.add_argument("--no-raw", action="store_true", help="skip the raw-insert baseline")
+    ap.add_argument("--cold", action="store_true",
+                    help="leave the tables the workers fill unanalyzed (Autoanalyze)")
     ap.add_argument("--sustained", type=float, default=0, metavar="RATE",
                     help="open loop: RATE completions/s for --seconds")
     ap.add_argument("--seconds", type=float, default=20)

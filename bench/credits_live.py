@@ -69,6 +69,56 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
+# The tables the workers fill during a run, which start empty.
+FILLED = ("ledger_transactions", "ledger_lines", "ledger_accounts", "pending_credits",
+          "incentive_evaluations", "incentive_rewards", "points_accounts",
+          "points_transactions", "points_lines")
+
+
+class Autoanalyze(threading.Thread):
+    """Analyzes each table the workers fill once it holds ``rows`` rows (inserted), as
+    autovacuum's first visit would in a live system (within ``autovacuum_naptime``, 1 min,
+    of its first 50 rows): runs are shorter than that, and a table never analyzed is planned
+    from its size alone (measured on 6 Dec: every batch's cumulative grams read all of
+    ``ledger_lines`` sequentially, the rewards and account updates likewise). Analyzing the
+    tables empty instead gives plans for empty tables (the sustained runs' artifact found
+    on 6 Dec). ``enabled=False`` (``--cold``) leaves them unanalyzed."""
+
+    def __init__(self, db_url: str, rows: int = 1000, enabled: bool = True):
+        super().__init__(daemon=True)
+        self.db_url, self.rows, self.enabled = db_url, rows, enabled
+        self.done: dict[str, float] = {}
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        if not self.enabled:
+            return
+        t0 = time.monotonic()
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            while len(self.done) < len(FILLED) and not self._halt.wait(1.0):
+                for table, inserted in conn.execute(
+                        "SELECT relname, n_tup_ins FROM pg_stat_user_tables "
+                        "WHERE relname = ANY(%s)", (list(FILLED),)).fetchall():
+                    if table not in self.done and inserted >= self.rows:
+                        conn.execute(f"ANALYZE {table}")
+                        self.done[table] = time.monotonic() - t0
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._halt.set()
+        self.join(30)
+
+    def report(self) -> str:
+        if not self.enabled:
+            return "tables filled during the run: not analyzed (--cold)"
+        first = min(self.done.values(), default=0.0)
+        return (f"tables filled during the run analyzed at {self.rows} rows: {len(self.done)} "
+                f"of {len(FILLED)} (the first at {first:.0f} s)")
+
+
 class WaitSampler(threading.Thread):
     """Samples ``pg_stat_activity`` of the bench database every ``period`` seconds: what the
     other backends are doing (active: wait event or CPU; idle in transaction)."""
@@ -243,7 +293,8 @@ def sustained(args, db_url: str, app_config: dict) -> None:
         results: list[tuple[int, float, float]] = []
         writer_cpu: list[float] = []
         load_start = load()
-        with WaitSampler(db_url) as sampler, psycopg.connect(db_url, autocommit=True) as conn:
+        with WaitSampler(db_url) as sampler, psycopg.connect(db_url, autocommit=True) as conn, \
+                Autoanalyze(db_url, enabled=not args.cold) as analyzer:
             cpu_before = [{pid: process_cpu(pid) for pid in pids}
                           for pids in measured_pids(conn, procs, args.redis)]
             jobs_before = jobs_run(args.redis)
@@ -300,6 +351,7 @@ def sustained(args, db_url: str, app_config: dict) -> None:
           f"(shared server); writers' Python {sum(writer_cpu) / total * 1e6:,.0f} us; RQ jobs "
           f"run: {jobs:,.0f} ({jobs / total:.2f} per completion)")
     print(sampler.report())
+    print(analyzer.report())
     print(f"load average (1/5/15 min) at start {load_start}, at end {load_end}")
     print(f"sustained: offered {total / span:,.0f}/s, credited "
           f"{len(bal) / max(end_c - first, 1e-9):,.0f}/s, rewarded "

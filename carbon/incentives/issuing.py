@@ -18,10 +18,11 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, String, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from marketplace.core.db import any_of, db
-from marketplace.core.dbtypes import utcnow
+from marketplace.core.dbtypes import json_dumps, utcnow
 
 from . import loading
 from .evaluate import ActiveRule
@@ -49,6 +50,24 @@ def legacy_prefix(rule_type: str) -> str:
 
 def _key_g(key: str) -> int:
     return int(key.split(":", 1)[1])
+
+
+def _may_cover(rc: Any, groups: list[tuple[Any, ActiveRule, Any]], agg: set[int]) -> Any:
+    """Which held aggregated rewards may hold a threshold this batch crosses: those whose last
+    threshold is at least the first one the batch crosses for their rule and user (thresholds
+    rise with the user's cumulative grams, so a user's older rewards are not read again at
+    every credit). On PostgreSQL each (rule, user)'s own first, looked up in one JSON object
+    (parsed once: a scalar subquery); elsewhere the batch's lowest for all."""
+    firsts: dict[str, int] = {}
+    for e, rule, items in groups:
+        if rule.rule_id in agg:
+            key = f"{rule.rule_id}:{e['credit'].user_id}"
+            firsts[key] = min(firsts.get(key, items[0]), items[0])
+    if db.session.get_bind().dialect.name != "postgresql":
+        return rc.last_g >= min(firsts.values())
+    doc = select(cast(literal(json_dumps(firsts), String), JSONB)).scalar_subquery()
+    first = doc.op("->>")(func.concat(rc.rule_id, ":", rc.user_id))
+    return rc.last_g >= cast(first, BigInteger)
 
 
 def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -85,8 +104,7 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
         cond |= (rc.rule_id.in_(capped) & rc.status.in_(HELD)
                  & (rc.occurred_at >= lo) & (rc.occurred_at < hi))
     if agg:
-        min_g = min(items[0] for _, r, items in groups if r.rule_id in batch.agg)
-        cond |= (rc.rule_id.in_(agg) & rc.status.in_(HELD) & (rc.last_g >= min_g))
+        cond |= (rc.rule_id.in_(agg) & rc.status.in_(HELD) & _may_cover(rc, groups, batch.agg))
         cond |= (rc.rule_id.in_(agg) & rc.step_g.is_(None)
                  & (rc.period_key.like("g:%") | rc.period_key.like("tree:%")))
     prefixes = {rid: legacy_prefix(rules[rid].type) for rid in agg}  # (empty without agg)

@@ -11,6 +11,8 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import UTCDateTime, utcnow
 from tests import factories
 
+HEAD = "0028"
+
 
 def test_head_matches_models(app_ctx):
     # The session fixture upgraded to head, downgraded to base and upgraded again. Server
@@ -20,6 +22,10 @@ def test_head_matches_models(app_ctx):
                                                      "compare_server_default": True})
         diff = compare_metadata(ctx, db.metadata)
     assert diff == []
+
+
+def test_head_is_the_latest_migration(app_ctx):
+    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
 
 
 def test_downgrade_to_base_leaves_no_tables(app_ctx):
@@ -160,7 +166,7 @@ def test_rows_that_already_referred_to_nothing_do_not_block_an_upgrade(app_ctx):
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         db.session.remove()
         upgrade()
-        assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == "0027"
+        assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
     finally:
         db.session.remove()
         if orphan:

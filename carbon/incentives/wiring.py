@@ -15,7 +15,8 @@ def register(app: Flask) -> None:
     api.register_blueprint(views.blp)
     outbox.register_handler(app, evaluate.TOPIC, batch.evaluate, queue="incentives",
                             batch=True, partitions=app.config["INCENTIVE_PARTITIONS"],
-                            linger_ms=app.config["INCENTIVE_LINGER_MS"])
+                            linger_ms=app.config["INCENTIVE_LINGER_MS"],
+                            batch_size=app.config["INCENTIVE_BATCH_SIZE"])
     outbox.register_handler(app, reversal.TOPIC, reversal.reverse_record, queue="incentives")
     verify.register_check(app, "points transactions sum to zero and balances match their lines",
                           points.check)

@@ -120,7 +120,7 @@ def _drain(queue: str, partition: int | None, topics: list[str], renew: Any) -> 
     if partition is not None:
         condition = condition & (OutboxMessage.partition_key == partition)
     seconds = DRAIN_SECONDS if partition is None else PARTITION_SLICE_SECONDS
-    size, deadline, applied, failed = batch_size(), time.monotonic() + seconds, 0, 0
+    size, deadline, applied, failed = batch_size(topics), time.monotonic() + seconds, 0, 0
     while True:
         claimed, done = _apply_claim(condition, size)
         applied += done

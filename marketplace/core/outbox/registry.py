@@ -21,6 +21,7 @@ class Handler:
     batch: bool = False
     partitions: int = 0  # > 0: records carry a partition key; one drain per partition
     linger_ms: int = 0  # a partition's drain waits this long before claiming (a trickle)
+    batch_size: int = 0  # > 0: records claimed at a time (else OUTBOX_BATCH_SIZE)
 
 
 @dataclass
@@ -44,7 +45,7 @@ def registry(app: Flask | None = None) -> Registry:
 
 def register_handler(app: Flask, topic: str, func: Callable[[Any], None], *,
                      queue: str = "default", batch: bool = False, partitions: int = 0,
-                     linger_ms: int = 0) -> None:
+                     linger_ms: int = 0, batch_size: int = 0) -> None:
     """Register the function that applies records of ``topic`` (inside the record's
     transaction: it must not commit). Registering a topic twice is an error.
 
@@ -58,14 +59,19 @@ def register_handler(app: Flask, topic: str, func: Callable[[Any], None], *,
     records of one partition (one user's) are applied in order by one worker at a time while
     other workers take other partitions. ``linger_ms``: a partition's drain first waits that
     long, so that under a trickle it claims the records of several commits at once (commits
-    made meanwhile do not request another drain: it is still waiting).
+    made meanwhile do not request another drain: it is still waiting). ``batch_size``: the
+    records a drain of this topic claims at a time (0: ``OUTBOX_BATCH_SIZE``; a drain of
+    several topics claims the smallest of theirs).
     """
     handlers = registry(app).handlers
     if topic in handlers:
         raise ValueError(f"two handlers for outbox topic {topic!r}")
     if partitions < 0 or partitions > 1024:
         raise ValueError("partitions must be between 0 and 1024")
-    handlers[topic] = Handler(func, queue, batch, partitions, max(0, int(linger_ms)))
+    if batch_size < 0:
+        raise ValueError("batch_size must be positive (or 0: the default)")
+    handlers[topic] = Handler(func, queue, batch, partitions, max(0, int(linger_ms)),
+                              int(batch_size))
 
 
 def declare_writes(app: Flask, *topics: str) -> None:
@@ -102,10 +108,13 @@ def _partition(h: Handler, topic: str, partition_by: int | None) -> int | None:
     return int(partition_by) % h.partitions
 
 
-def batch_size() -> int:
-    if has_app_context():
-        return int(current_app.config.get("OUTBOX_BATCH_SIZE") or BATCH_SIZE)
-    return BATCH_SIZE
+def batch_size(topics: list[str] | None = None) -> int:
+    """Records claimed at a time: ``OUTBOX_BATCH_SIZE``, or for a drain of ``topics`` the
+    smallest of their handlers' own sizes where they set one."""
+    if not has_app_context():
+        return BATCH_SIZE
+    own = [h.batch_size for t in topics or () if (h := handlers().get(t)) and h.batch_size]
+    return min(own) if own else int(current_app.config.get("OUTBOX_BATCH_SIZE") or BATCH_SIZE)
 
 
 # One record: a Core statement compiled once (an ORM object's flush cost about a quarter of

@@ -2,6 +2,8 @@
 finds its partition taken applies nothing and returns, and the holder requests another drain
 when it leaves, so nothing waits for the reconciler."""
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,6 +12,7 @@ from marketplace.core import jobs
 from marketplace.core.db import db
 from marketplace.core.jobs import get_queue
 from marketplace.core.outbox import OutboxMessage, processing
+from marketplace.core.outbox.registry import batch_size, registry
 from tests.carbon.incentives.helpers import completion, make_users, points_rule
 
 pytestmark = pytest.mark.services
@@ -65,7 +68,8 @@ def test_a_partition_drain_hands_over_after_its_slice(app_ctx, drain_jobs, monke
     before = _pending(first)
     assert before > 2 and _pending(other) > 0
     processing.request_drain("incentives", other, force=True)  # the other one, waiting
-    monkeypatch.setitem(app_ctx.config, "OUTBOX_BATCH_SIZE", 2)
+    handlers = registry(app_ctx).handlers
+    monkeypatch.setitem(handlers, TOPIC, replace(handlers[TOPIC], batch_size=2))
     monkeypatch.setattr(processing, "PARTITION_SLICE_SECONDS", 0.0)
     assert processing.drain("incentives", first) == 2  # one claim: the slice is spent
     assert _pending(first) == before - 2
@@ -74,3 +78,28 @@ def test_a_partition_drain_hands_over_after_its_slice(app_ctx, drain_jobs, monke
     monkeypatch.setattr(processing, "PARTITION_SLICE_SECONDS", 60.0)
     drain_jobs()
     assert _pending(first) == 0 and _pending(other) == 0
+
+
+def test_evaluation_claims_its_own_batch_size(app_ctx, drain_jobs, monkeypatch):
+    """``INCENTIVE_BATCH_SIZE`` (the evaluation handler's own claim size) applies to its
+    drains, whatever ``OUTBOX_BATCH_SIZE`` says; other topics keep the global size."""
+    assert app_ctx.config["INCENTIVE_BATCH_SIZE"] == 5000  # the default
+    handlers = registry(app_ctx).handlers
+    assert handlers[TOPIC].batch_size == 5000
+    monkeypatch.setitem(handlers, TOPIC, replace(handlers[TOPIC], batch_size=5))
+    monkeypatch.setitem(app_ctx.config, "OUTBOX_BATCH_SIZE", 2)
+    assert batch_size([TOPIC]) == 5 and batch_size(["trade.completed"]) == 2
+    points_rule(every_kg=1, amount=10)
+    users = make_users(4)
+    for i in range(12):
+        completion(92_000 + i, users[i % 4], users[(i + 1) % 4], 1500)
+    db.session.commit()
+    processing.drain("ledger")
+    get_queue("incentives").empty()
+    partition = db.session.scalar(select(OutboxMessage.partition_key).where(
+        OutboxMessage.topic == TOPIC).limit(1))
+    before = _pending(partition)
+    assert before > 5
+    monkeypatch.setattr(processing, "PARTITION_SLICE_SECONDS", 0.0)  # one claim per drain
+    assert processing.drain("incentives", partition) == 5
+    assert _pending(partition) == before - 5

@@ -25,16 +25,23 @@ def _pending(partition):
         OutboxMessage.processed_at.is_(None)))
 
 
-def test_a_taken_partition_is_left_to_its_holder_who_drains_again(app_ctx, drain_jobs):
+def _evaluations_waiting(first_trade, people, trades, step=1):
+    """``trades`` completed trades between ``people`` users, credited (which writes their
+    partitioned evaluation records) with no drain of them queued: the partitions holding
+    them, in order."""
     points_rule(every_kg=1, amount=10)
-    users = make_users(6)
-    for i in range(12):
-        completion(90_000 + i, users[i % 6], users[(i + 1) % 6], 1500)
+    users = make_users(people)
+    for i in range(trades):
+        completion(first_trade + i, users[i % people], users[(i + step) % people], 1500)
     db.session.commit()
     processing.drain("ledger")  # credits: writes the partitioned evaluation records
-    get_queue("incentives").empty()  # the drains it requested: this test runs them
-    partition = db.session.scalar(select(OutboxMessage.partition_key).where(
-        OutboxMessage.topic == TOPIC).limit(1))
+    get_queue("incentives").empty()  # the drains it requested: the test runs them
+    return sorted(set(db.session.scalars(select(OutboxMessage.partition_key)
+                                         .where(OutboxMessage.topic == TOPIC))))
+
+
+def test_a_taken_partition_is_left_to_its_holder_who_drains_again(app_ctx, drain_jobs):
+    partition = _evaluations_waiting(90_000, 6, 12)[0]
     waiting = _pending(partition)
     assert waiting > 0
     key = f"outbox-drain:incentives:{partition}"
@@ -53,16 +60,8 @@ def test_a_partition_drain_hands_over_after_its_slice(app_ctx, drain_jobs, monke
     """A partition's drain stops claiming once its slice is spent and requests another drain
     of its partition, queued behind the other partitions' drains: a backlog's partitions are
     drained in turn, not one for a minute while the others wait for their worker."""
-    points_rule(every_kg=1, amount=10)
-    users = make_users(8)
-    for i in range(16):
-        completion(91_000 + i, users[i % 8], users[(i + 3) % 8], 1500)
-    db.session.commit()
-    processing.drain("ledger")
+    partitions = _evaluations_waiting(91_000, 8, 16, step=3)
     queue = get_queue("incentives")
-    queue.empty()
-    partitions = sorted({p for p in db.session.scalars(select(OutboxMessage.partition_key)
-                                                       .where(OutboxMessage.topic == TOPIC))})
     assert len(partitions) == 2
     first, other = partitions
     before = _pending(first)
@@ -89,15 +88,7 @@ def test_evaluation_claims_its_own_batch_size(app_ctx, drain_jobs, monkeypatch):
     monkeypatch.setitem(handlers, TOPIC, replace(handlers[TOPIC], batch_size=5))
     monkeypatch.setitem(app_ctx.config, "OUTBOX_BATCH_SIZE", 2)
     assert batch_size([TOPIC]) == 5 and batch_size(["trade.completed"]) == 2
-    points_rule(every_kg=1, amount=10)
-    users = make_users(4)
-    for i in range(12):
-        completion(92_000 + i, users[i % 4], users[(i + 1) % 4], 1500)
-    db.session.commit()
-    processing.drain("ledger")
-    get_queue("incentives").empty()
-    partition = db.session.scalar(select(OutboxMessage.partition_key).where(
-        OutboxMessage.topic == TOPIC).limit(1))
+    partition = _evaluations_waiting(92_000, 4, 12)[0]
     before = _pending(partition)
     assert before > 5
     monkeypatch.setattr(processing, "PARTITION_SLICE_SECONDS", 0.0)  # one claim per drain

@@ -70,7 +70,7 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 
 # The tables the workers fill during a run, which start empty.
-FILLED = ("ledger_transactions", "ledger_lines", "ledger_accounts", "pending_credits",
+FILLED = ("ledger_transactions", "ledger_lines", "ledger_accounts", "ledger_pending_credits",
           "incentive_evaluations", "incentive_rewards", "points_accounts",
           "points_transactions", "points_lines")
 

@@ -155,8 +155,9 @@ def fresh(app, args, db_url: str, trades: int, rules: bool) -> None:
     t = time.perf_counter()
     seed(db_url, args.users, trades)
     print(f"seeded {args.users} users and {trades} completed trades in the outbox "
-          f"({time.perf_counter() - t:.1f} s); {len(DEMO_RULES) if rules else 0} rules, batch "
-          f"{args.batch}, {os.cpu_count()} cores")
+          f"({time.perf_counter() - t:.1f} s); {len(DEMO_RULES) if rules else 0} rules, claims "
+          f"of {args.batch} (credits) and {app.config['INCENTIVE_BATCH_SIZE']} (evaluation), "
+          f"{os.cpu_count()} cores")
 
 
 def credit_run(app, args, db_url: str, workers: int, rules: bool) -> tuple[float, float]:

@@ -1,9 +1,11 @@
 """The migrations build exactly the models' schema, on SQLite and PostgreSQL."""
 
 from datetime import timedelta
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import bindparam, inspect, text
 
@@ -11,7 +13,7 @@ from marketplace.core.db import db
 from marketplace.core.dbtypes import UTCDateTime, utcnow
 from tests import factories
 
-HEAD = "0028"
+HEAD = ScriptDirectory(str(Path(__file__).resolve().parents[1] / "migrations")).get_current_head()
 
 
 def test_head_matches_models(app_ctx):
@@ -24,7 +26,8 @@ def test_head_matches_models(app_ctx):
     assert diff == []
 
 
-def test_head_is_the_latest_migration(app_ctx):
+def test_the_database_is_at_the_latest_migration(app_ctx):
+    assert HEAD is not None and HEAD >= "0028"
     assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
 
 

@@ -153,7 +153,8 @@ class _Batch:
 
     def issue(self, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Apply keys already issued, caps and budgets in order; the reward rows to insert
-        (issuing.py: crossings of a points or badge threshold rule aggregated per credit)."""
+        (issuing.py: crossings of a threshold rule giving points or a badge, or of a tree
+        rule, aggregated per credit)."""
         return issuing.issue(self, evaluations)
 
     def _check_budgets(self) -> None:

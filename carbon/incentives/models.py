@@ -248,8 +248,9 @@ class CreditEvaluation(db.Model):
     __table_args__ = (
         UniqueConstraint("transaction_id", "user_id",
                          name="uq_incentive_evaluations_transaction_id_user_id"),
-        # (every query by user bounds occurred_at: the anti-gaming window, checked per
-        # counterparty in Python; a (user, counterparty) index went unused: 0028)
+        # (serves every query by user: the anti-gaming window, checked per counterparty in
+        # Python, or all of them with a streak rule; a (user, counterparty) index went
+        # unused: 0028)
         Index("ix_incentive_evaluations_user_time", "user_id", "occurred_at"),
         Index("ix_incentive_evaluations_flagged", "id",
               postgresql_where=text("flag IS NOT NULL"), sqlite_where=text("flag IS NOT NULL")),

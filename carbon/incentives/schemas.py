@@ -276,8 +276,8 @@ class SimulationSchema(ma.Schema):
     users_rewarded = ma.fields.Integer()
     rewards = ma.fields.Integer(metadata={
         "description": "Rewards that would be issued, counting each threshold crossed once "
-                       "(a points or badge threshold rule issues one reward per credit "
-                       "whose units are the thresholds it crossed)"})
+                       "(a threshold rule giving points or a badge, or a tree rule, issues "
+                       "one reward per credit whose units are the thresholds it crossed)"})
     points_cost = ma.fields.Integer()
     rewards_per_user = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Integer(),

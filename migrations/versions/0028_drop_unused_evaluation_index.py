@@ -4,10 +4,11 @@ Revision ID: 0028
 Revises: 0027
 Create Date: 2026-12-06 05:10:00
 
-Every query of ``incentive_evaluations`` by user also bounds ``occurred_at`` (the
-anti-gaming window, read whole and checked per counterparty in Python) and is served by
-``ix_incentive_evaluations_user_time``; the pair index was never used and cost one more index
-insertion per evaluation (two per trade).
+Every query of ``incentive_evaluations`` by user is served by
+``ix_incentive_evaluations_user_time`` (it bounds ``occurred_at`` by the anti-gaming window,
+read whole and checked per counterparty in Python, or with a streak rule reads all of the
+user's evaluations); the pair index was never used and cost one more index insertion per
+evaluation (two per trade).
 
 Downgrade: the index is built again.
 

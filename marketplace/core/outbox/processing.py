@@ -120,14 +120,17 @@ def _drain(queue: str, partition: int | None, topics: list[str], renew: Any) -> 
     if partition is not None:
         condition = condition & (OutboxMessage.partition_key == partition)
     seconds = DRAIN_SECONDS if partition is None else PARTITION_SLICE_SECONDS
+    # Inline jobs (no Redis): no other worker to hand over to, and a drain requested now would
+    # run nested in this one (a long backlog would recurse): drain it all here.
+    hand_over = not jobs.is_inline()
     size, deadline, applied, failed = batch_size(topics), time.monotonic() + seconds, 0, 0
     while True:
-        claimed, done = _apply_claim(condition, size)
+        claimed, done = _apply_claim(condition, size, renew=renew)
         applied += done
         failed += claimed - done  # failed, or taken by another worker meanwhile
         if claimed < size:
             break
-        if time.monotonic() > deadline:
+        if hand_over and time.monotonic() > deadline:
             request_drain(queue, partition, force=True)
             break
         renew()
@@ -152,9 +155,11 @@ def _due(topics: list[str]):
             & or_(OutboxMessage.available_at.is_(None), OutboxMessage.available_at <= now))
 
 
-def _apply_claim(condition: Any, limit: int, *, raise_errors: bool = False) -> tuple[int, int]:
+def _apply_claim(condition: Any, limit: int, *, raise_errors: bool = False,
+                 renew: Any = jobs.no_renew) -> tuple[int, int]:
     """Claim up to ``limit`` unprocessed records matching ``condition`` and apply them in one
-    transaction (falling back to one transaction per record); return (claimed, applied)."""
+    transaction (falling back to one transaction per record, ``renew`` called after each:
+    a partition's lock outlives a fallback of thousands); return (claimed, applied)."""
     rows = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload,
                OutboxMessage.created_at)
@@ -186,6 +191,7 @@ def _apply_claim(condition: Any, limit: int, *, raise_errors: bool = False) -> t
             db.session.rollback()
             _record_failure(row.id, exc)
             first_error = first_error or exc
+        renew()
     if first_error is not None and raise_errors:
         raise first_error
     return len(rows), applied

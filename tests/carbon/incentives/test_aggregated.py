@@ -10,6 +10,7 @@ from carbon.incentives import points, rewards
 from carbon.incentives.evaluate import TOPIC
 from carbon.incentives.models import CreditEvaluation, IncentiveRuleVersion, Reward
 from marketplace.core.db import db
+from marketplace.core.outbox import OutboxMessage, processing
 from marketplace.core.outbox.registry import registry
 from tests.carbon.incentives.helpers import (
     T0,
@@ -186,3 +187,29 @@ def test_a_partial_refund_takes_trees_off_the_certificate(app_ctx, drain_jobs):
     assert [(c["trees"], c["cumulative_g"]) for c in rewards.certificates(
         buyer, 10, None)["items"]] == [(4, 20_000)]
     assert rewards.summary(buyer)["counts"]["trees"] == 4
+
+
+def test_an_inline_drain_does_not_hand_over(app, app_ctx, monkeypatch):
+    """Without Redis (jobs run inline) a partition's drain has nobody to hand over to: it
+    drains its partition in place whatever its slice (a drain requested then would run nested
+    in this one, and a long backlog would recurse)."""
+    points_rule(every_kg=1, amount=1)
+    buyer, seller = make_users(2)
+    with monkeypatch.context() as m:
+        m.setattr(processing, "dispatch", lambda records: None)  # nothing drained at commit
+        for i in range(4):
+            completion(95_000 + i, buyer, seller, 2_000)
+            db.session.commit()
+        processing.drain("ledger")
+    pending = select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.topic == TOPIC, OutboxMessage.processed_at.is_(None))
+    assert db.session.scalar(pending) == 8
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    handlers = registry(app).handlers
+    monkeypatch.setitem(handlers, TOPIC, replace(handlers[TOPIC], batch_size=1))
+    monkeypatch.setattr(processing, "PARTITION_SLICE_SECONDS", 0.0)
+    drained = sum(processing.drain("incentives", p)
+                  for p in range(app.config["INCENTIVE_PARTITIONS"]))
+    assert drained == 8  # every record by the drains called here, none by nested ones
+    assert db.session.scalar(pending) == 0
+    assert balance(buyer) == balance(seller) == 4

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from carbon.incentives.evaluate import TOPIC
-from marketplace.core import jobs
+from marketplace.core import jobs, outbox
 from marketplace.core.db import db
 from marketplace.core.jobs import get_queue
 from marketplace.core.outbox import OutboxMessage, processing
@@ -94,3 +94,22 @@ def test_evaluation_claims_its_own_batch_size(app_ctx, drain_jobs, monkeypatch):
     monkeypatch.setattr(processing, "PARTITION_SLICE_SECONDS", 0.0)  # one claim per drain
     assert processing.drain("incentives", partition) == 5
     assert _pending(partition) == before - 5
+
+
+def test_a_claim_applied_one_by_one_keeps_renewing_the_partition(app_ctx):
+    """A failed claim falls back to one transaction per record; the drain renews its
+    partition's lock after each, so a fallback of thousands of records does not outlive the
+    lock (and a second worker does not take the partition meanwhile)."""
+    partition = _evaluations_waiting(93_000, 4, 6)[0]
+    bad = outbox.write(TOPIC, {"ledger_transaction_id": 987_654_321, "user_ids": [1]},
+                       partition_by=partition)
+    db.session.commit()
+    ids = sorted(db.session.scalars(select(OutboxMessage.id).where(
+        OutboxMessage.topic == TOPIC, OutboxMessage.partition_key == partition,
+        OutboxMessage.processed_at.is_(None))))
+    assert bad in ids and len(ids) > 2
+    renewed = []
+    claimed, applied = processing._apply_claim(
+        OutboxMessage.id.in_(ids), len(ids), renew=lambda: renewed.append(1))
+    assert (claimed, applied) == (len(ids), len(ids) - 1)  # all but the bad one
+    assert len(renewed) == len(ids)

@@ -78,8 +78,9 @@ FILLED = ("ledger_transactions", "ledger_lines", "ledger_accounts", "ledger_pend
 class Autoanalyze(threading.Thread):
     """Analyzes each table the workers fill once it holds ``rows`` rows (inserted), as
     autovacuum's first visit would in a live system (within ``autovacuum_naptime``, 1 min,
-    of its first 50 rows): runs are shorter than that, and a table never analyzed is planned
-    from its size alone (measured on 6 Dec: every batch's cumulative grams read all of
+    of its first 50 rows). This machine's PostgreSQL runs with ``autovacuum = off``
+    (postgresql.conf), and a run is shorter than the naptime anyway; a table never analyzed
+    is planned from its size alone (measured on 6 Dec: every batch's cumulative grams read all of
     ``ledger_lines`` sequentially, the rewards and account updates likewise). Analyzing the
     tables empty instead gives plans for empty tables (the sustained runs' artifact found
     on 6 Dec). ``enabled=False`` (``--cold``) leaves them unanalyzed."""

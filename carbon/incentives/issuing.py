@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, String, cast, func, literal, select
+from sqlalchemy import BigInteger, String, cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from marketplace.core.db import any_of, db
@@ -103,11 +103,11 @@ def issue(batch: Any, evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]
     if capped:
         cond |= (rc.rule_id.in_(capped) & rc.status.in_(HELD)
                  & (rc.occurred_at >= lo) & (rc.occurred_at < hi))
+    prefixes = {rid: legacy_prefix(rules[rid].type) for rid in agg}  # (empty without agg)
     if agg:
         cond |= (rc.rule_id.in_(agg) & rc.status.in_(HELD) & _may_cover(rc, groups, batch.agg))
         cond |= (rc.rule_id.in_(agg) & rc.step_g.is_(None)
-                 & (rc.period_key.like("g:%") | rc.period_key.like("tree:%")))
-    prefixes = {rid: legacy_prefix(rules[rid].type) for rid in agg}  # (empty without agg)
+                 & or_(*(rc.period_key.like(f"{p}%") for p in sorted(set(prefixes.values())))))
     issued, day_pts, month_pts = set(), defaultdict(int), defaultdict(int)
     covered: dict[tuple[int, int], set[int]] = defaultdict(set)
     legacy: dict[tuple[int, int], set[int]] = defaultdict(set)  # ``g:<grams>``... issued

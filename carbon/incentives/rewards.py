@@ -96,21 +96,22 @@ def _count(query) -> int:
     return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
+def _held_units(user_id: int, kind: RewardKind) -> int:
+    """The units (badges, trees) of the user's held rewards of ``kind``, revoked ones left out."""
+    return db.session.scalar(select(func.coalesce(func.sum(
+        Reward.units - Reward.revoked_units), 0)).where(
+        Reward.user_id == user_id, Reward.kind == kind.value, Reward.status.in_(HELD))) or 0
+
+
 def summary(user_id: int) -> dict[str, Any]:
     """``GET /rewards``: the points balance and how many of each reward the user holds."""
     return {"points_balance": points.balance(user_id), "counts": {
-        "badges": db.session.scalar(select(func.coalesce(func.sum(
-            Reward.units - Reward.revoked_units), 0)).where(
-            Reward.user_id == user_id, Reward.kind == RewardKind.BADGE.value,
-            Reward.status.in_(HELD))) or 0,
+        "badges": _held_units(user_id, RewardKind.BADGE),
         "vouchers": _count(_vouchers(user_id)),
         "vouchers_available": _count(_vouchers(user_id).where(
             Voucher.status == VoucherStatus.AVAILABLE.value)),
         "certificates": _count(_issued(user_id, RewardKind.TREE)),
-        "trees": db.session.scalar(select(func.coalesce(func.sum(
-            Reward.units - Reward.revoked_units), 0)).where(
-            Reward.user_id == user_id, Reward.kind == RewardKind.TREE.value,
-            Reward.status.in_(HELD))) or 0,
+        "trees": _held_units(user_id, RewardKind.TREE),
     }}
 
 
@@ -130,8 +131,10 @@ def certificates(user_id: int, limit: int, cursor: str | None) -> dict[str, Any]
     items = []
     for r in page["items"]:
         trees = r.units - r.revoked_units
-        held = r.thresholds()[:trees]
-        g = held[-1] if held else _key_g(r.period_key) if r.step_g is None else None
+        if r.step_g is None:  # one per tree (before aggregation): its key's grams
+            g = _key_g(r.period_key)
+        else:  # the last threshold still held
+            g = r.thresholds()[trees - 1] if trees else None
         items.append({"id": r.id, "certificate_id": r.certificate_id, "rule_id": r.rule_id,
                       "issued_at": r.issued_at, "trade_id": r.trade_id, "trees": trees,
                       "cumulative_g": g,

@@ -75,7 +75,23 @@ FILLED = ("ledger_transactions", "ledger_lines", "ledger_accounts", "ledger_pend
           "points_transactions", "points_lines")
 
 
-class Autoanalyze(threading.Thread):
+class _Background(threading.Thread):
+    """A daemon thread run for the span of a ``with`` block, told to stop by ``_halt``."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self._halt = threading.Event()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._halt.set()
+        self.join(30)
+
+
+class Autoanalyze(_Background):
     """Analyzes each table the workers fill once it holds ``rows`` rows (inserted), as
     autovacuum's first visit would in a live system (within ``autovacuum_naptime``, 1 min,
     of its first 50 rows). This machine's PostgreSQL runs with ``autovacuum = off``
@@ -86,10 +102,9 @@ class Autoanalyze(threading.Thread):
     on 6 Dec). ``enabled=False`` (``--cold``) leaves them unanalyzed."""
 
     def __init__(self, db_url: str, rows: int = 1000, enabled: bool = True):
-        super().__init__(daemon=True)
+        super().__init__()
         self.db_url, self.rows, self.enabled = db_url, rows, enabled
         self.done: dict[str, float] = {}
-        self._halt = threading.Event()
 
     def run(self) -> None:
         if not self.enabled:
@@ -104,14 +119,6 @@ class Autoanalyze(threading.Thread):
                         conn.execute(f"ANALYZE {table}")
                         self.done[table] = time.monotonic() - t0
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._halt.set()
-        self.join(30)
-
     def report(self) -> str:
         if not self.enabled:
             return "tables filled during the run: not analyzed (--cold)"
@@ -120,15 +127,14 @@ class Autoanalyze(threading.Thread):
                 f"of {len(FILLED)} (the first at {first:.0f} s)")
 
 
-class WaitSampler(threading.Thread):
+class WaitSampler(_Background):
     """Samples ``pg_stat_activity`` of the bench database every ``period`` seconds: what the
     other backends are doing (active: wait event or CPU; idle in transaction)."""
 
     def __init__(self, db_url: str, period: float = 0.2):
-        super().__init__(daemon=True)
+        super().__init__()
         self.db_url, self.period, self.counts, self.samples = db_url, period, Counter(), 0
         self.locks: Counter = Counter()
-        self._halt = threading.Event()
 
     def run(self) -> None:
         with psycopg.connect(self.db_url, autocommit=True) as conn:
@@ -148,14 +154,6 @@ class WaitSampler(threading.Thread):
                     if waiter:
                         self.locks[(" ".join(waiter.split()),
                                     " ".join((blocker or "").split()))] += 1
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._halt.set()
-        self.join(5)
 
     def report(self, top: int = 8) -> str:
         if not self.samples:
